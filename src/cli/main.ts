@@ -1,0 +1,43 @@
+import { isMediabotError } from '../errors.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  rtp: async () => (await import('./rtp.js')).runRtpCommand,
+};
+
+const USAGE = `usage: mediabot <command> [options]
+
+commands:
+  rtp       RTP/Opus audio conference mixer on a UDP port
+`;
+
+async function main(): Promise<number> {
+  const [name, ...rest] = process.argv.slice(2);
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`mediabot: unknown command "${name}"\n${USAGE}`);
+    return 2;
+  }
+  const command = await load();
+  return command(rest);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (isMediabotError(err)) {
+      process.stderr.write(`mediabot: ${err.code}: ${err.message}\n`);
+      process.exitCode = err.code === 'MEDIABOT_CONFIG_INVALID' ? 2 : 1;
+    } else {
+      process.stderr.write(`mediabot: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

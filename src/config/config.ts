@@ -1,0 +1,142 @@
+import { resolve } from 'node:path';
+import { MediabotError } from '../errors.js';
+
+export type Transcriber = 'none' | 'pocketsphinx' | 'azure' | 'ws';
+
+export interface MediabotConfig {
+  tenantId: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  /** PEM (certificate and private key) for certificate credentials. */
+  clientCert: string | undefined;
+  publicUrl: string | undefined;
+  host: string;
+  port: number;
+  dataDir: string;
+  graphUrl: string;
+  authorityUrl: string;
+  callbackOpenIdUrl: string;
+  apiToken: string | undefined;
+  rtpPorts: { min: number; max: number };
+  transcriber: Transcriber;
+  transcriberWsUrl: string | undefined;
+  record: boolean;
+  logLevel: string;
+  mediaThreads: number;
+  /** True when no Graph credentials are set: the embedded emulator is the default. */
+  useEmulator: boolean;
+}
+
+export const CONFIG_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 3978,
+  dataDir: './mediabot-data',
+  graphUrl: 'https://graph.microsoft.com',
+  authorityUrl: 'https://login.microsoftonline.com',
+  callbackOpenIdUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
+  rtpPorts: '40000-40999',
+  transcriber: 'none',
+  record: 'on',
+  logLevel: 'info',
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function invalid(name: string, value: string, expected: string): MediabotError {
+  return new MediabotError('MEDIABOT_CONFIG_INVALID', `${name}=${JSON.stringify(value)} is invalid: expected ${expected}`, { variable: name });
+}
+
+function parsePort(name: string, raw: string): number {
+  if (!/^\d+$/.test(raw)) throw invalid(name, raw, 'a port number 0-65535');
+  const n = Number(raw);
+  if (n > 65535) throw invalid(name, raw, 'a port number 0-65535');
+  return n;
+}
+
+function parseUrl(name: string, raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
+    return raw.replace(/\/+$/, '');
+  } catch {
+    throw invalid(name, raw, 'an http(s) URL');
+  }
+}
+
+function parseEnum<T extends string>(name: string, raw: string, values: readonly T[]): T {
+  if (!(values as readonly string[]).includes(raw)) throw invalid(name, raw, `one of ${values.join(', ')}`);
+  return raw as T;
+}
+
+/**
+ * Builds the one validated config object from the environment (MEDIABOT_*).
+ * Throws MediabotError(MEDIABOT_CONFIG_INVALID) naming the variable on any bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig {
+  const get = (k: string): string | undefined => {
+    const v = env[k];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const rtpRaw = get('MEDIABOT_RTP_PORTS') ?? CONFIG_DEFAULTS.rtpPorts;
+  const m = /^(\d+)-(\d+)$/.exec(rtpRaw);
+  if (!m) throw invalid('MEDIABOT_RTP_PORTS', rtpRaw, 'a range like 40000-40999');
+  const rtpMin = parsePort('MEDIABOT_RTP_PORTS', m[1]!);
+  const rtpMax = parsePort('MEDIABOT_RTP_PORTS', m[2]!);
+  if (rtpMin > rtpMax || rtpMin < 1024) throw invalid('MEDIABOT_RTP_PORTS', rtpRaw, 'a range low-high with 1024 <= low <= high');
+
+  const threadsRaw = get('MEDIABOT_MEDIA_THREADS');
+  let mediaThreads = 0;
+  if (threadsRaw !== undefined) {
+    if (!/^\d+$/.test(threadsRaw) || Number(threadsRaw) < 1 || Number(threadsRaw) > 64) throw invalid('MEDIABOT_MEDIA_THREADS', threadsRaw, 'an integer 1-64');
+    mediaThreads = Number(threadsRaw);
+  }
+
+  const logLevel = get('MEDIABOT_LOG_LEVEL') ?? CONFIG_DEFAULTS.logLevel;
+  parseEnum('MEDIABOT_LOG_LEVEL', logLevel, LOG_LEVELS);
+
+  const recordRaw = get('MEDIABOT_RECORD') ?? CONFIG_DEFAULTS.record;
+  parseEnum('MEDIABOT_RECORD', recordRaw, ['on', 'off'] as const);
+
+  const transcriber = parseEnum('MEDIABOT_TRANSCRIBER', get('MEDIABOT_TRANSCRIBER') ?? CONFIG_DEFAULTS.transcriber, ['none', 'pocketsphinx', 'azure', 'ws'] as const);
+  const transcriberWsUrl = get('MEDIABOT_TRANSCRIBER_WS_URL');
+  if (transcriberWsUrl !== undefined && !/^wss?:\/\//.test(transcriberWsUrl)) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', transcriberWsUrl, 'a ws:// or wss:// URL');
+  if (transcriber === 'ws' && transcriberWsUrl === undefined) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', '', 'a ws:// URL when MEDIABOT_TRANSCRIBER=ws');
+
+  const portRaw = get('MEDIABOT_PORT');
+  const publicUrlRaw = get('MEDIABOT_PUBLIC_URL');
+  const tenantId = get('MEDIABOT_TENANT_ID');
+  const clientId = get('MEDIABOT_CLIENT_ID');
+  const clientSecret = get('MEDIABOT_CLIENT_SECRET');
+  const clientCert = get('MEDIABOT_CLIENT_CERT');
+  const host = get('MEDIABOT_HOST') ?? CONFIG_DEFAULTS.host;
+  const apiToken = get('MEDIABOT_API_TOKEN');
+  if (apiToken === undefined && !isLoopback(host)) {
+    throw invalid('MEDIABOT_API_TOKEN', '', `a token: it must be set when MEDIABOT_HOST (${host}) listens beyond loopback`);
+  }
+
+  return {
+    tenantId,
+    clientId,
+    clientSecret,
+    clientCert,
+    publicUrl: publicUrlRaw === undefined ? undefined : parseUrl('MEDIABOT_PUBLIC_URL', publicUrlRaw),
+    host,
+    port: portRaw === undefined ? CONFIG_DEFAULTS.port : parsePort('MEDIABOT_PORT', portRaw),
+    dataDir: resolve(get('MEDIABOT_DATA_DIR') ?? CONFIG_DEFAULTS.dataDir),
+    graphUrl: parseUrl('MEDIABOT_GRAPH_URL', get('MEDIABOT_GRAPH_URL') ?? CONFIG_DEFAULTS.graphUrl),
+    authorityUrl: parseUrl('MEDIABOT_AUTHORITY_URL', get('MEDIABOT_AUTHORITY_URL') ?? CONFIG_DEFAULTS.authorityUrl),
+    callbackOpenIdUrl: parseUrl('MEDIABOT_CALLBACK_OPENID_URL', get('MEDIABOT_CALLBACK_OPENID_URL') ?? CONFIG_DEFAULTS.callbackOpenIdUrl),
+    apiToken,
+    rtpPorts: { min: rtpMin, max: rtpMax },
+    transcriber,
+    transcriberWsUrl,
+    record: recordRaw === 'on',
+    logLevel,
+    mediaThreads,
+    useEmulator: clientId === undefined && clientSecret === undefined && clientCert === undefined,
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,47 @@
+/**
+ * Every error mediabot raises on purpose carries a stable `MEDIABOT_*` code.
+ * The codes are listed in docs/errors.md; add a line there when adding one here.
+ */
+export const ERROR_CODES = {
+  // config
+  MEDIABOT_CONFIG_INVALID: 'A configuration variable has an invalid value',
+  // RTP / RTCP wire
+  MEDIABOT_RTP_TRUNCATED: 'An RTP packet is shorter than its headers say',
+  MEDIABOT_RTP_BAD_VERSION: 'An RTP or RTCP packet does not have version 2',
+  MEDIABOT_RTP_BAD_PADDING: 'An RTP packet has an impossible padding length',
+  MEDIABOT_RTP_BAD_EXTENSION: 'An RTP header extension is malformed',
+  MEDIABOT_RTCP_MALFORMED: 'An RTCP packet is malformed or truncated',
+  // codec and media core
+  MEDIABOT_CODEC_FAILED: 'libopus failed to decode or encode a frame',
+  MEDIABOT_MEDIA_THREAD_FAILED: 'A media worker thread failed',
+  MEDIABOT_CALL_NOT_FOUND: 'No call with that id',
+  MEDIABOT_HOOK_FAILED: 'A hook threw or overran its budget',
+  // HTTP
+  MEDIABOT_BAD_REQUEST: 'The request is malformed',
+  MEDIABOT_BODY_TOO_LARGE: 'The request body is larger than allowed',
+  MEDIABOT_UNAUTHORIZED: 'Missing or invalid credentials',
+  MEDIABOT_NOT_FOUND: 'No such resource',
+  MEDIABOT_INTERNAL: 'An unexpected internal error',
+} as const;
+
+export type MediabotErrorCode = keyof typeof ERROR_CODES | `MEDIABOT_${string}`;
+
+export class MediabotError extends Error {
+  readonly code: MediabotErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: MediabotErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'MediabotError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { error: { code: string; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function isMediabotError(err: unknown): err is MediabotError {
+  return err instanceof MediabotError;
+}

@@ -1,0 +1,34 @@
+/**
+ * The codec seam of the media core. Implementations write into caller-owned
+ * buffers so the tick allocates nothing of its own.
+ */
+export interface FrameDecoder {
+  /** Decodes one packet into `out` (960 samples at 48 kHz mono). Returns samples written. */
+  decode(packet: Uint8Array, out: Int16Array): number;
+  /**
+   * Recovers the frame *before* `nextPacket` from the in-band FEC data carried in
+   * `nextPacket`. Returns samples written, or 0 if the packet carries no FEC
+   * (then the caller falls back to `conceal`).
+   */
+  decodeFec(nextPacket: Uint8Array, out: Int16Array): number;
+  /** Packet-loss concealment for exactly one frame. Returns samples written. */
+  conceal(out: Int16Array): number;
+  /** Forgets all decoder state (used on SSRC change). */
+  reset(): void;
+}
+
+export interface FrameEncoder {
+  /** Encodes one frame (960 samples) into `out`. Returns bytes written. */
+  encode(pcm: Int16Array, out: Uint8Array): number;
+}
+
+export type OpusApplication = 'voip' | 'audio' | 'lowdelay';
+
+export interface EncoderSettings {
+  application: OpusApplication;
+  bitrate: number;
+  complexity: number;
+  inbandFec: boolean;
+  /** Expected packet loss in percent, 0-100; steers how much FEC the encoder spends. */
+  expectedLossPct: number;
+}
