@@ -1,0 +1,45 @@
+import type { MediaEvent } from '../media/hooks/types.js';
+
+/** Events raised by signaling (call state, roster, operations). */
+export type SignalingEvent =
+  | {
+      type: 'call.state';
+      callId: string;
+      state: string;
+      previous: string | null;
+      /** Set when terminated: code/subcode and the plain explanation. */
+      reason?: { code: number | null; subcode: number | null; message: string; explanation: string; hint: string };
+      at: string;
+    }
+  | { type: 'call.roster'; callId: string; participants: Array<{ id: string; displayName: string | null; muted: boolean; inLobby?: boolean }>; at: string }
+  | { type: 'call.operation'; callId: string; operationId: string; kind: string; status: 'running' | 'completed' | 'failed'; at: string; error?: string }
+  | { type: 'call.tone'; callId: string; tone: string; at: string };
+
+export type MediabotEvent = MediaEvent | SignalingEvent;
+
+export type EventListener = (event: MediabotEvent) => void;
+
+/**
+ * In-process typed event bus. Listeners are isolated: one that throws is
+ * reported through `onListenerError` and never stops the others.
+ */
+export class EventBus {
+  private readonly listeners = new Set<EventListener>();
+
+  constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
+
+  on(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: MediabotEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+}
