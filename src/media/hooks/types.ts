@@ -37,6 +37,8 @@ export interface TickFrame {
   readonly mix48: Int16Array;
   /** The full mix, 16 kHz int16 (320 samples). A view. */
   readonly mix16: Int16Array;
+  /** The shared Opus encode of the full mix made this tick (what non-talkers hear), or null. A view. */
+  readonly mixOpus: Uint8Array | null;
 }
 
 /** Typed media events. Every event carries the call, the participant (if any) and media time. */
