@@ -16,6 +16,15 @@ export const ERROR_CODES = {
   MEDIABOT_MEDIA_THREAD_FAILED: 'A media worker thread failed',
   MEDIABOT_CALL_NOT_FOUND: 'No call with that id',
   MEDIABOT_HOOK_FAILED: 'A hook threw or overran its budget',
+  // signaling (inbound callbacks, operations, subscriptions)
+  MEDIABOT_CALLBACK_UNAUTHORIZED: 'A Graph callback carried no valid bearer token',
+  MEDIABOT_CALLBACK_KEYS_UNAVAILABLE: 'The callback signing keys (OpenID configuration / JWKS) could not be fetched',
+  MEDIABOT_NOTIFICATION_INVALID: 'A notification body is not a recognised notification envelope',
+  MEDIABOT_OPERATION_FAILED: 'A Graph call operation finished with a failed status',
+  MEDIABOT_OPERATION_TIMEOUT: 'A Graph call operation did not report completion in time',
+  MEDIABOT_CALL_TERMINATED: 'The call has already ended',
+  MEDIABOT_SUBSCRIPTION_FAILED: 'Creating, renewing or deleting a change-notification subscription failed',
+  MEDIABOT_STORE_FAILED: 'Reading or writing the local database failed',
   // HTTP
   MEDIABOT_BAD_REQUEST: 'The request is malformed',
   MEDIABOT_BODY_TOO_LARGE: 'The request body is larger than allowed',
