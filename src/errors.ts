@@ -25,6 +25,15 @@ export const ERROR_CODES = {
   MEDIABOT_CALL_TERMINATED: 'The call has already ended',
   MEDIABOT_SUBSCRIPTION_FAILED: 'Creating, renewing or deleting a change-notification subscription failed',
   MEDIABOT_STORE_FAILED: 'Reading or writing the local database failed',
+  // outbound Graph client
+  MEDIABOT_GRAPH_HTTP: 'Graph answered with an error status',
+  MEDIABOT_GRAPH_THROTTLED: 'Graph kept answering 429 Too Many Requests after every retry',
+  MEDIABOT_GRAPH_UNAVAILABLE: 'Graph kept answering 503/504 after every retry',
+  MEDIABOT_GRAPH_UNREACHABLE: 'Graph could not be reached (network error or timeout) after every retry',
+  MEDIABOT_GRAPH_AUTH: 'An access token for Graph could not be acquired or was refused',
+  MEDIABOT_GRAPH_BAD_RESPONSE: 'Graph answered with a body that is not the expected JSON',
+  MEDIABOT_GRAPH_INVALID_ARGUMENT: 'A Graph operation was called with an invalid argument',
+  MEDIABOT_JOIN_URL_INVALID: 'A Teams meeting join URL could not be parsed',
   // HTTP
   MEDIABOT_BAD_REQUEST: 'The request is malformed',
   MEDIABOT_BODY_TOO_LARGE: 'The request body is larger than allowed',
