@@ -11,9 +11,20 @@ export type SignalingEvent =
       reason?: { code: number | null; subcode: number | null; message: string; explanation: string; hint: string };
       at: string;
     }
-  | { type: 'call.roster'; callId: string; participants: Array<{ id: string; displayName: string | null; muted: boolean; inLobby?: boolean }>; at: string }
+  | {
+      type: 'call.roster';
+      callId: string;
+      participants: Array<{ id: string; displayName: string | null; muted: boolean; inLobby?: boolean }>;
+      /** Participant ids added / removed by this update (absent when not known). */
+      added?: string[];
+      removed?: string[];
+      at: string;
+    }
   | { type: 'call.operation'; callId: string; operationId: string; kind: string; status: 'running' | 'completed' | 'failed'; at: string; error?: string }
-  | { type: 'call.tone'; callId: string; tone: string; at: string };
+  | { type: 'call.tone'; callId: string; tone: string; at: string }
+  | { type: 'call.incoming'; callId: string; action: 'answer' | 'reject' | 'redirect'; compliance: boolean; at: string }
+  | { type: 'call.contentSharing'; callId: string; change: 'started' | 'updated' | 'ended'; sessionIds: string[]; at: string }
+  | { type: 'callRecord.stored'; callRecordId: string; version: number | null; at: string };
 
 export type MediabotEvent = MediaEvent | SignalingEvent;
 
