@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   MEDIABOT_RTP_BAD_PADDING: 'An RTP packet has an impossible padding length',
   MEDIABOT_RTP_BAD_EXTENSION: 'An RTP header extension is malformed',
   MEDIABOT_RTCP_MALFORMED: 'An RTCP packet is malformed or truncated',
+  MEDIABOT_RTP_INVALID_FIELD: 'An RTP or RTCP field to be written is out of range',
+  MEDIABOT_BUFFER_TOO_SMALL: 'An output buffer is too small for what must be written into it',
   // codec and media core
   MEDIABOT_CODEC_FAILED: 'libopus failed to decode or encode a frame',
   MEDIABOT_MEDIA_THREAD_FAILED: 'A media worker thread failed',
