@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   MEDIABOT_MEDIA_THREAD_FAILED: 'A media worker thread failed',
   MEDIABOT_CALL_NOT_FOUND: 'No call with that id',
   MEDIABOT_HOOK_FAILED: 'A hook threw or overran its budget',
+  MEDIABOT_RECORDING_FAILED: 'A recording file could not be opened or written',
+  MEDIABOT_RECORDING_INVALID: 'The recorder was given a malformed packet or option',
   // signaling (inbound callbacks, operations, subscriptions)
   MEDIABOT_CALLBACK_UNAUTHORIZED: 'A Graph callback carried no valid bearer token',
   MEDIABOT_CALLBACK_KEYS_UNAVAILABLE: 'The callback signing keys (OpenID configuration / JWKS) could not be fetched',
