@@ -1,0 +1,10 @@
+export { createRecorderHook } from './recorder-hook.js';
+export type { RecorderHook, RecorderHookOptions, RecordingInfo, RecordingFormat } from './recorder-hook.js';
+export { OggOpusWriter, openOggOpusFile, buildOpusHead, buildOpusTags, MAX_OPUS_PACKET_BYTES } from './ogg-opus-writer.js';
+export type { OggOpusWriterOptions, OggPageSink } from './ogg-opus-writer.js';
+export { WavWriter, wavHeader } from './wav-writer.js';
+export type { WavWriterOptions, WavSampleRate } from './wav-writer.js';
+export { oggCrc32 } from './ogg-crc.js';
+export { opusPacketSamples } from './opus-packet.js';
+export { silenceOpusPacket } from './silence.js';
+export { SyncFile } from './sync-file.js';

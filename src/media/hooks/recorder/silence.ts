@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module';
+import { MediabotError } from '../../../errors.js';
+import { opusPacketSamples } from './opus-packet.js';
+
+let cached: Uint8Array | null = null;
+
+/**
+ * A 20 ms Opus packet of digital silence (48 kHz mono), encoded once by libopus
+ * and reused: the recorder writes it for ticks without a packet (loss, DTX,
+ * concealment) so a file's granule advances exactly one frame per tick. It is a
+ * few bytes and decodes to zeros. Callers must not modify it.
+ */
+export function silenceOpusPacket(): Uint8Array {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
+  const encoder = new OpusEncoder(48_000, 1);
+  const packet = new Uint8Array(encoder.encode(Buffer.alloc(960 * 2)));
+  if (packet.length === 0 || opusPacketSamples(packet) !== 960) {
+    throw new MediabotError('MEDIABOT_CODEC_FAILED', 'libopus did not produce a 20 ms silence packet');
+  }
+  cached = packet;
+  return packet;
+}

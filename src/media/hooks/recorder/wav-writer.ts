@@ -1,0 +1,170 @@
+/**
+ * A crash-safe WAV (RIFF, PCM 16-bit mono) writer.
+ *
+ * The 44-byte header is written at open with zero sizes, so even an empty file is
+ * valid. Samples are buffered and appended with one synchronous write per flush
+ * (every `flushEveryMs` of audio); right after each append the RIFF and data size
+ * fields are rewritten in place. Data is written before the sizes, so the header
+ * never claims bytes that are not on disk: a killed process leaves a file whose
+ * header is exact up to the last flush.
+ */
+import { endianness } from 'node:os';
+import { MediabotError } from '../../../errors.js';
+import { SyncFile } from './sync-file.js';
+
+export type WavSampleRate = 16_000 | 48_000;
+
+export interface WavWriterOptions {
+  sampleRate: WavSampleRate;
+  /** Append buffered samples once this much audio is buffered. Default 500 ms. */
+  flushEveryMs?: number;
+  /** fdatasync after a flush once this much audio passed since the last sync. 0 = never (default). */
+  syncEveryMs?: number;
+}
+
+const HEADER_BYTES = 44;
+/** RIFF sizes are 32-bit: the data chunk can hold at most this many bytes. */
+const MAX_DATA_BYTES = 0xffff_ffff - 36;
+
+export class WavWriter {
+  readonly sampleRate: WavSampleRate;
+  private readonly file: SyncFile;
+  private readonly buf: Int16Array;
+  private readonly bufBytes: Uint8Array;
+  private buffered = 0;
+  private flushedSamples = 0;
+  private readonly syncEverySamples: number;
+  private lastSyncSamples = 0;
+  private readonly sizes = new Uint8Array(4);
+  private readonly sizesView = new DataView(this.sizes.buffer);
+
+  /** Opens `path` (never overwriting an existing file) and writes the header. */
+  constructor(path: string, opts: WavWriterOptions) {
+    if (opts.sampleRate !== 16_000 && opts.sampleRate !== 48_000) {
+      throw new MediabotError('MEDIABOT_RECORDING_INVALID', `WAV sample rate must be 16000 or 48000, got ${String(opts.sampleRate)}`);
+    }
+    const flushEveryMs = opts.flushEveryMs ?? 500;
+    if (!Number.isFinite(flushEveryMs) || flushEveryMs < 20 || flushEveryMs > 10_000) {
+      throw new MediabotError('MEDIABOT_RECORDING_INVALID', `flushEveryMs must be 20..10000, got ${flushEveryMs}`);
+    }
+    const syncEveryMs = opts.syncEveryMs ?? 0;
+    if (!Number.isFinite(syncEveryMs) || syncEveryMs < 0) {
+      throw new MediabotError('MEDIABOT_RECORDING_INVALID', `syncEveryMs must be >= 0, got ${syncEveryMs}`);
+    }
+    if (endianness() !== 'LE') {
+      // Int16Array bytes are host-endian and WAV is little-endian.
+      throw new MediabotError('MEDIABOT_RECORDING_FAILED', 'The WAV writer needs a little-endian host');
+    }
+    this.sampleRate = opts.sampleRate;
+    this.buf = new Int16Array(Math.round((opts.sampleRate * flushEveryMs) / 1000));
+    this.bufBytes = new Uint8Array(this.buf.buffer);
+    this.syncEverySamples = Math.round((opts.sampleRate * syncEveryMs) / 1000);
+    this.file = new SyncFile(path, true);
+    try {
+      this.file.append(wavHeader(opts.sampleRate, 0));
+    } catch (err) {
+      this.file.close();
+      throw err;
+    }
+  }
+
+  get path(): string {
+    return this.file.path;
+  }
+
+  /** Samples accepted so far (buffered included). */
+  get samples(): number {
+    return this.flushedSamples + this.buffered;
+  }
+
+  /** Bytes on disk so far. */
+  get bytes(): number {
+    return this.file.bytes;
+  }
+
+  get closed(): boolean {
+    return this.file.closed;
+  }
+
+  /** Buffers `pcm` (copied). Flushes whenever the buffer fills. */
+  write(pcm: Int16Array): void {
+    let off = 0;
+    while (off < pcm.length) {
+      const n = Math.min(pcm.length - off, this.buf.length - this.buffered);
+      this.buf.set(pcm.subarray(off, off + n), this.buffered);
+      this.buffered += n;
+      off += n;
+      if (this.buffered === this.buf.length) this.flush();
+    }
+  }
+
+  /** Appends `count` zero samples (a gap). */
+  writeSilence(count: number): void {
+    let left = count;
+    while (left > 0) {
+      const n = Math.min(left, this.buf.length - this.buffered);
+      this.buf.fill(0, this.buffered, this.buffered + n);
+      this.buffered += n;
+      left -= n;
+      if (this.buffered === this.buf.length) this.flush();
+    }
+  }
+
+  /** Appends the buffered samples, then updates the size fields. */
+  flush(): void {
+    if (this.buffered === 0 || this.file.closed) return;
+    const dataBytes = (this.flushedSamples + this.buffered) * 2;
+    if (dataBytes > MAX_DATA_BYTES) {
+      throw new MediabotError('MEDIABOT_RECORDING_FAILED', `${this.file.path} reached the 4 GiB WAV size limit`);
+    }
+    this.file.append(this.bufBytes.subarray(0, this.buffered * 2));
+    this.flushedSamples += this.buffered;
+    this.buffered = 0;
+    this.writeSizes(dataBytes);
+    if (this.syncEverySamples > 0 && this.flushedSamples - this.lastSyncSamples >= this.syncEverySamples) {
+      this.lastSyncSamples = this.flushedSamples;
+      this.file.sync();
+    }
+  }
+
+  /** Flushes and closes. Idempotent. */
+  close(): void {
+    if (this.file.closed) return;
+    try {
+      this.flush();
+      this.file.sync();
+    } finally {
+      this.file.close();
+    }
+  }
+
+  private writeSizes(dataBytes: number): void {
+    this.sizesView.setUint32(0, 36 + dataBytes, true);
+    this.file.writeAt(this.sizes, 4);
+    this.sizesView.setUint32(0, dataBytes, true);
+    this.file.writeAt(this.sizes, 40);
+  }
+}
+
+/** A canonical 44-byte PCM WAV header for mono int16 at `sampleRate` with `dataBytes` of samples. */
+export function wavHeader(sampleRate: number, dataBytes: number): Uint8Array {
+  const h = new Uint8Array(HEADER_BYTES);
+  const v = new DataView(h.buffer);
+  const ascii = (o: number, s: string): void => {
+    for (let i = 0; i < s.length; i++) h[o + i] = s.charCodeAt(i);
+  };
+  ascii(0, 'RIFF');
+  v.setUint32(4, 36 + dataBytes, true);
+  ascii(8, 'WAVE');
+  ascii(12, 'fmt ');
+  v.setUint32(16, 16, true); // fmt chunk size
+  v.setUint16(20, 1, true); // PCM
+  v.setUint16(22, 1, true); // mono
+  v.setUint32(24, sampleRate, true);
+  v.setUint32(28, sampleRate * 2, true); // byte rate
+  v.setUint16(32, 2, true); // block align
+  v.setUint16(34, 16, true); // bits per sample
+  ascii(36, 'data');
+  v.setUint32(40, dataBytes, true);
+  return h;
+}
