@@ -1,0 +1,30 @@
+import type { GraphRequester } from './http.js';
+import { createCallsApi, type CallsApi } from './calls.js';
+import { createParticipantsApi, type ParticipantsApi } from './participants.js';
+import { createMeetingsApi, type MeetingsApi } from './meetings.js';
+import { createPresenceApi, type PresenceApi } from './presence.js';
+import { createCallRecordsApi, type CallRecordsApi } from './callRecords.js';
+import { createSubscriptionsApi, type SubscriptionsApi } from './subscriptions.js';
+
+export interface GraphClient {
+  http: GraphRequester;
+  calls: CallsApi;
+  participants: ParticipantsApi;
+  meetings: MeetingsApi;
+  presence: PresenceApi;
+  callRecords: CallRecordsApi;
+  subscriptions: SubscriptionsApi;
+}
+
+/** Groups the per-resource operations over one HTTP client: `graph.calls.playPrompt(callId, body)`. */
+export function createGraphClient(http: GraphRequester): GraphClient {
+  return {
+    http,
+    calls: createCallsApi(http),
+    participants: createParticipantsApi(http),
+    meetings: createMeetingsApi(http),
+    presence: createPresenceApi(http),
+    callRecords: createCallRecordsApi(http),
+    subscriptions: createSubscriptionsApi(http),
+  };
+}
