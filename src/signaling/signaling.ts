@@ -1,0 +1,83 @@
+import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { IncomingCallHandler, type IncomingCall, type IncomingCallPolicy } from './incoming.js';
+import type { CallNotification } from './notifications.js';
+import { AwaitableCallOperations, KeepAliveScheduler, OperationTracker } from './operations.js';
+import type { CallOperationsPort } from './ports.js';
+import { CallRegistry } from './registry.js';
+
+export interface SignalingOptions {
+  calls: CallOperationsPort;
+  /** The public callback URL for calls (…/api/calling). */
+  callbackUri: string;
+  bus?: EventBus;
+  logger?: Logger;
+  policy?: IncomingCallPolicy;
+  appMediaConfig?: (call: IncomingCall) => Promise<{ blob: string }>;
+  /** keepAlive period for established calls (default 10 min, at most 15). */
+  keepAliveIntervalMs?: number;
+  /** Default timeout of awaited operations (default 5 min). */
+  operationTimeoutMs?: number;
+  replayWindowMs?: number;
+}
+
+/** The inbound signaling core, wired together: registry, operations, keep-alive and incoming calls. */
+export interface Signaling {
+  registry: CallRegistry;
+  tracker: OperationTracker;
+  operations: AwaitableCallOperations;
+  keepAlive: KeepAliveScheduler;
+  incoming: IncomingCallHandler;
+  /** Queues parsed call notifications (ordered per call); resolves when they were handled. */
+  dispatch(items: CallNotification[]): Promise<void>;
+  close(): void;
+}
+
+export function createSignaling(o: SignalingOptions): Signaling {
+  const log = o.logger ?? silentLogger;
+  const registry = new CallRegistry({
+    ...(o.bus ? { bus: o.bus } : {}),
+    logger: log,
+    ...(o.replayWindowMs !== undefined ? { replayWindowMs: o.replayWindowMs } : {}),
+  });
+  const tracker = new OperationTracker({ ...(o.bus ? { bus: o.bus } : {}), logger: log });
+  const operations = new AwaitableCallOperations(o.calls, tracker, {
+    registry,
+    ...(o.operationTimeoutMs !== undefined ? { defaultTimeoutMs: o.operationTimeoutMs } : {}),
+  });
+  const keepAlive = new KeepAliveScheduler(o.calls, { logger: log, ...(o.keepAliveIntervalMs !== undefined ? { intervalMs: o.keepAliveIntervalMs } : {}) });
+  const detachKeepAlive = keepAlive.attach(registry);
+  const incoming = new IncomingCallHandler({
+    port: o.calls,
+    registry,
+    callbackUri: o.callbackUri,
+    operations,
+    logger: log,
+    ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.appMediaConfig ? { appMediaConfig: o.appMediaConfig } : {}),
+    ...(o.bus ? { bus: o.bus } : {}),
+  });
+
+  registry.use(async (item, _call, changed) => {
+    if (item.kind === 'operation') tracker.handle(item);
+    else if (item.kind === 'incomingCall' && changed) await incoming.handle(item.call);
+  });
+  const detachEnd = registry.onStateChange((call) => {
+    if (call.state === 'terminated') tracker.failCall(call.id, 'the call ended');
+  });
+
+  return {
+    registry,
+    tracker,
+    operations,
+    keepAlive,
+    incoming,
+    dispatch: (items) => registry.enqueue(items),
+    close() {
+      detachKeepAlive();
+      detachEnd();
+      keepAlive.stopAll();
+    },
+  };
+}
