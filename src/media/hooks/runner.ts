@@ -134,23 +134,25 @@ export class HookRunner {
         const size = positiveInt(hook.queueSize) ?? DEFAULT_QUEUE_SIZE;
         const slot: AsyncSlot = { ...base, kind: 'async', hook, queue: new HookQueue(size, this.callId), wantsFrames: hook.wantsFrames !== false, done: Promise.resolve() };
         this.async.push(slot);
-        slot.done = this.startAsync(slot);
       } else if (hook !== null && typeof hook === 'object' && typeof (hook as InlineHook).onFrame === 'function') {
         const budgetUs = positiveNumber(hook.budgetUs) ?? DEFAULT_BUDGET_US;
         const slot: InlineSlot = { ...base, kind: 'inline', hook, budgetUs };
         this.inline.push(slot);
-        if (hook.start !== undefined) {
-          try {
-            hook.start(ctx);
-          } catch (err) {
-            this.fail(slot, err, 'start');
-            slot.disabled = true;
-          }
-        }
       } else {
         this.logger.warn({ callId: this.callId, hook: name }, 'ignoring a hook that has neither onFrame nor run');
       }
     });
+    // Start only once every hook is registered, so events emitted at start reach them all.
+    for (const slot of this.inline) {
+      if (slot.hook.start === undefined) continue;
+      try {
+        slot.hook.start(slot.ctx);
+      } catch (err) {
+        this.fail(slot, err, 'start');
+        slot.disabled = true;
+      }
+    }
+    for (const slot of this.async) slot.done = this.startAsync(slot);
   }
 
   /** One tick: inline hooks with views, then copies enqueued for async hooks. Never throws. */
