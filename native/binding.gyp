@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "mediabot_native",
+      "sources": ["mediabot_native.c"],
+      "include_dirs": ["<!(node find-opus.cjs include)"],
+      "libraries": ["<!(node find-opus.cjs lib)"],
+      "cflags": ["-O3", "-Wall", "-fPIC", "-ffast-math"]
+    }
+  ]
+}

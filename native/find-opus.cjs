@@ -1,0 +1,20 @@
+// Locates the libopus headers and static library that @discordjs/opus builds,
+// so the native codec binding links the same libopus with no system package.
+const { existsSync, readdirSync } = require('node:fs');
+const { join, dirname } = require('node:path');
+
+const root = dirname(require.resolve('@discordjs/opus/package.json'));
+const what = process.argv[2];
+if (what === 'include') {
+  process.stdout.write(join(root, 'deps', 'opus', 'include'));
+} else {
+  const found = readdirSync(root)
+    .filter((d) => d.startsWith('build'))
+    .map((d) => join(root, d, 'Release', 'opus.a'))
+    .find((p) => existsSync(p));
+  if (!found) {
+    process.stderr.write('libopus static library from @discordjs/opus not found\n');
+    process.exit(1);
+  }
+  process.stdout.write(found);
+}

@@ -1,0 +1,155 @@
+/**
+ * The body of a media thread (worker_threads). It owns one drift-corrected
+ * clock; every call pinned to this thread ticks from it. Calls, their UDP
+ * sockets and their hooks live here, so the main thread only sees events.
+ */
+import { parentPort } from 'node:worker_threads';
+import { isMediabotError, MediabotError } from '../../errors.js';
+import { HookRunner } from '../hooks/runner.js';
+import type { MediaEvent } from '../hooks/types.js';
+import { UdpRtpTransport } from '../rtp/udp-transport.js';
+import type { CallSpec } from './call-spec.js';
+import { MediaClock } from './clock.js';
+import { loadHooks } from './hook-loader.js';
+import { CallPipeline } from './pipeline.js';
+import type { CallMediaStats, CreatedCall, FromMediaThread, ToMediaThread } from './thread-protocol.js';
+import '../hooks/builtin-specs.js';
+
+interface RunningCall {
+  pipeline: CallPipeline;
+  transport: UdpRtpTransport | null;
+  runner: HookRunner | null;
+  reportTimer: NodeJS.Timeout | null;
+}
+
+const port = parentPort;
+if (!port) throw new Error('media-thread must run in a worker thread');
+
+const calls = new Map<string, RunningCall>();
+let tickList: CallPipeline[] = [];
+let pendingEvents: MediaEvent[] = [];
+
+const clock = new MediaClock(() => {
+  for (let i = 0; i < tickList.length; i++) {
+    try {
+      tickList[i]!.tick();
+    } catch (err) {
+      // A failing call must not stop the others on this thread.
+      queueEvent({ type: 'hook.error', callId: tickList[i]!.callId, sourceId: null, hook: 'pipeline', message: (err as Error).message, mediaTimeMs: tickList[i]!.mediaTimeMs });
+    }
+  }
+  flushEvents();
+});
+
+function queueEvent(e: MediaEvent): void {
+  pendingEvents.push(e);
+}
+
+function flushEvents(): void {
+  if (pendingEvents.length === 0) return;
+  const msg: FromMediaThread = { type: 'events', events: pendingEvents };
+  pendingEvents = [];
+  port!.postMessage(msg);
+}
+
+function rebuild(): void {
+  tickList = [...calls.values()].map((c) => c.pipeline);
+  if (tickList.length > 0 && !clock.isRunning) clock.start();
+  if (tickList.length === 0 && clock.isRunning) clock.stop();
+}
+
+async function createCall(spec: CallSpec): Promise<CreatedCall> {
+  if (calls.has(spec.callId)) throw new MediabotError('MEDIABOT_BAD_REQUEST', `call ${spec.callId} already runs on this media thread`);
+  const hooks = await loadHooks(spec.hooks ?? [], spec.callId);
+  const runner = hooks.length > 0 ? new HookRunner({ callId: spec.callId, hooks, emit: queueEvent }) : null;
+  const pipeline = new CallPipeline({
+    callId: spec.callId,
+    encoder: spec.encoder ?? {},
+    talk: spec.talk ?? {},
+    hooks: runner,
+    emit: queueEvent,
+    alwaysEncodeMix: spec.alwaysEncodeMix ?? false,
+    mixing: spec.mixing ?? true,
+    sourceIdleMs: spec.sourceIdleMs ?? 10_000,
+  });
+  let transport: UdpRtpTransport | null = null;
+  let rtp: CreatedCall['rtp'] = null;
+  let reportTimer: NodeJS.Timeout | null = null;
+  if (spec.rtp) {
+    transport = new UdpRtpTransport(pipeline, { host: spec.rtp.host, port: spec.rtp.port, jitter: spec.jitter ?? {} });
+    pipeline.setSend(transport.send);
+    rtp = await transport.listen();
+    const t = transport;
+    reportTimer = setInterval(() => t.sendReports(), 5000);
+  }
+  calls.set(spec.callId, { pipeline, transport, runner, reportTimer });
+  rebuild();
+  return { callId: spec.callId, rtp };
+}
+
+function statsOf(c: RunningCall): CallMediaStats {
+  const p = c.pipeline;
+  const participants = c.transport ? c.transport.participants() : [];
+  const sources = p.listSources().map((s) => {
+    const part = participants.find((x) => x.sourceId === s.sourceId);
+    return part
+      ? { sourceId: s.sourceId, ssrc: part.ssrc, address: part.address, port: part.port, packetsSent: part.packetsSent, jitter: { ...part.stats } as Record<string, number> }
+      : { sourceId: s.sourceId };
+  });
+  // Sources that left (idle or BYE) still report, from the transport.
+  for (const part of participants) if (!sources.some((s) => s.sourceId === part.sourceId)) sources.push({ sourceId: part.sourceId, ssrc: part.ssrc, address: part.address, port: part.port, packetsSent: part.packetsSent, jitter: { ...part.stats } as Record<string, number> });
+  return {
+    callId: p.callId,
+    mediaTimeMs: p.mediaTimeMs,
+    ticks: p.ticks,
+    encodes: p.encodesTotal,
+    lastEncodes: p.lastEncodes,
+    sources,
+    transport: c.transport ? { ...c.transport.stats } : null,
+    stages: p.stageStats(),
+    clock: { ...clock.stats },
+    hooks: c.runner ? c.runner.stats() : null,
+  };
+}
+
+async function endCall(callId: string): Promise<CallMediaStats> {
+  const c = calls.get(callId);
+  if (!c) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call ${callId} on this media thread`);
+  calls.delete(callId);
+  rebuild();
+  if (c.reportTimer) clearInterval(c.reportTimer);
+  const stats = statsOf(c);
+  await c.pipeline.stop();
+  if (c.transport) await c.transport.close();
+  flushEvents();
+  return stats;
+}
+
+async function handle(msg: ToMediaThread): Promise<unknown> {
+  switch (msg.type) {
+    case 'create':
+      return createCall(msg.spec);
+    case 'end':
+      return endCall(msg.callId);
+    case 'stats': {
+      const c = calls.get(msg.callId);
+      if (!c) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call ${msg.callId} on this media thread`);
+      return statsOf(c);
+    }
+    case 'shutdown': {
+      for (const id of [...calls.keys()]) await endCall(id);
+      clock.stop();
+      return { ok: true };
+    }
+  }
+}
+
+port.on('message', (msg: ToMediaThread) => {
+  handle(msg).then(
+    (result) => port.postMessage({ id: msg.id, ok: true, result } satisfies FromMediaThread),
+    (err: unknown) => {
+      const error = isMediabotError(err) ? { code: err.code, message: err.message } : { code: 'MEDIABOT_MEDIA_THREAD_FAILED', message: err instanceof Error ? err.message : String(err) };
+      port.postMessage({ id: msg.id, ok: false, error } satisfies FromMediaThread);
+    },
+  );
+});

@@ -1,0 +1,93 @@
+import { MAX_OPUS_PACKET } from './codec.js';
+import type { FrameEncoder } from './codec-types.js';
+import { SAMPLES_48K } from './frame.js';
+import { SoftLimiter } from './limiter.js';
+
+/** One input and output of the mixer: a participant. */
+export interface MixParticipant {
+  /** This tick's decoded frame (960 samples at 48 kHz). */
+  readonly pcm48: Int16Array;
+  /** Whether the participant's audio goes into the mix this tick. */
+  readonly contributes: boolean;
+  /** Talkers get their own mix-minus; everyone else shares the full-mix encode. */
+  readonly talking: boolean;
+  /** The participant's own encoder, used for its mix-minus while it talks. */
+  readonly encoder: FrameEncoder;
+  readonly limiter: SoftLimiter;
+  /** Where this participant's packet for this tick is written. */
+  readonly packet: Uint8Array;
+  packetLength: number;
+  /** True when `packet` holds a mix-minus; false when the shared full-mix packet applies. */
+  ownPacket: boolean;
+}
+
+/**
+ * The conference mixer: float accumulation at 48 kHz, soft limiting, a
+ * mix-minus per talker and one shared encode of the full mix for everyone
+ * else, so a tick costs talkers + 1 encodes. Allocates nothing per tick.
+ */
+export class Mixer {
+  private readonly sum = new Float32Array(SAMPLES_48K);
+  private readonly minus = new Float32Array(SAMPLES_48K);
+  private readonly minusPcm = new Int16Array(SAMPLES_48K);
+  private readonly fullLimiter = new SoftLimiter();
+  /** The full mix after limiting (what non-talkers hear and what taps record). */
+  readonly mix48 = new Int16Array(SAMPLES_48K);
+  readonly mixPacket = new Uint8Array(MAX_OPUS_PACKET);
+  mixPacketLength = 0;
+  encodes = 0;
+  private mixEncodedThisTick = false;
+
+  constructor(private readonly fullMixEncoder: FrameEncoder) {}
+
+  /** Sums the contributing participants and limits the full mix into `mix48`. */
+  mix(participants: readonly MixParticipant[], count: number): void {
+    const sum = this.sum;
+    sum.fill(0);
+    for (let p = 0; p < count; p++) {
+      const part = participants[p]!;
+      if (!part.contributes) continue;
+      const pcm = part.pcm48;
+      for (let i = 0; i < SAMPLES_48K; i++) sum[i]! += pcm[i]!;
+    }
+    this.fullLimiter.process(sum, this.mix48);
+    this.mixEncodedThisTick = false;
+  }
+
+  /**
+   * Encodes what each participant hears. Talkers get a mix-minus (the sum
+   * without their own voice); the full mix is encoded once, only if someone
+   * needs it, or when `alwaysEncodeMix` is set (e.g. for the recorder).
+   */
+  encode(participants: readonly MixParticipant[], count: number, alwaysEncodeMix: boolean): void {
+    this.encodes = 0;
+    let needsMix = alwaysEncodeMix;
+    for (let p = 0; p < count; p++) {
+      const part = participants[p]!;
+      if (!part.talking) {
+        part.ownPacket = false;
+        needsMix = true;
+        continue;
+      }
+      const minus = this.minus;
+      const own = part.pcm48;
+      const sum = this.sum;
+      if (part.contributes) for (let i = 0; i < SAMPLES_48K; i++) minus[i] = sum[i]! - own[i]!;
+      else minus.set(sum);
+      part.limiter.process(minus, this.minusPcm);
+      part.packetLength = part.encoder.encode(this.minusPcm, part.packet);
+      part.ownPacket = true;
+      this.encodes++;
+    }
+    if (needsMix) {
+      this.mixPacketLength = this.fullMixEncoder.encode(this.mix48, this.mixPacket);
+      this.mixEncodedThisTick = true;
+      this.encodes++;
+    }
+  }
+
+  /** The shared full-mix packet of this tick, or null if none was encoded. */
+  get mixOpus(): Uint8Array | null {
+    return this.mixEncodedThisTick ? this.mixPacket.subarray(0, this.mixPacketLength) : null;
+  }
+}

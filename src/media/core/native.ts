@@ -1,0 +1,30 @@
+import { createRequire } from 'node:module';
+
+/** The native kernels (native/mediabot_native.c). Every user has a TypeScript fallback. */
+export interface NativeKernels {
+  createDecoder(rate: number, channels: number): unknown;
+  decode(dec: unknown, packet: Uint8Array | null, out: Int16Array, fec: number): number;
+  decoderReset(dec: unknown): void;
+  createEncoder(rate: number, channels: number, application: number): unknown;
+  encode(enc: unknown, pcm: Int16Array, out: Uint8Array): number;
+  encoderCtl(enc: unknown, request: number, value: number): number;
+  firDecimate3(buf: Float32Array, taps: Float32Array, input: Int16Array, out: Int16Array): void;
+  sumSquares(pcm: Int16Array): number;
+}
+
+function load(): NativeKernels | null {
+  // MEDIABOT_NATIVE=off forces the TypeScript/@discordjs/opus paths (tests compare both).
+  if (process.env['MEDIABOT_NATIVE'] === 'off') return null;
+  const require = createRequire(import.meta.url);
+  // src/media/core under tsx, dist/src/media/core when built.
+  for (const rel of ['../../../native/build/Release/mediabot_native.node', '../../../../native/build/Release/mediabot_native.node']) {
+    try {
+      return require(rel) as NativeKernels;
+    } catch {
+      // try the next location
+    }
+  }
+  return null;
+}
+
+export const native: NativeKernels | null = load();
