@@ -1,0 +1,100 @@
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { MediabotError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { CallNotification } from '../signaling/notifications.js';
+import type { CallRegistry } from '../signaling/registry.js';
+import type { ChangeNotificationProcessor } from '../signaling/subscriptions.js';
+import { bearerTokenHook } from './auth.js';
+import { sendError, toHttpError } from './errors.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Readiness } from './readiness.js';
+import { callingRoutes, type CallbackAuthenticator } from './routes/calling.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { notificationsRoutes } from './routes/notifications.js';
+import { v1CallsRoutes } from './routes/v1-calls.js';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface ServerDeps {
+  logger: Logger;
+  /** Created when absent (pass one to register more metrics on its registry). */
+  metrics?: Metrics;
+  /** `/v1` requires `Authorization: Bearer <apiToken>` when set. */
+  apiToken?: string | undefined;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  readiness?: Readiness;
+  /** The call registry behind /v1/calls (and the calls_active gauge). */
+  registry?: CallRegistry;
+  /** POST /api/calling: enabled when given. */
+  calling?: { auth: CallbackAuthenticator; dispatch: (items: CallNotification[]) => Promise<void> };
+  /** POST /api/notifications: enabled when given. */
+  notifications?: { processor: ChangeNotificationProcessor };
+  /** More root-level plugins (events WebSocket, dashboard, docs …). */
+  plugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
+  /** More plugins under the authenticated `/v1` prefix (operator API). */
+  v1Plugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
+}
+
+type PluginEntry = NonNullable<ServerDeps['plugins']>[number];
+
+async function registerAll(app: FastifyInstance, entries: PluginEntry[] | undefined): Promise<void> {
+  for (const e of entries ?? []) {
+    if (typeof e === 'function') await app.register(e);
+    else await app.register(e.plugin as FastifyPluginAsync<Record<string, unknown>>, e.options ?? {});
+  }
+}
+
+/**
+ * Builds the fastify app: callback routes, /v1 (bearer-protected), health,
+ * metrics; every error answered as `{"error":{"code":"MEDIABOT_…","message":…}}`.
+ */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const metrics = deps.metrics ?? createMetrics();
+  const readiness = deps.readiness ?? new Readiness();
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    disableRequestLogging: false,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, error } = toHttpError(err);
+    metrics.httpErrors.inc({ code: error.code });
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status === 401) void reply.header('www-authenticate', 'Bearer');
+    return reply.code(status).type('application/json; charset=utf-8').send(error.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    metrics.httpErrors.inc({ code: 'MEDIABOT_NOT_FOUND' });
+    return sendError(reply, new MediabotError('MEDIABOT_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request);
+  });
+
+  await app.register(healthRoutes, { readiness });
+  await app.register(metricsRoutes, {
+    metrics,
+    beforeScrape: () => {
+      if (deps.registry) metrics.callsActive.set(deps.registry.list().filter((c) => c.state !== 'terminated').length);
+    },
+  });
+  if (deps.calling) await app.register(callingRoutes, { ...deps.calling, metrics, logger: deps.logger });
+  if (deps.notifications) await app.register(notificationsRoutes, { processor: deps.notifications.processor, metrics, logger: deps.logger });
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', bearerTokenHook(deps.apiToken, (reason) => metrics.authFailures.inc({ endpoint: 'api', reason })));
+      if (deps.registry) await v1.register(v1CallsRoutes, { registry: deps.registry });
+      await registerAll(v1, deps.v1Plugins);
+    },
+    { prefix: '/v1' },
+  );
+  await registerAll(app, deps.plugins);
+  if (deps.registry) {
+    const registry = deps.registry;
+    registry.onStateChange((call) => metrics.callStateChanges.inc({ state: call.state }));
+  }
+  // Not ready()-ed here, so the caller may still register plugins; listen()/inject() finish booting.
+  return app;
+}
