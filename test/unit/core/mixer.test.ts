@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { createOpusEncoder } from '../../../src/media/core/codec.js';
+import type { FrameEncoder } from '../../../src/media/core/codec-types.js';
+import { SAMPLES_48K } from '../../../src/media/core/frame.js';
+import { SoftLimiter } from '../../../src/media/core/limiter.js';
+import { Mixer, type MixParticipant } from '../../../src/media/core/mixer.js';
+import { correlation, speech48 } from '../../helpers/speech.js';
+
+/** A real libopus encoder that also keeps a copy of every frame it was given. */
+class RecordingEncoder implements FrameEncoder {
+  readonly frames: Int16Array[] = [];
+  private readonly inner = createOpusEncoder();
+  encode(pcm: Int16Array, out: Uint8Array): number {
+    this.frames.push(pcm.slice());
+    return this.inner.encode(pcm, out);
+  }
+}
+
+function participant(talking: boolean, contributes = true): MixParticipant & { encoder: RecordingEncoder } {
+  return {
+    pcm48: new Int16Array(SAMPLES_48K),
+    contributes,
+    talking,
+    encoder: new RecordingEncoder(),
+    limiter: new SoftLimiter(),
+    packet: new Uint8Array(1276),
+    packetLength: 0,
+    ownPacket: false,
+  };
+}
+
+function concat(frames: Int16Array[]): Int16Array {
+  const out = new Int16Array(frames.length * SAMPLES_48K);
+  frames.forEach((f, i) => out.set(f, i * SAMPLES_48K));
+  return out;
+}
+
+describe('mixer', () => {
+  it("leaves a talker's own voice out of its mix-minus (correlation on real speech)", () => {
+    const a = speech48('Alice is talking about the quarterly numbers and the new release date.', 'en-us+f3');
+    const b = speech48('Brian answers with a question about the support team and the budget.', 'en-us+m3');
+    const frames = Math.floor(Math.min(a.length, b.length) / SAMPLES_48K);
+    const mixFull = new RecordingEncoder();
+    const mixer = new Mixer(mixFull);
+    const pa = participant(true);
+    const pb = participant(true);
+    const pc = participant(false);
+    const parts = [pa, pb, pc];
+    for (let f = 0; f < frames; f++) {
+      pa.pcm48.set(a.subarray(f * SAMPLES_48K, (f + 1) * SAMPLES_48K));
+      pb.pcm48.set(b.subarray(f * SAMPLES_48K, (f + 1) * SAMPLES_48K));
+      mixer.mix(parts, 3);
+      mixer.encode(parts, 3, false);
+      expect(pa.ownPacket && pb.ownPacket && !pc.ownPacket).toBe(true);
+    }
+    const heardByA = concat(pa.encoder.frames);
+    const heardByB = concat(pb.encoder.frames);
+    const n = frames * SAMPLES_48K;
+    const aSrc = a.subarray(0, n);
+    const bSrc = b.subarray(0, n);
+    expect(correlation(heardByA, bSrc)).toBeGreaterThan(0.95);
+    expect(Math.abs(correlation(heardByA, aSrc))).toBeLessThan(0.1);
+    expect(correlation(heardByB, aSrc)).toBeGreaterThan(0.95);
+    expect(Math.abs(correlation(heardByB, bSrc))).toBeLessThan(0.1);
+    // The non-talker hears both, through the one shared encode.
+    const full = concat(mixFull.frames);
+    expect(correlation(full, aSrc)).toBeGreaterThan(0.5);
+    expect(correlation(full, bSrc)).toBeGreaterThan(0.5);
+  });
+
+  it('never wraps around when two full-scale sines are mixed', () => {
+    const mixer = new Mixer(createOpusEncoder());
+    const p1 = participant(false);
+    const p2 = participant(false);
+    let minOut = 0;
+    let maxOut = 0;
+    let flips = 0;
+    for (let f = 0; f < 100; f++) {
+      for (let i = 0; i < SAMPLES_48K; i++) {
+        const t = f * SAMPLES_48K + i;
+        p1.pcm48[i] = Math.round(32767 * Math.sin((2 * Math.PI * 440 * t) / 48_000));
+        p2.pcm48[i] = Math.round(32767 * Math.sin((2 * Math.PI * 440 * t) / 48_000 + 0.3));
+      }
+      mixer.mix([p1, p2], 2);
+      for (let i = 0; i < SAMPLES_48K; i++) {
+        const sum = p1.pcm48[i]! + p2.pcm48[i]!;
+        const out = mixer.mix48[i]!;
+        // A wrap-around shows as a sign flip of a large sum.
+        if (Math.abs(sum) > 1000 && Math.sign(out) !== Math.sign(sum)) flips++;
+        minOut = Math.min(minOut, out);
+        maxOut = Math.max(maxOut, out);
+      }
+    }
+    expect(flips).toBe(0);
+    expect(maxOut).toBeLessThanOrEqual(32767);
+    expect(minOut).toBeGreaterThanOrEqual(-32768);
+    // The limiter keeps the level high, not muted.
+    expect(maxOut).toBeGreaterThan(20_000);
+  });
+
+  it.each([
+    { participants: 10, talkers: 0, expected: 1 },
+    { participants: 10, talkers: 2, expected: 3 },
+    { participants: 50, talkers: 3, expected: 4 },
+    { participants: 3, talkers: 3, expected: 3 },
+  ])('encodes talkers + 1 per tick ($participants participants, $talkers talkers)', ({ participants, talkers, expected }) => {
+    const mixer = new Mixer(createOpusEncoder());
+    const parts = Array.from({ length: participants }, (_, i) => participant(i < talkers));
+    const s = speech48('Counting encodes per tick.');
+    for (const p of parts) p.pcm48.set(s.subarray(48_000, 48_000 + SAMPLES_48K));
+    mixer.mix(parts, participants);
+    mixer.encode(parts, participants, false);
+    // When everyone talks nobody needs the full mix: talkers encodes only.
+    expect(mixer.encodes).toBe(expected);
+    expect(parts.filter((p) => p.ownPacket).length).toBe(talkers);
+  });
+});
