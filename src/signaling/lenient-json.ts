@@ -103,7 +103,8 @@ class Reader {
       this.skip();
       if (this.peek() !== ':') this.fail('expected ":"');
       this.i++;
-      out[key] = this.value();
+      // defineProperty: a "__proto__" key stays a plain own property, as with JSON.parse.
+      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
       this.skip();
       if (this.peek() === ',') {
         this.i++;

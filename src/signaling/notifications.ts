@@ -327,7 +327,8 @@ export function parseCallItem(item: unknown): CallNotification {
     const status = operationStatus(data['status']);
     if (status === null) return unknown(callId, 'operation without a status', item);
     // Some docs put the generic commsOperation type on the outer item only.
-    const type = OPERATION_TYPES[odataType(data)] ?? OPERATION_TYPES[odataType(item)] ?? 'commsOperation';
+    const typeName = (v: unknown): string => odataType(v).replace(/^microsoft\.graph\./, '');
+    const type = OPERATION_TYPES[typeName(data)] ?? OPERATION_TYPES[typeName(item)] ?? 'commsOperation';
     const idFromUrl = res.itemId !== null && res.itemId.toLowerCase() !== 'participants' ? res.itemId : null;
     const location = str(data['recordingLocation']);
     const token = str(data['recordingAccessToken']);

@@ -245,9 +245,15 @@ export class CallRegistry {
       case 'callState': {
         if (!entry) entry = this.create(item.callId, null, null);
         if (this.isReplay(entry, item)) return false;
+        const wasTerminated = !entry.fresh && entry.view.state === 'terminated';
         const changed = this.applyState(entry, item.state, item);
-        if (item.transfer !== null && entry.view.state !== 'terminated') entry.view.transfer = item.transfer;
-        if (item.resultInfo && item.state !== 'terminated' && entry.view.state !== 'terminated') entry.view.lastResult = item.resultInfo;
+        if (wasTerminated) return false;
+        // A failed transfer re-sends `established` (no state change) with an error result: still news.
+        if (item.transfer !== null && entry.view.transfer !== item.transfer) {
+          entry.view.transfer = item.transfer;
+          entry.view.updatedAt = this.now().toISOString();
+        }
+        if (item.resultInfo && item.state !== 'terminated') entry.view.lastResult = item.resultInfo;
         return changed;
       }
       case 'tone': {

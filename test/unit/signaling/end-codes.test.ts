@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { explainEndCode } from '../../../src/signaling/end-codes.js';
+import { HAVE_VECTORS, loadVector } from './vectors.js';
+
+describe.skipIf(!HAVE_VECTORS)('end codes', () => {
+  const table = loadVector('call-termination-reason-codes.table.json') as { codes: Array<{ code: number; subcode: string; reason: string }> };
+
+  it('explains every code in the docs table, in its own words, with a hint', () => {
+    expect(table.codes.length).toBeGreaterThan(20);
+    for (const row of table.codes) {
+      for (const part of row.subcode.split('/')) {
+        const e = explainEndCode(row.code, Number(part));
+        expect(e.known, `${row.code}/${part}`).toBe(true);
+        expect(e.explanation.length).toBeGreaterThan(10);
+        expect(e.hint.length).toBeGreaterThan(5);
+        expect(e.explanation).not.toBe(row.reason);
+      }
+    }
+  });
+});
+
+describe('end code fallbacks', () => {
+  it('gives a generic explanation for unknown codes', () => {
+    expect(explainEndCode(200, 999999)).toMatchObject({ known: false, explanation: 'The call ended normally.' });
+    expect(explainEndCode(503, null).known).toBe(false);
+    expect(explainEndCode(null, null).explanation).toMatch(/without a reason/);
+    expect(explainEndCode(200, 545003)).toMatchObject({ known: true });
+  });
+});
