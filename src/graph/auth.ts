@@ -173,6 +173,8 @@ export function conventionAuthorityMetadata(authorityUrl: string, tenantId: stri
 interface AppEntry {
   app: ConfidentialClientApplication;
   stats: TokenProviderStats;
+  /** The acquisition in progress, shared by every provider of this app. */
+  inflight: Promise<string> | undefined;
 }
 
 const apps = new Map<string, Promise<AppEntry>>();
@@ -249,7 +251,7 @@ async function buildApp(o: TokenProviderOptions, logger: Logger): Promise<AppEnt
       },
     },
   });
-  return { app, stats };
+  return { app, stats, inflight: undefined };
 }
 
 /** The process-wide msal app for this configuration (created on first use, then shared). */
@@ -281,13 +283,10 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
   const scope = `${opts.graphUrl.replace(/\/+$/, '')}/.default`;
   const stats: TokenProviderStats = { tokenRequests: 0, metadataRequests: 0 };
   let statsSource: TokenProviderStats | undefined;
-  let inflight: Promise<string> | undefined;
 
-  const acquire = async (forceRefresh: boolean): Promise<string> => {
-    const { app, stats: appStats } = await appFor(opts, logger);
-    statsSource = appStats;
+  const acquire = async (entry: AppEntry, forceRefresh: boolean): Promise<string> => {
     try {
-      const result = await app.acquireTokenByClientCredential({ scopes: [scope], ...(forceRefresh ? { skipCache: true } : {}) });
+      const result = await entry.app.acquireTokenByClientCredential({ scopes: [scope], ...(forceRefresh ? { skipCache: true } : {}) });
       if (!result?.accessToken) throw new Error('the authority returned no access token');
       return result.accessToken;
     } catch (err) {
@@ -304,15 +303,17 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
     get stats(): TokenProviderStats {
       return statsSource ?? stats;
     },
-    getToken(o?: { forceRefresh?: boolean }): Promise<string> {
-      if (o?.forceRefresh) return acquire(true);
-      // Concurrent first callers share one acquisition instead of racing msal's cache.
-      if (!inflight) {
-        inflight = acquire(false).finally(() => {
-          inflight = undefined;
+    async getToken(o?: { forceRefresh?: boolean }): Promise<string> {
+      const entry = await appFor(opts, logger);
+      statsSource = entry.stats;
+      if (o?.forceRefresh) return acquire(entry, true);
+      // Concurrent callers (of any provider sharing this app) share one acquisition.
+      if (!entry.inflight) {
+        entry.inflight = acquire(entry, false).finally(() => {
+          entry.inflight = undefined;
         });
       }
-      return inflight;
+      return entry.inflight;
     },
   };
 }
