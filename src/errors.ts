@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   MEDIABOT_GRAPH_BAD_RESPONSE: 'Graph answered with a body that is not the expected JSON',
   MEDIABOT_GRAPH_INVALID_ARGUMENT: 'A Graph operation was called with an invalid argument',
   MEDIABOT_JOIN_URL_INVALID: 'A Teams meeting join URL could not be parsed',
+  // Graph emulator
+  MEDIABOT_EMULATOR_START_FAILED: 'The Graph emulator could not start',
+  MEDIABOT_EMULATOR_BAD_FAULT: 'A fault-injection rule for the emulator is invalid',
+  MEDIABOT_EMULATOR_SPEECH_FAILED: 'The emulator could not render or read speech (espeak-ng/sox)',
   // HTTP
   MEDIABOT_BAD_REQUEST: 'The request is malformed',
   MEDIABOT_BODY_TOO_LARGE: 'The request body is larger than allowed',

@@ -1,0 +1,140 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CallEngine } from '../call-engine.js';
+import { operationResource } from '../builders.js';
+import { CALL_ROLES, requireRole, rolesOf } from '../graph-auth.js';
+import { badRequest } from '../graph-error.js';
+import type { EmuCall, EmuOperation } from '../state.js';
+
+type IdParams = { id: string };
+
+/** communications/calls and its participants; `base` is communications/calls or the legacy app/calls. */
+export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, graphUrl: string, version: 'v1.0' | 'beta', base: string): void {
+  const sendOp = (reply: FastifyReply, call: EmuCall, op: EmuOperation, status = 200): FastifyReply =>
+    reply.code(status).header('location', engine.operationLocation(call, op)).send(operationResource(call, op, graphUrl));
+
+  app.post(`/${base}`, async (req, reply) => {
+    const call = engine.create(req.body, version, rolesOf(req));
+    return reply.code(201).header('location', `${graphUrl}/${version}/communications/calls/${call.id}`).send(engine.resource(call));
+  });
+
+  app.get<{ Params: IdParams }>(`/${base}/:id`, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    return engine.resource(engine.get(req.params.id));
+  });
+
+  app.delete<{ Params: IdParams }>(`/${base}/:id`, async (req, reply) => {
+    requireRole(req, ...CALL_ROLES);
+    engine.hangUp(engine.get(req.params.id));
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: IdParams & { opId: string } }>(`/${base}/:id/operations/:opId`, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = engine.get(req.params.id);
+    return operationResource(call, engine.operation(call, req.params.opId), graphUrl);
+  });
+
+  app.post<{ Params: IdParams & { action: string } }>(`/${base}/:id/:action`, async (req: FastifyRequest<{ Params: IdParams & { action: string } }>, reply) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = engine.get(req.params.id);
+    const action = req.params.action.replace(/^microsoft\.graph\./i, '');
+    const body = req.body;
+    switch (action) {
+      case 'answer':
+        engine.answer(call, body);
+        return reply.code(202).send();
+      case 'reject':
+        engine.reject(call, body);
+        return reply.code(202).send();
+      case 'redirect':
+        engine.redirect(call, body);
+        return reply.code(202).send();
+      case 'transfer':
+        engine.transfer(call, body);
+        return reply.code(202).send();
+      case 'keepAlive':
+        engine.keepAlive(call);
+        return reply.code(200).send();
+      case 'mute':
+        return sendOp(reply, call, engine.setSelfMute(call, body, true));
+      case 'unmute':
+        return sendOp(reply, call, engine.setSelfMute(call, body, false));
+      case 'changeScreenSharingRole':
+        engine.changeScreenSharingRole(call, body);
+        return reply.code(202).send();
+      case 'updateRecordingStatus':
+        return sendOp(reply, call, engine.updateRecordingStatus(call, body));
+      case 'addLargeGalleryView':
+        return sendOp(reply, call, engine.addLargeGalleryView(call, body), 202);
+      case 'playPrompt':
+        requireRole(req, 'Calls.Initiate.All', 'Calls.AccessMedia.All');
+        return sendOp(reply, call, await engine.playPrompt(call, body));
+      case 'recordResponse':
+        requireRole(req, 'Calls.AccessMedia.All');
+        return sendOp(reply, call, await engine.recordResponse(call, body));
+      case 'subscribeToTone':
+        return sendOp(reply, call, engine.subscribeToTone(call, body));
+      case 'sendDtmfTones':
+        return sendOp(reply, call, engine.sendDtmfTones(call, body));
+      case 'cancelMediaProcessing':
+        return sendOp(reply, call, engine.cancelMediaProcessing(call, body));
+      default:
+        throw badRequest(`Resource not found for the segment '${req.params.action}'.`);
+    }
+  });
+
+  app.get<{ Params: IdParams }>(`/${base}/:id/participants`, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = engine.get(req.params.id);
+    return {
+      '@odata.context': `${graphUrl}/${version}/$metadata#communications/calls('${call.id}')/participants`,
+      value: [...call.participants.values()].map((p) => engine.participantJson(call, p, false)),
+    };
+  });
+
+  app.get<{ Params: IdParams & { pid: string } }>(`/${base}/:id/participants/:pid`, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = engine.get(req.params.id);
+    return engine.participantJson(call, engine.participant(call, req.params.pid), true);
+  });
+
+  app.delete<{ Params: IdParams & { pid: string } }>(`/${base}/:id/participants/:pid`, async (req, reply) => {
+    requireRole(req, ...CALL_ROLES);
+    engine.removeParticipant(engine.get(req.params.id), req.params.pid);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: IdParams }>(`/${base}/:id/participants/invite`, async (req, reply) => {
+    requireRole(req, 'Calls.InitiateGroupCall.All', 'Calls.JoinGroupCall.All');
+    const call = engine.get(req.params.id);
+    return sendOp(reply, call, engine.invite(call, req.body));
+  });
+
+  app.post<{ Params: IdParams }>(`/${base}/:id/participants/muteAll`, async (req, reply) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = engine.get(req.params.id);
+    return sendOp(reply, call, engine.muteAll(call, req.body));
+  });
+
+  app.post<{ Params: IdParams }>(`/${base}/:id/participants/configureMixer`, async (req, reply) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = engine.get(req.params.id);
+    return sendOp(reply, call, engine.configureMixer(call, req.body));
+  });
+
+  app.post<{ Params: IdParams & { pid: string; action: string } }>(`/${base}/:id/participants/:pid/:action`, async (req, reply) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = engine.get(req.params.id);
+    const action = req.params.action.replace(/^microsoft\.graph\./i, '');
+    switch (action) {
+      case 'mute':
+        return sendOp(reply, call, engine.muteParticipant(call, req.params.pid, req.body));
+      case 'startHoldMusic':
+        return sendOp(reply, call, engine.holdMusic(call, req.params.pid, req.body, true), 202);
+      case 'stopHoldMusic':
+        return sendOp(reply, call, engine.holdMusic(call, req.params.pid, req.body, false), 202);
+      default:
+        throw badRequest(`Resource not found for the segment '${req.params.action}'.`);
+    }
+  });
+}
