@@ -1,0 +1,62 @@
+/**
+ * One media thread of the capacity benchmark: receive-only calls (decode,
+ * talk detection, 16 kHz tap; no mixing) fed from pre-encoded speech packets,
+ * ticking on the real drift-corrected clock for a fixed time.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { MediaClock } from '../src/media/core/clock.js';
+import { CallPipeline } from '../src/media/core/pipeline.js';
+import { addFeeds, type TrackFeed } from './lib/feed.js';
+import { quantile, nowUs } from './lib/stats.js';
+
+interface Job {
+  streams: number;
+  streamsPerCall: number;
+  seconds: number;
+  tracks: { speech: Uint8Array[][]; noise: Uint8Array[] };
+  threadIndex: number;
+}
+
+const job = workerData as Job;
+const calls: Array<{ pipeline: CallPipeline; feeds: TrackFeed[] }> = [];
+for (let made = 0, c = 0; made < job.streams; c++) {
+  const n = Math.min(job.streamsPerCall, job.streams - made);
+  const pipeline = new CallPipeline({ callId: `cap-${job.threadIndex}-${c}`, mixing: false, sourceIdleMs: 3_600_000 });
+  // Every stream carries speech (a third of them talking at once is typical; decoding cost is the same).
+  const feeds = addFeeds(pipeline, job.tracks, n, n, (job.threadIndex << 20) + c * 1000);
+  calls.push({ pipeline, feeds });
+  made += n;
+}
+
+const durations: number[] = [];
+const warmupTicks = 50;
+const totalTicks = warmupTicks + Math.round((job.seconds * 1000) / 20);
+const clock = new MediaClock(
+  (n) => {
+    const t0 = nowUs();
+    const nowMs = performance.now();
+    for (const c of calls) {
+      for (const f of c.feeds) f.push(nowMs);
+      c.pipeline.tick();
+    }
+    if (n >= warmupTicks) durations.push(nowUs() - t0);
+    if (n === warmupTicks - 1) {
+      // Count lateness only after warm-up (JIT compilation of the first ticks).
+      clock.stats.lateTicks = 0;
+      clock.stats.maxLatenessMs = 0;
+    }
+    if (n + 1 >= totalTicks) {
+      clock.stop();
+      parentPort!.postMessage({
+        ticks: durations.length,
+        lateTicks: clock.stats.lateTicks,
+        skippedTicks: clock.stats.skippedTicks,
+        maxLatenessMs: clock.stats.maxLatenessMs,
+        tickP50Ms: quantile(durations, 0.5) / 1000,
+        tickP99Ms: quantile(durations, 0.99) / 1000,
+      });
+    }
+  },
+  { lateThresholdMs: 5 },
+);
+clock.start();

@@ -1,0 +1,17 @@
+export function quantile(values: ArrayLike<number>, q: number): number {
+  const a = Array.from(values).sort((x, y) => x - y);
+  if (a.length === 0) return 0;
+  const i = Math.min(a.length - 1, Math.max(0, Math.ceil(q * a.length) - 1));
+  return a[i]!;
+}
+
+export const median = (values: ArrayLike<number>): number => quantile(values, 0.5);
+
+export const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+
+export const nowUs = (): number => Number(process.hrtime.bigint()) / 1000;
+
+/** Progress to stderr, so stdout carries only the JSON result. */
+export function progress(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}

@@ -1,0 +1,223 @@
+/**
+ * `npm run bench [-- --quick]`: the media core's budgets, measured in one run.
+ * Prints one JSON object on stdout; progress goes to stderr.
+ *
+ *  - codec_floor_us: pure libopus cost per 20 ms frame of real speech (decode, encode).
+ *  - calls: a conference per size, on the real clock: tick time p50/p99, encodes
+ *    per tick, late ticks, and overhead_ratio = mediabot's CPU per tick divided by
+ *    the pure libopus work for the same frames (the same decodes and encodes,
+ *    replayed right after, in the same process).
+ *  - capacity: the most receive-only participant streams (decode, talk detection,
+ *    16 kHz tap) the media threads hold with no late tick (> 5 ms behind).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { codecBackend, createOpusDecoder, createOpusEncoder } from '../src/media/core/codec.js';
+import { SAMPLES_48K } from '../src/media/core/frame.js';
+import { MediaClock } from '../src/media/core/clock.js';
+import { CallPipeline, type TickHooks } from '../src/media/core/pipeline.js';
+import type { MediaEvent, TickFrame } from '../src/media/hooks/types.js';
+import { addFeeds } from './lib/feed.js';
+import { packetTracks } from './lib/speech-packets.js';
+import { median, nowUs, progress, quantile, round } from './lib/stats.js';
+
+const quick = process.argv.includes('--quick');
+type Tracks = Awaited<ReturnType<typeof packetTracks>>;
+
+function codecFloor(tracks: Tracks): { decode: number; encode: number } {
+  const packets = tracks.speech[0]!.slice(0, 400);
+  const pcm = tracks.speechPcm[1]!;
+  const out = new Int16Array(SAMPLES_48K);
+  const buf = new Uint8Array(1276);
+  const dec: number[] = [];
+  const enc: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const d = createOpusDecoder();
+    let t = nowUs();
+    for (const p of packets) d.decode(p, out);
+    dec.push((nowUs() - t) / packets.length);
+    const e = createOpusEncoder();
+    const frames = Math.min(400, Math.floor(pcm.length / SAMPLES_48K));
+    t = nowUs();
+    for (let f = 0; f < frames; f++) e.encode(pcm.subarray(f * SAMPLES_48K, (f + 1) * SAMPLES_48K), buf);
+    enc.push((nowUs() - t) / frames);
+  }
+  return { decode: round(median(dec), 2), encode: round(median(enc), 2) };
+}
+
+/** An inline hook that keeps what the floor replay needs: the full mix of each tick. */
+class Probe implements TickHooks {
+  constructor(private readonly mixes: Int16Array) {}
+  tick = 0;
+  onTick(f: TickFrame): void {
+    if (this.tick * SAMPLES_48K < this.mixes.length) this.mixes.set(f.mix48, this.tick * SAMPLES_48K);
+    this.tick++;
+  }
+  onEvent(_e: MediaEvent): void {}
+  async stop(): Promise<void> {}
+}
+
+interface CallResult {
+  participants: number;
+  talkers: number;
+  tick_p50_ms: number;
+  tick_p99_ms: number;
+  encodes_per_tick: number;
+  /** talkers + 1 shared encode for the listeners (no shared encode when everyone talks). */
+  encodes_expected: number;
+  encodes_per_tick_mean: number;
+  overhead_ratio: number;
+  late_ticks: number;
+  ticks: number;
+}
+
+/**
+ * One conference. Phase 1 runs on the real 20 ms clock (tick time, late ticks,
+ * encodes). Phase 2 measures overhead in interleaved blocks: a block of ticks
+ * back to back, then the same codec work bare (the same packets through plain
+ * decoders, the same number of encodes of the same mixes); the ratio is the
+ * median over blocks, so a change of machine load hits both sides alike.
+ */
+async function benchCall(tracks: Tracks, participants: number, talkers: number, ticks: number): Promise<CallResult> {
+  const warmup = 100;
+  const block = 50;
+  const mixes = new Int16Array(block * SAMPLES_48K);
+  const probe = new Probe(mixes);
+  const pipeline = new CallPipeline({ callId: `bench-${participants}`, hooks: probe, sourceIdleMs: 3_600_000 });
+  const feeds = addFeeds(pipeline, tracks, participants, talkers, participants * 1000);
+  const durations = new Float64Array(ticks);
+  const encodes = new Int32Array(ticks);
+  let measured = 0;
+  let lateTicks = 0;
+  await new Promise<void>((resolve) => {
+    const clock = new MediaClock((n) => {
+      const nowMs = performance.now();
+      for (const f of feeds) f.push(nowMs);
+      if (n === warmup) clock.stats.lateTicks = 0;
+      const t0 = nowUs();
+      pipeline.tick();
+      const dt = nowUs() - t0;
+      if (n < warmup) return;
+      durations[measured] = dt;
+      encodes[measured] = pipeline.lastEncodes;
+      measured++;
+      if (measured === ticks) {
+        clock.stop();
+        lateTicks = clock.stats.lateTicks;
+        resolve();
+      }
+    });
+    clock.start();
+  });
+
+  const out = new Int16Array(SAMPLES_48K);
+  const pkt = new Uint8Array(1276);
+  const decoders = feeds.map(() => createOpusDecoder());
+  const encoders = Array.from({ length: participants + 1 }, () => createOpusEncoder());
+  const blockEncodes = new Int32Array(block);
+  const ratios: number[] = [];
+  const blocks = Math.max(4, Math.round(ticks / block / 2));
+  let now = performance.now();
+  for (let b = 0; b < blocks; b++) {
+    const start = feeds.map((f) => f.sent);
+    probe.tick = 0;
+    let pipeUs = 0;
+    for (let t = 0; t < block; t++) {
+      now += 20;
+      for (const f of feeds) f.push(now);
+      const t0 = nowUs();
+      pipeline.tick();
+      pipeUs += nowUs() - t0;
+      blockEncodes[t] = pipeline.lastEncodes;
+    }
+    let floorUs = 0;
+    for (let t = 0; t < block; t++) {
+      const t0 = nowUs();
+      for (let i = 0; i < decoders.length; i++) decoders[i]!.decode(feeds[i]!.packetAt(start[i]! + t), out);
+      const mix = mixes.subarray(t * SAMPLES_48K, (t + 1) * SAMPLES_48K);
+      for (let e = 0; e < blockEncodes[t]!; e++) encoders[e]!.encode(mix, pkt);
+      floorUs += nowUs() - t0;
+    }
+    ratios.push(pipeUs / floorUs);
+  }
+  await pipeline.stop();
+  return {
+    participants,
+    talkers,
+    tick_p50_ms: round(quantile(durations, 0.5) / 1000),
+    tick_p99_ms: round(quantile(durations, 0.99) / 1000),
+    encodes_per_tick: median(encodes),
+    encodes_expected: talkers + (participants > talkers ? 1 : 0),
+    encodes_per_tick_mean: round(encodes.reduce((a, b) => a + b, 0) / ticks, 2),
+    overhead_ratio: round(median(ratios)),
+    late_ticks: lateTicks,
+    ticks,
+  };
+}
+
+function runCapacityThread(tracks: Tracks, streams: number, seconds: number, threadIndex: number): Promise<{ lateTicks: number; tickP99Ms: number; maxLatenessMs: number; ticks: number }> {
+  const url = new URL('./capacity-worker.js', import.meta.url);
+  const worker = new Worker(url, { workerData: { streams, streamsPerCall: 50, seconds, tracks: { speech: tracks.speech, noise: tracks.noise }, threadIndex } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (m) => {
+      void worker.terminate();
+      resolve(m as { lateTicks: number; tickP99Ms: number; maxLatenessMs: number; ticks: number });
+    });
+    worker.once('error', reject);
+  });
+}
+
+async function capacity(tracks: Tracks): Promise<{ streams: number; threads: number; late_ticks: number; seconds: number; tick_p99_ms: number; tried: unknown[] }> {
+  const threads = availableParallelism();
+  const seconds = quick ? 4 : 30;
+  const tried: Array<{ streams: number; late_ticks: number; tick_p99_ms: number; max_lateness_ms: number }> = [];
+  let best = { streams: 0, late: 0, p99: 0 };
+  const steps = quick ? [1000, 1300, 1600] : [800, 1000, 1200, 1400, 1600, 1800, 2000];
+  for (const streams of steps) {
+    progress(`capacity: ${streams} streams on ${threads} media threads for ${seconds} s`);
+    const per = Math.ceil(streams / threads);
+    const results = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, Math.min(per, streams - i * per), seconds, i)));
+    const late = results.reduce((a, r) => a + r.lateTicks, 0);
+    const p99 = Math.max(...results.map((r) => r.tickP99Ms));
+    tried.push({ streams, late_ticks: late, tick_p99_ms: round(p99), max_lateness_ms: round(Math.max(...results.map((r) => r.maxLatenessMs))) });
+    if (late > 0) break;
+    best = { streams, late, p99 };
+  }
+  return { streams: best.streams, threads, late_ticks: best.late, seconds, tick_p99_ms: round(best.p99), tried };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  progress(`mode ${quick ? 'quick' : 'full'}, codec backend ${codecBackend}`);
+  progress('preparing real speech packets (espeak-ng, cached)');
+  const tracks = await packetTracks();
+  const floor = codecFloor(tracks);
+  progress(`codec floor: decode ${floor.decode} µs, encode ${floor.encode} µs per frame`);
+  const ticks = quick ? 300 : 1500;
+  const calls: CallResult[] = [];
+  for (const [participants, talkers] of [
+    [2, 2],
+    [10, 2],
+    [50, 3],
+  ] as const) {
+    progress(`call: ${participants} participants, ${talkers} talkers, ${ticks} ticks on the real clock`);
+    const r = await benchCall(tracks, participants, talkers, ticks);
+    progress(`  tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms, encodes/tick ${r.encodes_per_tick}, overhead ${r.overhead_ratio}, late ${r.late_ticks}`);
+    calls.push(r);
+  }
+  const cap = await capacity(tracks);
+  const result = {
+    mode: quick ? 'quick' : 'full',
+    codec_backend: codecBackend,
+    codec_floor_us: floor,
+    calls,
+    capacity: cap,
+    seconds: round((Date.now() - started) / 1000, 1),
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
