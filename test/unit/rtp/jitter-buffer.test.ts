@@ -78,7 +78,18 @@ const scenarios: Scenario[] = [
   // 100 ms late: concealed when due, then the jitter spike deepens the buffer by two inserted frames
   { name: 'late', arrive: (i) => (i === 20 ? [100] : [0]), lost: [1, 1], late: 1, maxDiscarded: 1, maxDelay: 2, maxConcealed: 3 },
   {
-    name: 'reorder (adjacent swaps)',
+    // swapped on the wire, both in before their tick: played in order, none lost; the
+    // measured jitter deepens the buffer by one inserted frame
+    name: 'reorder within a tick',
+    arrive: (i) => ([20, 60, 100].includes(i) ? [8] : [21, 61, 101].includes(i) ? [-15] : [0]),
+    lost: [0, 0],
+    maxDiscarded: 0,
+    maxDelay: 1,
+    maxConcealed: 1,
+  },
+  {
+    // the first packet of each swapped pair arrives after its tick
+    name: 'reorder across ticks',
     arrive: (i) => ([20, 60, 100].includes(i) ? [25] : [0]),
     lost: [0, 1],
     maxDiscarded: 1,
