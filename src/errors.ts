@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   MEDIABOT_MEDIA_THREAD_FAILED: 'A media worker thread failed',
   MEDIABOT_CALL_NOT_FOUND: 'No call with that id',
   MEDIABOT_HOOK_FAILED: 'A hook threw or overran its budget',
+  MEDIABOT_TRANSCRIBER_CLOSED: 'Audio was written to a transcription stream after end()',
+  MEDIABOT_TRANSCRIBER_BAD_AUDIO: 'Audio for a transcription stream is not 16 kHz int16 in whole 20 ms frames with a valid media time',
+  MEDIABOT_TRANSCRIBER_FAILED: 'The transcription engine failed, exited or could not be reached',
+  MEDIABOT_HOOK_MODULE_INVALID: 'A hook module (MEDIABOT_HOOKS) could not be loaded or does not export a hook factory',
   MEDIABOT_RECORDING_FAILED: 'A recording file could not be opened or written',
   MEDIABOT_RECORDING_INVALID: 'The recorder was given a malformed packet or option',
   // signaling (inbound callbacks, operations, subscriptions)
