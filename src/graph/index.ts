@@ -12,3 +12,4 @@ export * from './presence.js';
 export * from './callRecords.js';
 export * from './subscriptions.js';
 export * from './client.js';
+export * from './from-config.js';

@@ -8,8 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { createHash, X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
 import { decodeProtectedHeader, importX509, jwtVerify } from 'jose';
-import { GraphHttp, createGraphClient, createTokenProvider, parseClientCertificate, type TokenProviderOptions } from '../../../src/graph/index.js';
+import { GraphHttp, createGraphClient, createGraphFromConfig, createTokenProvider, parseClientCertificate, type TokenProviderOptions } from '../../../src/graph/index.js';
 import { MediabotError } from '../../../src/errors.js';
+import { loadConfig } from '../../../src/config/config.js';
 import { startRecorder, type RecorderServer } from './recorder.js';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
@@ -170,6 +171,8 @@ describe('createTokenProvider against a local HTTPS authority', () => {
     const { payload } = await jwtVerify(assertion, key, {
       audience: `${authorityUrl}/${TENANT}/oauth2/v2.0/token`,
       issuer: opts.clientId,
+      // msal rounds nbf to the nearest second; an authority allows small skew too.
+      clockTolerance: 5,
     });
     expect(payload.sub).toBe(opts.clientId);
     expect(typeof payload.jti).toBe('string');
@@ -228,5 +231,23 @@ describe('createTokenProvider against a local HTTPS authority', () => {
     expect(parsed.thumbprintSha1).toBe(createHash('sha1').update(der).digest('hex'));
     expect(parsed.thumbprintSha256).toBe(createHash('sha256').update(der).digest('hex'));
     expect(parsed.privateKeyPem).toContain('-----BEGIN PRIVATE KEY-----');
+  });
+
+  it('createGraphFromConfig wires MEDIABOT_* config to a working client', async () => {
+    const cfg = loadConfig({
+      MEDIABOT_TENANT_ID: TENANT,
+      MEDIABOT_CLIENT_ID: `from-config-${Date.now()}`,
+      MEDIABOT_CLIENT_SECRET: SECRET,
+      MEDIABOT_AUTHORITY_URL: authorityUrl,
+      MEDIABOT_GRAPH_URL: graphServer.url,
+    });
+    const { graph, http, tokens } = createGraphFromConfig(cfg, { caPem });
+    graphServer.requests.length = 0;
+    await graph.calls.get('a');
+    await graph.calls.get('b');
+    http.close();
+    expect(tokens.stats.tokenRequests).toBe(1);
+    expect(graphServer.requests.map((r) => r.path)).toEqual(['/v1.0/communications/calls/a', '/v1.0/communications/calls/b']);
+    expect(() => createGraphFromConfig({ ...cfg, tenantId: undefined })).toThrow(/MEDIABOT_TENANT_ID/);
   });
 });
