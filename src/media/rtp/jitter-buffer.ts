@@ -96,6 +96,11 @@ const SHRINK_INTERVAL_TICKS = 25;
 const SHRINK_PATIENCE_TICKS = 50;
 /** Slots beyond max depth, for bursts that arrive before the over-max catch-up. */
 const RING_MARGIN = 16;
+/**
+ * After an SSRC change, packets of the old SSRC are stragglers (dropped as late)
+ * for this long; later, the old SSRC coming back is a genuine switch back.
+ */
+const STRAGGLER_WINDOW_MS = 1000;
 const EMPTY = -Number.MAX_SAFE_INTEGER;
 const NO_LEVEL = -1;
 
@@ -151,6 +156,7 @@ export class JitterBuffer {
   private hasSsrc = false;
   private ssrc = 0;
   private prevSsrc = -1;
+  private prevSsrcUntilMs = 0;
   /** A stream is running: nextSeq/highest are meaningful. */
   private started = false;
   private playing = false;
@@ -232,12 +238,13 @@ export class JitterBuffer {
     st.received++;
     let result: PushResult = 'accepted';
     if (!this.hasSsrc || packet.ssrc !== this.ssrc) {
-      if (this.hasSsrc && packet.ssrc === this.prevSsrc) {
-        st.late++; // a straggler of the source this one replaced
+      if (this.hasSsrc && packet.ssrc === this.prevSsrc && arrivalMs < this.prevSsrcUntilMs) {
+        st.late++; // a straggler of the source this one just replaced
         return 'late';
       }
       if (this.hasSsrc) {
         this.prevSsrc = this.ssrc;
+        this.prevSsrcUntilMs = arrivalMs + STRAGGLER_WINDOW_MS;
         this.resetSource();
         this.decoder.reset();
         st.ssrcChanges++;

@@ -281,6 +281,31 @@ describe(`JitterBuffer with real Opus speech (${codecBackend} libopus)`, () => {
     expect(jb.stats.depthMs).toBeLessThanOrEqual(40);
   });
 
+  it('SSRC change resets the decoder; the old SSRC is a straggler for a second, then a switch back', () => {
+    let resets = 0;
+    const jb = new JitterBuffer({
+      createDecoder: () => {
+        const real = createOpusDecoder();
+        return { decode: (p, o) => real.decode(p, o), decodeFec: (p, o) => real.decodeFec(p, o), conceal: (o) => real.conceal(o), reset: () => (resets++, real.reset()) };
+      },
+    });
+    const pkt = (ssrc: number, seq: number) => parseRtp(serializeRtp({ payloadType: 111, sequence: seq, timestamp: seq * 960, ssrc, payload: speech[seq % speech.length]! }));
+    const out = new Int16Array(SAMPLES_48K);
+    expect(jb.push(pkt(1, 10), 0)).toBe('accepted');
+    expect(jb.pull(out)).toBe('packet');
+    expect(jb.push(pkt(2, 500), 20)).toBe('reset');
+    expect(resets).toBe(1);
+    expect(jb.stats.ssrc).toBe(2);
+    expect(jb.push(pkt(1, 11), 30)).toBe('late');
+    const second = pkt(2, 500);
+    expect(jb.pull(out)).toBe('packet');
+    expect([...jb.lastPayload!]).toEqual([...second.payload]); // the new source's first packet
+    expect(jb.push(pkt(2, 501), 40)).toBe('accepted');
+    expect(jb.push(pkt(1, 12), 2000)).toBe('reset');
+    expect(resets).toBe(2);
+    expect(jb.stats).toMatchObject({ ssrcChanges: 2, late: 1, ssrc: 1 });
+  });
+
   it('rejects a too-small output buffer and bad options with typed errors', () => {
     const jb = new JitterBuffer({ createDecoder: createOpusDecoder });
     expect(() => jb.pull(new Int16Array(100))).toThrow(expect.objectContaining({ code: 'MEDIABOT_BUFFER_TOO_SMALL' }));
