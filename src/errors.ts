@@ -26,12 +26,10 @@ export const ERROR_CODES = {
   MEDIABOT_RECORDING_INVALID: 'The recorder was given a malformed packet or option',
   // signaling (inbound callbacks, operations, subscriptions)
   MEDIABOT_CALLBACK_UNAUTHORIZED: 'A Graph callback carried no valid bearer token',
-  MEDIABOT_CALLBACK_KEYS_UNAVAILABLE: 'The callback signing keys (OpenID configuration / JWKS) could not be fetched',
   MEDIABOT_NOTIFICATION_INVALID: 'A notification body is not a recognised notification envelope',
   MEDIABOT_OPERATION_FAILED: 'A Graph call operation finished with a failed status',
   MEDIABOT_OPERATION_TIMEOUT: 'A Graph call operation did not report completion in time',
   MEDIABOT_CALL_TERMINATED: 'The call has already ended',
-  MEDIABOT_SUBSCRIPTION_FAILED: 'Creating, renewing or deleting a change-notification subscription failed',
   MEDIABOT_STORE_FAILED: 'Reading or writing the local database failed',
   // outbound Graph client
   MEDIABOT_GRAPH_HTTP: 'Graph answered with an error status',
