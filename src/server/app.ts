@@ -31,6 +31,8 @@ export interface ServerDeps {
   calling?: { auth: CallbackAuthenticator; dispatch: (items: CallNotification[]) => Promise<void> };
   /** POST /api/notifications: enabled when given. */
   notifications?: { processor: ChangeNotificationProcessor };
+  /** Root-level plugins registered before any route (e.g. @fastify/swagger, which must see every route). */
+  prePlugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
   /** More root-level plugins (events WebSocket, dashboard, docs …). */
   plugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
   /** More plugins under the authenticated `/v1` prefix (operator API). */
@@ -53,8 +55,10 @@ async function registerAll(app: FastifyInstance, entries: PluginEntry[] | undefi
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics();
   const readiness = deps.readiness ?? new Readiness();
+  // Whatever logger is passed in, credentials on requests are never written out.
+  const httpLogger = deps.logger.child({}, { redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]' } });
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: httpLogger,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     disableRequestLogging: false,
     return503OnClosing: true,
@@ -72,6 +76,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return sendError(reply, new MediabotError('MEDIABOT_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request);
   });
 
+  await registerAll(app, deps.prePlugins);
   await app.register(healthRoutes, { readiness });
   await app.register(metricsRoutes, {
     metrics,
