@@ -147,15 +147,23 @@ static napi_value fir_decimate3(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* sumSquares(pcm: Int16Array) -> number (for frame levels) */
-static napi_value sum_squares(napi_env env, napi_callback_info info) {
+/*
+ * levelCentiDbov(pcm: Int16Array) -> int: the frame level in hundredths of dBov
+ * (-12700 for digital silence). An integer result is a small integer in V8, so
+ * the call allocates nothing (a double result would box a HeapNumber).
+ */
+static napi_value level_centi_dbov(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1]; napi_value result; void* p; size_t n;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !get_typed(env, argv[0], napi_int16_array, &p, &n)) { napi_throw_type_error(env, "MEDIABOT_NATIVE_ARGS", "sumSquares(pcm: Int16Array)"); return NULL; }
-  const int16_t* x = (const int16_t*)p; double acc = 0; int64_t part = 0;
-  for (size_t i = 0; i < n; i++) part += (int32_t)x[i] * (int32_t)x[i];
-  acc = (double)part;
-  CHECK(napi_create_double(env, acc, &result));
+  if (argc < 1 || !get_typed(env, argv[0], napi_int16_array, &p, &n)) { napi_throw_type_error(env, "MEDIABOT_NATIVE_ARGS", "levelCentiDbov(pcm: Int16Array)"); return NULL; }
+  const int16_t* x = (const int16_t*)p; int64_t sum = 0;
+  for (size_t i = 0; i < n; i++) sum += (int32_t)x[i] * (int32_t)x[i];
+  int32_t centi = -12700;
+  if (sum > 0 && n > 0) {
+    double db = 10.0 * log10((double)sum / (double)n / (32768.0 * 32768.0));
+    centi = db < -127.0 ? -12700 : (int32_t)lrint(db * 100.0);
+  }
+  CHECK(napi_create_int32(env, centi, &result));
   return result;
 }
 
@@ -168,7 +176,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "encode", NULL, encode, NULL, NULL, NULL, napi_default, NULL },
     { "encoderCtl", NULL, encoder_ctl, NULL, NULL, NULL, napi_default, NULL },
     { "firDecimate3", NULL, fir_decimate3, NULL, NULL, NULL, napi_default, NULL },
-    { "sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL },
+    { "levelCentiDbov", NULL, level_centi_dbov, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

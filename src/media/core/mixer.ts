@@ -86,8 +86,18 @@ export class Mixer {
     }
   }
 
+  /** Views of `mixPacket` by length, made once each, so handing out the packet allocates nothing. */
+  private readonly mixViews: Array<Uint8Array | undefined> = [];
+
   /** The shared full-mix packet of this tick, or null if none was encoded. */
   get mixOpus(): Uint8Array | null {
-    return this.mixEncodedThisTick ? this.mixPacket.subarray(0, this.mixPacketLength) : null;
+    if (!this.mixEncodedThisTick) return null;
+    const n = this.mixPacketLength;
+    let v = this.mixViews[n];
+    if (!v) {
+      v = this.mixPacket.subarray(0, n);
+      this.mixViews[n] = v;
+    }
+    return v;
   }
 }

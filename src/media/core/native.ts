@@ -9,7 +9,8 @@ export interface NativeKernels {
   encode(enc: unknown, pcm: Int16Array, out: Uint8Array): number;
   encoderCtl(enc: unknown, request: number, value: number): number;
   firDecimate3(buf: Float32Array, taps: Float32Array, input: Int16Array, out: Int16Array): void;
-  sumSquares(pcm: Int16Array): number;
+  /** Frame level in hundredths of dBov (an integer, so the call allocates nothing). */
+  levelCentiDbov(pcm: Int16Array): number;
 }
 
 function load(): NativeKernels | null {
