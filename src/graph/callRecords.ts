@@ -23,6 +23,8 @@ export interface CallRecordGetOptions {
   expandSessions?: boolean;
   /** $expand=participants_v2 */
   expandParticipants?: boolean;
+  /** A raw $expand value, used as given (overrides the two flags). */
+  expand?: string;
 }
 
 export function createCallRecordsApi(http: GraphRequester) {
@@ -34,7 +36,8 @@ export function createCallRecordsApi(http: GraphRequester) {
       const expand = [o.expandSessions ? 'sessions($expand=segments)' : undefined, o.expandParticipants ? 'participants_v2' : undefined].filter(
         (x): x is string => x !== undefined,
       );
-      return entity<CallRecords.CallRecord>(http, 'GET', `${ROOT}/${segment('callRecordId', id)}`, undefined, expand.length ? { query: { $expand: expand.join(',') } } : {});
+      const value = o.expand ?? (expand.length ? expand.join(',') : undefined);
+      return entity<CallRecords.CallRecord>(http, 'GET', `${ROOT}/${segment('callRecordId', id)}`, undefined, value !== undefined ? { query: { $expand: value } } : {});
     },
     /** One page; `filter` is an OData $filter such as `startDateTime ge 2023-09-25T09:25:00Z`. */
     list: (o: { filter?: string } = {}): Promise<Page<CallRecords.CallRecord>> =>

@@ -13,3 +13,4 @@ export * from './callRecords.js';
 export * from './subscriptions.js';
 export * from './client.js';
 export * from './from-config.js';
+export * from './ports-adapter.js';

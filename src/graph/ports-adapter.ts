@@ -1,0 +1,99 @@
+/**
+ * Adapts the GraphClient to the small outbound interfaces signaling declares (src/signaling/ports.ts:
+ * CallOperationsPort, SubscriptionsPort, CallRecordsPort). Shapes are matched structurally, so
+ * neither side imports the other; the CLI passes these objects to signaling.
+ */
+import type { GraphClient } from './client.js';
+import type { AnswerBody, RecordResponseBody, RedirectBody, SendDtmfTonesBody, PlayPromptBody } from './calls.js';
+import type { CreateSubscriptionBody } from './subscriptions.js';
+import type { ActionResult } from './result.js';
+
+export interface OperationHandleShape {
+  id?: string | null;
+  status?: string | null;
+  location?: string | null;
+  resultInfo?: { code?: number | string | null; subcode?: number | string | null; message?: string | null } | null;
+}
+
+/** ActionResult -> the operation handle signaling awaits (id, status, Location, resultInfo). */
+export function toOperationHandle(r: ActionResult<unknown>): OperationHandleShape {
+  const op = (r.operation ?? {}) as { status?: unknown; resultInfo?: unknown };
+  const handle: OperationHandleShape = { id: r.operationId ?? null, location: r.location ?? null };
+  if (typeof op.status === 'string') handle.status = op.status;
+  if (op.resultInfo !== null && typeof op.resultInfo === 'object') handle.resultInfo = op.resultInfo as NonNullable<OperationHandleShape['resultInfo']>;
+  return handle;
+}
+
+export function createCallOperationsPort(graph: GraphClient) {
+  return {
+    async answer(callId: string, body: { callbackUri: string; acceptedModalities: string[]; mediaConfig: unknown; callOptions?: Record<string, unknown>; participantCapacity?: number }): Promise<void> {
+      await graph.calls.answer(callId, body as unknown as AnswerBody);
+    },
+    async reject(callId: string, body: { reason: 'busy' | 'forbidden' | 'none'; callbackUri?: string }): Promise<void> {
+      await graph.calls.reject(callId, body);
+    },
+    async redirect(callId: string, body: { targets: unknown[]; callbackUri?: string; timeout?: number }): Promise<void> {
+      await graph.calls.redirect(callId, body as unknown as RedirectBody);
+    },
+    async keepAlive(callId: string): Promise<void> {
+      await graph.calls.keepAlive(callId);
+    },
+    async hangUp(callId: string): Promise<void> {
+      await graph.calls.delete(callId);
+    },
+    async updateRecordingStatus(callId: string, body: { clientContext: string; status: 'recording' | 'notRecording' | 'failed' }): Promise<OperationHandleShape> {
+      return toOperationHandle(await graph.calls.updateRecordingStatus(callId, body));
+    },
+    async playPrompt(callId: string, body: { clientContext: string; prompts: unknown[] }): Promise<OperationHandleShape> {
+      return toOperationHandle(await graph.calls.playPrompt(callId, body as unknown as PlayPromptBody));
+    },
+    async recordResponse(callId: string, body: Record<string, unknown> & { clientContext: string }): Promise<OperationHandleShape> {
+      return toOperationHandle(await graph.calls.recordResponse(callId, body as unknown as RecordResponseBody));
+    },
+    async sendDtmfTones(callId: string, body: { clientContext: string; tones: string[]; delayBetweenTonesMs?: number }): Promise<OperationHandleShape> {
+      return toOperationHandle(await graph.calls.sendDtmfTones(callId, body as unknown as SendDtmfTonesBody));
+    },
+    async subscribeToTone(callId: string, body: { clientContext: string }): Promise<OperationHandleShape> {
+      return toOperationHandle(await graph.calls.subscribeToTone(callId, body));
+    },
+    async cancelMediaProcessing(callId: string, body: { clientContext: string }): Promise<OperationHandleShape> {
+      return toOperationHandle(await graph.calls.cancelMediaProcessing(callId, body));
+    },
+  };
+}
+
+export interface SubscriptionInfoShape {
+  id: string;
+  resource: string;
+  expirationDateTime: string;
+}
+
+function subscriptionInfo(s: { id?: string | null; resource?: string | null; expirationDateTime?: string | null }): SubscriptionInfoShape {
+  return { id: s.id ?? '', resource: s.resource ?? '', expirationDateTime: s.expirationDateTime ?? '' };
+}
+
+export function createSubscriptionsPort(graph: GraphClient) {
+  return {
+    async create(body: CreateSubscriptionBody): Promise<SubscriptionInfoShape> {
+      return subscriptionInfo(await graph.subscriptions.create(body));
+    },
+    async renew(id: string, expirationDateTime: string): Promise<SubscriptionInfoShape> {
+      return subscriptionInfo(await graph.subscriptions.renew(id, expirationDateTime));
+    },
+    async delete(id: string): Promise<void> {
+      await graph.subscriptions.delete(id);
+    },
+  };
+}
+
+export function createCallRecordsPort(graph: GraphClient) {
+  return {
+    get(id: string, expand?: string): Promise<unknown> {
+      return graph.callRecords.get(id, expand !== undefined ? { expand } : {});
+    },
+    async listSince(since: Date): Promise<Array<{ id: string }>> {
+      const all = await graph.callRecords.listAll({ filter: `startDateTime ge ${since.toISOString()}` });
+      return all.filter((r): r is typeof r & { id: string } => typeof r.id === 'string');
+    },
+  };
+}
