@@ -214,13 +214,33 @@ describe('recorder hook', () => {
     const hook = createRecorderHook({ dir: blocker, format: 'both', onFile: (i) => files.push(i) });
     const call = new SpeechCall('e1', [{ id: 'a', speech: speechA }]);
     const ctx = ctxFor('e1', events);
-    for (let i = 0; i < 20; i++) expect(() => hook.onFrame(call.next(false), ctx)).not.toThrow();
+    for (let i = 0; i < 40; i++) {
+      expect(() => hook.onFrame(call.next(false), ctx)).not.toThrow();
+      await new Promise((r) => setImmediate(r)); // let the deferred opens fail, as between real ticks
+    }
+    // Found during the call (at each file's first flush), not only at the end.
+    const during = events.filter((e) => e.type === 'hook.error').length;
+    expect(during).toBe(4); // mix and a, Ogg and WAV
     await hook.stop?.(ctx);
     const errors = events.filter((e) => e.type === 'hook.error');
-    expect(errors).toHaveLength(2); // one per track (mix, a), reported once each
-    expect(errors[0]).toMatchObject({ callId: 'e1', hook: 'recorder' });
-    expect(events.some((e) => e.type === 'recording.file')).toBe(false);
-    expect(files).toEqual([]);
+    expect(errors).toHaveLength(4);
+    for (const e of errors) expect(e).toMatchObject({ callId: 'e1', hook: 'recorder', sourceId: null });
+    expect(errors.every((e) => e.type === 'hook.error' && /ENOTDIR|not a directory/i.test(e.message))).toBe(true);
+    const closed = files.filter((f) => f.closed);
+    expect(closed).toHaveLength(4);
+    expect(closed.every((f) => f.error !== null)).toBe(true);
+  });
+
+  it('reports a failure found only at stop (ticks ran without a pause)', async () => {
+    const blocker = join(dir, 'not-a-dir-2');
+    writeFileSync(blocker, 'x');
+    const events: MediaEvent[] = [];
+    const hook = createRecorderHook({ dir: blocker });
+    const call = new SpeechCall('e2', [{ id: 'a', speech: speechA }]);
+    const ctx = ctxFor('e2', events);
+    for (let i = 0; i < 10; i++) hook.onFrame(call.next(false), ctx);
+    await hook.stop?.(ctx);
+    expect(events.filter((e) => e.type === 'hook.error')).toHaveLength(2);
   });
 
   it('rejects bad options with a typed error', () => {

@@ -7,4 +7,5 @@ export type { WavWriterOptions, WavSampleRate } from './wav-writer.js';
 export { oggCrc32 } from './ogg-crc.js';
 export { opusPacketSamples } from './opus-packet.js';
 export { silenceOpusPacket } from './silence.js';
-export { SyncFile } from './sync-file.js';
+export { RecordingFile } from './recording-file.js';
+export type { RecordingFileOptions } from './recording-file.js';

@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import { MediabotError } from '../../../errors.js';
 import { oggCrc32 } from './ogg-crc.js';
 import { opusPacketSamples } from './opus-packet.js';
-import { SyncFile } from './sync-file.js';
+import { RecordingFile, type RecordingFileOptions } from './recording-file.js';
 
 /** Where finished pages go. `append` must consume the bytes before returning (they are a reused buffer). */
 export interface OggPageSink {
@@ -53,6 +53,14 @@ const NO_GRANULE = -1;
 
 const encoder = new TextEncoder();
 
+/**
+ * One page buffer for every writer in the thread: a page is built and handed to
+ * its sink (which must consume it before returning) in one synchronous step, so
+ * writers never need the buffer at the same time. Saves 64 KiB per open file.
+ */
+const SHARED_PAGE = new Uint8Array(MAX_PAGE_BYTES);
+const SHARED_PAGE_VIEW = new DataView(SHARED_PAGE.buffer);
+
 export class OggOpusWriter {
   readonly serial: number;
   readonly preSkip: number;
@@ -60,12 +68,11 @@ export class OggOpusWriter {
   private readonly sink: OggPageSink;
   private readonly flushEveryPackets: number;
   private readonly syncEverySamples: number;
-  /** The one page buffer, reused for every page. */
-  private readonly page = new Uint8Array(MAX_PAGE_BYTES);
-  private readonly pageView = new DataView(this.page.buffer);
+  private readonly page = SHARED_PAGE;
+  private readonly pageView = SHARED_PAGE_VIEW;
 
   /** Buffered packet bytes, contiguous, and per packet its length and end granule. */
-  private data = new Uint8Array(16_384);
+  private data = new Uint8Array(2048);
   private dataLen = 0;
   private lens = new Int32Array(64);
   private ends = new Float64Array(64);
@@ -168,7 +175,7 @@ export class OggOpusWriter {
     }
   }
 
-  /** Writes everything with EOS on the last page and closes the sink. Idempotent. */
+  /** Writes everything with EOS on the last page (fdatasync if `syncEveryMs` is set) and closes the sink. Idempotent. */
   end(): void {
     if (this.ended) return;
     this.ended = true;
@@ -178,7 +185,8 @@ export class OggOpusWriter {
       // No audio at all: an empty EOS page ends the stream.
       this.writeEmptyEosPage();
     }
-    this.sink.sync?.();
+    // fdatasync costs milliseconds; only when power-loss safety was asked for.
+    if (this.syncEverySamples > 0) this.sink.sync?.();
     this.sink.close?.();
   }
 
@@ -298,9 +306,13 @@ export class OggOpusWriter {
   }
 }
 
-/** Opens `path` (never overwriting an existing file) and returns a writer whose pages go to it synchronously. */
-export function openOggOpusFile(path: string, opts: OggOpusWriterOptions = {}): OggOpusWriter {
-  const file = new SyncFile(path, true);
+/**
+ * Opens `path` (never overwriting an existing file) and returns a writer whose pages
+ * go to it with synchronous writes. With `deferOpen` the file is created off the
+ * caller's thread and pages wait in memory until it exists.
+ */
+export function openOggOpusFile(path: string, opts: OggOpusWriterOptions & RecordingFileOptions = {}): OggOpusWriter {
+  const file = new RecordingFile(path, opts);
   try {
     return new OggOpusWriter(file, opts);
   } catch (err) {

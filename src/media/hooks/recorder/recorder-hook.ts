@@ -12,13 +12,14 @@
  * - Errors never escape onFrame: a failing file is closed, reported as a
  *   `hook.error` event and dropped; the call and the other files go on.
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MediabotError, isMediabotError } from '../../../errors.js';
 import { silentLogger, type Logger } from '../../../logger.js';
 import type { HookContext, InlineHook, MediaEvent, TickFrame } from '../types.js';
 import { defaultRecordingName, sanitizeRelativePath } from './file-names.js';
-import { OggOpusWriter, openOggOpusFile } from './ogg-opus-writer.js';
+import { OggOpusWriter } from './ogg-opus-writer.js';
+import { RecordingFile } from './recording-file.js';
 import { silenceOpusPacket } from './silence.js';
 import { WavWriter, type WavSampleRate } from './wav-writer.js';
 
@@ -75,6 +76,7 @@ const FRAME_48K = 960;
 
 interface OggFile {
   writer: OggOpusWriter;
+  file: RecordingFile;
   info: RecordingInfo;
 }
 
@@ -101,6 +103,7 @@ interface CallState {
   usedNames: Set<string>;
   closedInfos: RecordingInfo[];
   badPackets: number;
+  lastMediaTimeMs: number;
 }
 
 export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
@@ -143,7 +146,7 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
   const stateFor = (callId: string): CallState => {
     let st = calls.get(callId);
     if (!st) {
-      st = { callId, tracks: new Map(), order: [], mix: null, usedNames: new Set(), closedInfos: [], badPackets: 0 };
+      st = { callId, tracks: new Map(), order: [], mix: null, usedNames: new Set(), closedInfos: [], badPackets: 0, lastMediaTimeMs: 0 };
       calls.set(callId, st);
     }
     return st;
@@ -178,9 +181,7 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
     const sourceKey = sourceId ?? 'mix';
     let base: string;
     try {
-      const name = pickName(st, sourceKey);
-      base = join(baseDir, name);
-      mkdirSync(join(base, '..'), { recursive: true });
+      base = join(baseDir, pickName(st, sourceKey));
     } catch (err) {
       reportError(ctx, st, frame.mediaTimeMs, `cannot create a recording for ${sourceKey}: ${errMessage(err)}`);
       return track;
@@ -207,7 +208,9 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
     if (wantOgg) {
       const path = `${base}.opus`;
       try {
-        const writer = openOggOpusFile(path, {
+        // Created off the tick (see RecordingFile); pages wait in memory until then.
+        const file = new RecordingFile(path, { deferOpen: true, mkdirParent: true });
+        const writer = new OggOpusWriter(file, {
           preSkip,
           // Above the hook's own staggered flush, so the writer's automatic flush is only a backstop.
           flushEveryPackets: flushTicks * 2,
@@ -219,7 +222,7 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
             MEDIABOT_START_MEDIA_TIME_MS: String(frame.mediaTimeMs),
           },
         });
-        track.ogg = { writer, info: infoFor(path, 'ogg') };
+        track.ogg = { writer, file, info: infoFor(path, 'ogg') };
         track.ogg.info.bytes = writer.bytes;
         opened(track.ogg.info);
       } catch (err) {
@@ -229,7 +232,7 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
     if (wantWav) {
       const path = `${base}.wav`;
       try {
-        const writer = new WavWriter(path, { sampleRate: wavRate, flushEveryMs: flushEveryMs * 2, syncEveryMs });
+        const writer = new WavWriter(path, { sampleRate: wavRate, flushEveryMs: flushEveryMs * 2, syncEveryMs, deferOpen: true, mkdirParent: true });
         track.wav = { writer, info: infoFor(path, 'wav'), frameSamples: wavRate === 16_000 ? 320 : 960 };
         track.wav.info.bytes = writer.bytes;
         opened(track.wav.info);
@@ -352,7 +355,10 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
     }
   };
 
-  const closeCall = (st: CallState): void => {
+  /** Ends every file of the call; resolves when all are on disk and closed. */
+  const closeCall = async (st: CallState, ctx: HookContext): Promise<void> => {
+    const done: Array<Promise<void>> = [];
+    const finished: Array<{ info: RecordingInfo; file: { error: Error | null; whenClosed(): Promise<void> } }> = [];
     for (const track of st.order) {
       if (track.ogg) {
         const f = track.ogg;
@@ -362,11 +368,9 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
         } catch (err) {
           f.info.error = errMessage(err);
         }
-        f.info.closed = true;
         f.info.durationMs = f.writer.durationSamples / 48;
         f.info.bytes = f.writer.bytes;
-        st.closedInfos.push(f.info);
-        notify(f.info);
+        finished.push({ info: f.info, file: f.file });
       }
       if (track.wav) {
         const f = track.wav;
@@ -376,12 +380,20 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
         } catch (err) {
           f.info.error = errMessage(err);
         }
-        f.info.closed = true;
         f.info.durationMs = (f.writer.samples * 1000) / wavRate;
         f.info.bytes = f.writer.bytes;
-        st.closedInfos.push(f.info);
-        notify(f.info);
+        finished.push({ info: f.info, file: f.writer });
       }
+    }
+    for (const { file } of finished) done.push(file.whenClosed());
+    await Promise.all(done);
+    const endMs = st.lastMediaTimeMs;
+    for (const { info, file } of finished) {
+      if (!info.error && file.error) info.error = file.error.message;
+      info.closed = true;
+      if (info.error) reportError(ctx, st, endMs, `recording ${info.path} failed: ${info.error}`);
+      st.closedInfos.push(info);
+      notify(info);
     }
     if (st.badPackets > 0) log.warn({ callId: st.callId, badPackets: st.badPackets }, 'recorder replaced malformed packets with silence');
   };
@@ -403,6 +415,7 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
     },
     onFrame(frame: TickFrame, ctx: HookContext): void {
       const st = stateFor(frame.callId);
+      st.lastMediaTimeMs = frame.mediaTimeMs;
       if (recordMix) {
         const mix = st.mix ?? (st.mix = openTrack(st, null, frame, ctx));
         writeTrack(st, mix, frame.tick, frame.mixOpus, frame.mix16, frame.mix48, ctx, frame.mediaTimeMs);
@@ -425,11 +438,12 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
         flushTrack(st, order[i]!, ctx, frame.mediaTimeMs);
       }
     },
-    stop(ctx: HookContext): void {
+    /** Ends the call's files (EOS pages, sizes, close); resolves once they are complete on disk. */
+    async stop(ctx: HookContext): Promise<void> {
       const st = calls.get(ctx.callId);
       if (!st) return;
       calls.delete(ctx.callId);
-      closeCall(st);
+      await closeCall(st, ctx);
     },
     recordings(callId?: string): RecordingInfo[] {
       if (callId !== undefined) {

@@ -10,11 +10,11 @@
  */
 import { endianness } from 'node:os';
 import { MediabotError } from '../../../errors.js';
-import { SyncFile } from './sync-file.js';
+import { RecordingFile, type RecordingFileOptions } from './recording-file.js';
 
 export type WavSampleRate = 16_000 | 48_000;
 
-export interface WavWriterOptions {
+export interface WavWriterOptions extends RecordingFileOptions {
   sampleRate: WavSampleRate;
   /** Append buffered samples once this much audio is buffered. Default 500 ms. */
   flushEveryMs?: number;
@@ -28,7 +28,7 @@ const MAX_DATA_BYTES = 0xffff_ffff - 36;
 
 export class WavWriter {
   readonly sampleRate: WavSampleRate;
-  private readonly file: SyncFile;
+  private readonly file: RecordingFile;
   private readonly buf: Int16Array;
   private readonly bufBytes: Uint8Array;
   private buffered = 0;
@@ -59,7 +59,7 @@ export class WavWriter {
     this.buf = new Int16Array(Math.round((opts.sampleRate * flushEveryMs) / 1000));
     this.bufBytes = new Uint8Array(this.buf.buffer);
     this.syncEverySamples = Math.round((opts.sampleRate * syncEveryMs) / 1000);
-    this.file = new SyncFile(path, true);
+    this.file = new RecordingFile(path, opts);
     try {
       this.file.append(wavHeader(opts.sampleRate, 0));
     } catch (err) {
@@ -84,6 +84,16 @@ export class WavWriter {
 
   get closed(): boolean {
     return this.file.closed;
+  }
+
+  /** The error that stopped the file (failed open or write), or null. */
+  get error(): Error | null {
+    return this.file.error;
+  }
+
+  /** Resolves once the file is fully written and closed. */
+  whenClosed(): Promise<void> {
+    return this.file.whenClosed();
   }
 
   /** Buffers `pcm` (copied). Flushes whenever the buffer fills. */
@@ -127,12 +137,12 @@ export class WavWriter {
     }
   }
 
-  /** Flushes and closes. Idempotent. */
+  /** Flushes (fdatasync if `syncEveryMs` is set) and closes. Idempotent. */
   close(): void {
     if (this.file.closed) return;
     try {
       this.flush();
-      this.file.sync();
+      if (this.syncEverySamples > 0) this.file.sync();
     } finally {
       this.file.close();
     }
