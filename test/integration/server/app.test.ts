@@ -173,3 +173,24 @@ describe('health, readiness, metrics, errors', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'MEDIABOT_BAD_REQUEST' } });
   });
 });
+
+describe('request logging', () => {
+  it('redacts Authorization even when the given logger does not', async () => {
+    const logsHeaders: FastifyPluginAsync = async (app) => {
+      app.get('/log-me', async (request) => {
+        request.log.info({ headers: request.headers }, 'headers seen');
+        return { ok: true };
+      });
+    };
+    const bot = await startBot({ openIdUrl: keys.openIdUrl, unredactedLogger: true, extra: { plugins: [logsHeaders] } });
+    try {
+      const res = await fetch(`${bot.baseUrl}/log-me`, { headers: { authorization: 'Bearer very-secret-value' } });
+      expect(res.status).toBe(200);
+      expect(bot.logText()).toContain('headers seen');
+      expect(bot.logText()).toContain('[redacted]');
+      expect(bot.logText()).not.toContain('very-secret-value');
+    } finally {
+      await bot.close();
+    }
+  });
+});

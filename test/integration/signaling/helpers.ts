@@ -102,7 +102,7 @@ export class RecordingCallsPort implements CallOperationsPort {
 }
 
 /** A pino logger writing into memory, to check what was (not) logged. */
-export function memoryLogger(): { logger: Logger; text: () => string } {
+export function memoryLogger(opts: { redact?: boolean } = {}): { logger: Logger; text: () => string } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -110,7 +110,7 @@ export function memoryLogger(): { logger: Logger; text: () => string } {
       cb();
     },
   });
-  const logger = pino({ level: 'debug', redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } }, stream);
+  const logger = pino({ level: 'debug', ...(opts.redact === false ? {} : { redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } }) }, stream);
   return { logger, text: () => chunks.join('') };
 }
 
@@ -136,8 +136,10 @@ export async function startBot(opts: {
   operationTimeoutMs?: number;
   validator?: CallbackTokenValidator;
   extra?: Partial<ServerDeps>;
+  /** Use a logger with no redaction of its own (to prove the server redacts). */
+  unredactedLogger?: boolean;
 }): Promise<Bot> {
-  const { logger, text } = memoryLogger();
+  const { logger, text } = memoryLogger({ redact: opts.unredactedLogger !== true });
   const bus = new EventBus();
   const port = new RecordingCallsPort();
   const metrics = createMetrics({ defaultMetrics: false });
