@@ -58,6 +58,10 @@ describe('RTP packet properties', () => {
         b[0] = (b[0]! & 0x3f) | 0x80;
         return b;
       }),
+      // a header extension block of a known profile filled with random elements
+      fc
+        .tuple(fc.constantFrom(0xbede, 0x1000, 0x100f, 0xabcd), fc.integer({ min: 0, max: 8 }), fc.uint8Array({ maxLength: 60 }), fc.boolean())
+        .map(([profile, words, rest, padded]) => Uint8Array.of(padded ? 0xb0 : 0x90, 0x6f, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, profile >> 8, profile & 0xff, 0, words, ...rest)),
     );
     fc.assert(
       fc.property(bytes, (buf) => {
@@ -71,7 +75,10 @@ describe('RTP packet properties', () => {
         }
         const within = (v: Uint8Array) => v.buffer === buf.buffer && v.byteOffset >= buf.byteOffset && v.byteOffset + v.length <= buf.byteOffset + buf.length;
         expect(within(p.payload)).toBe(true);
-        for (const e of p.extensions) expect(within(e.data)).toBe(true);
+        for (const e of p.extensions) {
+          expect(within(e.data)).toBe(true);
+          expect(e.data.byteOffset + e.data.length).toBeLessThanOrEqual(p.payload.byteOffset); // inside the extension block
+        }
         expect(p.payload.length + p.paddingLength).toBeLessThanOrEqual(buf.length - 12);
       }),
       { numRuns: 3000 },
