@@ -5,9 +5,18 @@ import { Worker } from 'node:worker_threads';
 import { MediabotError } from '../../errors.js';
 import type { MediaEvent } from '../hooks/types.js';
 import type { CallSpec } from './call-spec.js';
-import type { CallMediaStats, CreatedCall, FromMediaThread, ToMediaThread } from './thread-protocol.js';
+import type { CallMediaStats, CreatedCall, FromMediaThread, OutboundFrame, PcmFrameMessage, ToMediaThread } from './thread-protocol.js';
 
-export type { CallMediaStats, CreatedCall } from './thread-protocol.js';
+export type { CallMediaStats, CreatedCall, OutboundFrame, PcmFrameMessage } from './thread-protocol.js';
+
+/** A PCM frame handed to pushPcm (flags default 0). */
+export interface PcmFrameIn {
+  sourceId: string;
+  rate: number;
+  timestampMs: number;
+  samples: Int16Array;
+  flags?: number;
+}
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -21,11 +30,16 @@ interface MediaThread {
   failed: Error | null;
 }
 
-/** The worker script, compiled (.js) or, under the test runner, TypeScript through tsx. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+/**
+ * Starts a media thread: the compiled script, or under the test runner (which
+ * runs the TypeScript sources) the .ts file through tsx's loader.
+ */
+function startWorker(name: string): Worker {
   const js = new URL('./media-thread.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  return { url: new URL('./media-thread.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { name });
+  const ts = new URL('./media-thread.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(boot, { eval: true, name });
 }
 
 /**
@@ -38,12 +52,15 @@ export class MediaThreadPool {
   private readonly callThread = new Map<string, MediaThread>();
   private readonly listeners = new Set<(e: MediaEvent) => void>();
   private nextId = 1;
+  /** PCM frames waiting for the next flush, per call (one postMessage per call per event-loop turn). */
+  private pcmBatches = new Map<string, PcmFrameMessage[]>();
+  private pcmFlushScheduled = false;
+  private readonly outboundListeners = new Map<string, Set<(frame: OutboundFrame) => void>>();
 
   constructor(readonly size: number = availableParallelism()) {
     if (!Number.isInteger(size) || size < 1) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `media threads must be >= 1 (got ${size})`);
-    const entry = workerEntry();
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(entry.url, { execArgv: entry.execArgv, name: `media-${i}` });
+      const worker = startWorker(`media-${i}`);
       const t: MediaThread = { worker, calls: new Set(), pending: new Map(), failed: null };
       worker.on('message', (m: FromMediaThread) => this.onMessage(t, m));
       worker.on('error', (err) => this.fail(t, err));
@@ -61,6 +78,13 @@ export class MediaThreadPool {
 
   private onMessage(t: MediaThread, m: FromMediaThread): void {
     if ('type' in m) {
+      if (m.type === 'outbound') {
+        for (const f of m.frames) {
+          const ls = this.outboundListeners.get(f.callId);
+          if (ls) for (const l of ls) l(f);
+        }
+        return;
+      }
       for (const e of m.events) for (const l of this.listeners) l(e);
       return;
     }
@@ -121,6 +145,61 @@ export class MediaThreadPool {
       this.callThread.delete(callId);
       t.calls.delete(callId);
     }
+  }
+
+  /** Which media thread runs the call (0-based), for diagnostics. */
+  threadIndexOf(callId: string): number {
+    return this.threads.indexOf(this.threadOf(callId));
+  }
+
+  /**
+   * Queues one 20 ms PCM frame for a call created with `spec.pcm` (16/24/48 kHz mono int16).
+   * The samples are copied; frames are batched per call and posted once per event-loop turn
+   * with their buffers transferred. Throws MEDIABOT_CALL_NOT_FOUND for an unknown call.
+   */
+  pushPcm(callId: string, frame: PcmFrameIn): void {
+    if (!this.callThread.has(callId)) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no media for call ${callId}`);
+    let batch = this.pcmBatches.get(callId);
+    if (!batch) {
+      batch = [];
+      this.pcmBatches.set(callId, batch);
+    }
+    batch.push({ sourceId: frame.sourceId, rate: frame.rate, timestampMs: frame.timestampMs, samples: Int16Array.from(frame.samples), flags: frame.flags ?? 0 });
+    if (!this.pcmFlushScheduled) {
+      this.pcmFlushScheduled = true;
+      setImmediate(() => this.flushPcm());
+    }
+  }
+
+  private flushPcm(): void {
+    this.pcmFlushScheduled = false;
+    const batches = this.pcmBatches;
+    this.pcmBatches = new Map();
+    for (const [callId, frames] of batches) {
+      const t = this.callThread.get(callId);
+      if (!t || t.failed) continue;
+      const msg: ToMediaThread = { type: 'pcm', callId, frames };
+      t.worker.postMessage(msg, frames.map((f) => f.samples.buffer as ArrayBuffer));
+    }
+  }
+
+  /**
+   * Receives the call's outbound audio (16 kHz, 20 ms, non-silent frames only) when the call was
+   * created with `spec.pcm.outbound` 'mix' or 'mix-minus'. Returns an unsubscribe function.
+   */
+  onOutbound(callId: string, listener: (frame: OutboundFrame) => void): () => void {
+    let ls = this.outboundListeners.get(callId);
+    if (!ls) {
+      ls = new Set();
+      this.outboundListeners.set(callId, ls);
+    }
+    ls.add(listener);
+    return () => {
+      const set = this.outboundListeners.get(callId);
+      if (!set) return;
+      set.delete(listener);
+      if (set.size === 0) this.outboundListeners.delete(callId);
+    };
   }
 
   hasCall(callId: string): boolean {
