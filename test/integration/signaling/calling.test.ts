@@ -271,3 +271,33 @@ describe('keepAlive', () => {
     await expect(startBot({ openIdUrl: keys.openIdUrl, keepAliveIntervalMs: 16 * 60_000 })).rejects.toMatchObject({ code: 'MEDIABOT_CONFIG_INVALID' });
   });
 });
+
+describe('arbitrary bodies', () => {
+  it('never crash the route: any JSON gets 202 or a 400 error shape', async () => {
+    const fc = (await import('fast-check')).default;
+    const bot = await startBot({ openIdUrl: keys.openIdUrl });
+    const token = await signToken(key);
+    try {
+      const item = fc.record(
+        {
+          changeType: fc.constantFrom('created', 'updated', 'deleted', 'weird', 7),
+          resourceUrl: fc.oneof(fc.constantFrom('/communications/calls/f1', '/communications/calls/f1/participants', '/communications/calls/f1/operations/o', '/app/calls/f2'), fc.string()),
+          resourceData: fc.oneof(fc.jsonValue(), fc.record({ state: fc.constantFrom('incoming', 'established', 'terminated', 'Hold', 'x'), status: fc.constantFrom('completed', 'failed', 'running') })),
+        },
+        { requiredKeys: [] },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.record({ value: fc.array(fc.oneof(item, fc.jsonValue()), { maxLength: 5 }) })), async (body) => {
+          const res = await postJson(`${bot.baseUrl}/api/calling`, JSON.stringify(body), { authorization: `Bearer ${token}` });
+          expect([202, 400]).toContain(res.status);
+          if (res.status === 400) expect(res.json).toMatchObject({ error: { code: expect.stringMatching(/^MEDIABOT_/) } });
+        }),
+        { numRuns: 150 },
+      );
+      await bot.signaling.registry.idle();
+      expect(bot.logText()).not.toMatch(/"level":50/);
+    } finally {
+      await bot.close();
+    }
+  });
+});
