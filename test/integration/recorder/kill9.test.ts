@@ -107,6 +107,7 @@ describe('recorder under kill -9', () => {
         const n = Math.min(a.length, b.length);
         expect(n).toBeGreaterThanOrEqual(10);
         const r = correlation(a.slice(0, n), b.slice(0, n));
+        if (process.env.RECORDER_DEBUG) console.log(path, { decodedMs, mustHaveMs, r });
         expect(r, `${path} energy follows the speech (r=${r.toFixed(3)})`).toBeGreaterThan(0.85);
       }
     }
