@@ -44,6 +44,18 @@ export const ERROR_CODES = {
   MEDIABOT_EMULATOR_START_FAILED: 'The Graph emulator could not start',
   MEDIABOT_EMULATOR_BAD_FAULT: 'A fault-injection rule for the emulator is invalid',
   MEDIABOT_EMULATOR_SPEECH_FAILED: 'The emulator could not render or read speech (espeak-ng/sox)',
+  // media ingress (ACS media streaming, media bridge sidecar)
+  MEDIABOT_INGRESS_BAD_MESSAGE: 'An ingress control message is not valid JSON or does not match its schema',
+  MEDIABOT_INGRESS_BAD_FRAME: 'An ingress media frame is malformed or has the wrong size',
+  MEDIABOT_INGRESS_BAD_VERSION: 'An ingress peer speaks a protocol or frame version this build does not support',
+  MEDIABOT_INGRESS_BAD_RATE: 'Ingress PCM has a sample rate other than 16, 24 or 48 kHz',
+  MEDIABOT_INGRESS_UNAUTHORIZED: 'An ingress peer presented no valid token',
+  MEDIABOT_INGRESS_UNKNOWN_CALL: 'An ingress message names a call or call index that is not active',
+  MEDIABOT_INGRESS_RATE_EXCEEDED: 'An ingress source sends audio far faster than real time; frames were dropped',
+  MEDIABOT_INGRESS_SLOW_CONSUMER: 'An ingress peer stopped reading; outbound frames were dropped and it was disconnected',
+  MEDIABOT_INGRESS_HEARTBEAT: 'An ingress peer missed its heartbeats and was disconnected',
+  MEDIABOT_INGRESS_NO_SIDECAR: 'No media bridge sidecar is connected to create a media session',
+  MEDIABOT_INGRESS_SESSION_FAILED: 'The media bridge sidecar could not create a media session, or did not answer in time',
   // HTTP
   MEDIABOT_BAD_REQUEST: 'The request is malformed',
   MEDIABOT_BODY_TOO_LARGE: 'The request body is larger than allowed',

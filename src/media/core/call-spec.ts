@@ -21,4 +21,19 @@ export interface CallSpec {
   alwaysEncodeMix?: boolean | undefined;
   mixing?: boolean | undefined;
   sourceIdleMs?: number | undefined;
+  /** PCM ingress (ACS, media bridge): sources fed by MediaThreadPool.pushPcm, and the way back. */
+  pcm?: PcmCallOptions | undefined;
+}
+
+export interface PcmCallOptions {
+  /** Play-out delay of each PCM source behind its first frame, ms. Default 60. */
+  playoutDelayMs?: number | undefined;
+  /** Bound of each PCM source's queue, ms of audio. Default 1000. */
+  maxQueueMs?: number | undefined;
+  /**
+   * The call's outbound audio posted to the main thread each tick (16 kHz, 20 ms, non-silent frames only;
+   * MediaThreadPool.onOutbound): 'mix' = every source; 'mix-minus' = every source except the PCM ingress
+   * sources themselves (what the bot says into the call: RTP participants, playback sources). Default 'off'.
+   */
+  outbound?: 'off' | 'mix' | 'mix-minus' | undefined;
 }

@@ -12,7 +12,8 @@ import type { CallSpec } from './call-spec.js';
 import { MediaClock } from './clock.js';
 import { loadHooks } from './hook-loader.js';
 import { CallPipeline } from './pipeline.js';
-import type { CallMediaStats, CreatedCall, FromMediaThread, ToMediaThread } from './thread-protocol.js';
+import type { CallMediaStats, CreatedCall, FromMediaThread, OutboundFrame, ToMediaThread } from './thread-protocol.js';
+import { PcmCall } from '../ingress/pcm-call.js';
 import '../hooks/builtin-specs.js';
 
 interface RunningCall {
@@ -20,6 +21,8 @@ interface RunningCall {
   transport: UdpRtpTransport | null;
   runner: HookRunner | null;
   reportTimer: NodeJS.Timeout | null;
+  /** PCM ingress sources and outbound audio (spec.pcm), or null. */
+  pcm: PcmCall | null;
 }
 
 const port = parentPort;
@@ -28,6 +31,10 @@ if (!port) throw new Error('media-thread must run in a worker thread');
 const calls = new Map<string, RunningCall>();
 let tickList: CallPipeline[] = [];
 let pendingEvents: MediaEvent[] = [];
+/** Calls whose outbound audio goes to the main thread each tick. */
+let outboundList: Array<{ callId: string; pipeline: CallPipeline; pcm: PcmCall }> = [];
+/** PCM frames for calls this thread does not run (ended or unknown). */
+let strayPcmFrames = 0;
 
 const clock = new MediaClock(() => {
   for (let i = 0; i < tickList.length; i++) {
@@ -39,7 +46,29 @@ const clock = new MediaClock(() => {
     }
   }
   flushEvents();
+  if (outboundList.length > 0) postOutbound();
 });
+
+function postOutbound(): void {
+  const frames: OutboundFrame[] = [];
+  for (const o of outboundList) {
+    const samples = o.pcm.outbound();
+    // the pipeline already counted this tick, so its media time is one frame ahead
+    if (samples) frames.push({ callId: o.callId, mediaTimeMs: o.pipeline.mediaTimeMs - 20, samples });
+  }
+  if (frames.length === 0) return;
+  const msg: FromMediaThread = { type: 'outbound', frames };
+  port!.postMessage(msg, frames.map((f) => f.samples.buffer as ArrayBuffer));
+}
+
+function pushPcm(msg: Extract<ToMediaThread, { type: 'pcm' }>): void {
+  const c = calls.get(msg.callId);
+  if (!c || !c.pcm) {
+    strayPcmFrames += msg.frames.length;
+    return;
+  }
+  c.pcm.push(msg.frames);
+}
 
 function queueEvent(e: MediaEvent): void {
   pendingEvents.push(e);
@@ -54,6 +83,7 @@ function flushEvents(): void {
 
 function rebuild(): void {
   tickList = [...calls.values()].map((c) => c.pipeline);
+  outboundList = [...calls.values()].flatMap((c) => (c.pcm && c.pcm.outboundMode !== 'off' ? [{ callId: c.pipeline.callId, pipeline: c.pipeline, pcm: c.pcm }] : []));
   if (tickList.length > 0 && !clock.isRunning) clock.start();
   if (tickList.length === 0 && clock.isRunning) clock.stop();
 }
@@ -82,9 +112,15 @@ async function createCall(spec: CallSpec): Promise<CreatedCall> {
     const t = transport;
     reportTimer = setInterval(() => t.sendReports(), 5000);
   }
-  calls.set(spec.callId, { pipeline, transport, runner, reportTimer });
+  const pcm = spec.pcm ? new PcmCall(pipeline, spec.pcm) : null;
+  calls.set(spec.callId, { pipeline, transport, runner, reportTimer, pcm });
   rebuild();
   return { callId: spec.callId, rtp };
+}
+
+function pcmStatsOf(c: RunningCall, sourceId: string): CallMediaStats['sources'][number] {
+  const pcm = c.pcm?.statsOf(sourceId);
+  return pcm ? { sourceId, pcm } : { sourceId };
 }
 
 function statsOf(c: RunningCall): CallMediaStats {
@@ -94,8 +130,10 @@ function statsOf(c: RunningCall): CallMediaStats {
     const part = participants.find((x) => x.sourceId === s.sourceId);
     return part
       ? { sourceId: s.sourceId, ssrc: part.ssrc, address: part.address, port: part.port, packetsSent: part.packetsSent, jitter: { ...part.stats } as Record<string, number> }
-      : { sourceId: s.sourceId };
+      : pcmStatsOf(c, s.sourceId);
   });
+  // PCM sources removed as idle still report.
+  if (c.pcm) for (const id of c.pcm.inputs.keys()) if (!sources.some((s) => s.sourceId === id)) sources.push(pcmStatsOf(c, id));
   // Sources that left (idle or BYE) still report, from the transport.
   for (const part of participants) if (!sources.some((s) => s.sourceId === part.sourceId)) sources.push({ sourceId: part.sourceId, ssrc: part.ssrc, address: part.address, port: part.port, packetsSent: part.packetsSent, jitter: { ...part.stats } as Record<string, number> });
   return {
@@ -105,7 +143,7 @@ function statsOf(c: RunningCall): CallMediaStats {
     encodes: p.encodesTotal,
     lastEncodes: p.lastEncodes,
     sources,
-    transport: c.transport ? { ...c.transport.stats } : null,
+    transport: c.transport ? { ...c.transport.stats } : c.pcm ? { pcmFrames: c.pcm.counters.frames, pcmBadFrames: c.pcm.counters.badFrames, strayPcmFrames } : null,
     stages: p.stageStats(),
     clock: { ...clock.stats },
     hooks: c.runner ? c.runner.stats() : null,
@@ -145,6 +183,10 @@ async function handle(msg: ToMediaThread): Promise<unknown> {
 }
 
 port.on('message', (msg: ToMediaThread) => {
+  if (msg.type === 'pcm') {
+    pushPcm(msg);
+    return;
+  }
   handle(msg).then(
     (result) => port.postMessage({ id: msg.id, ok: true, result } satisfies FromMediaThread),
     (err: unknown) => {
