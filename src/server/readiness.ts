@@ -1,3 +1,6 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
 /** A named readiness check: true when that dependency is fine. */
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
@@ -58,4 +61,37 @@ export class Readiness {
     const checks = Object.fromEntries(entries);
     return { ready: !this.draining && entries.every(([, ok]) => ok), draining: this.draining, checks };
   }
+}
+
+/**
+ * A readiness check that a URL answers at all (any HTTP status counts: Graph and
+ * the authority answer 401/404 to a bare GET). The result is cached for
+ * `cacheMs` so /readyz polling does not hammer the dependency.
+ */
+export function reachabilityCheck(url: string, opts: { timeoutMs?: number; cacheMs?: number; caPem?: string } = {}): ReadinessCheck {
+  const timeoutMs = opts.timeoutMs ?? 1500;
+  const cacheMs = opts.cacheMs ?? 10_000;
+  let last: { at: number; ok: boolean } | null = null;
+  let inflight: Promise<boolean> | null = null;
+  const probe = async (): Promise<boolean> => {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    return new Promise<boolean>((resolve) => {
+      const req = request(url, { method: 'GET', timeout: timeoutMs, ...(opts.caPem ? { ca: opts.caPem } : {}) }, (res) => {
+        res.resume();
+        resolve(true);
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  };
+  return async () => {
+    if (last && Date.now() - last.at < cacheMs) return last.ok;
+    inflight ??= probe().then((ok) => {
+      last = { at: Date.now(), ok };
+      inflight = null;
+      return ok;
+    });
+    return inflight;
+  };
 }

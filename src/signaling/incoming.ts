@@ -1,4 +1,5 @@
 import type { EventBus } from '../events/bus.js';
+import { MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { IncomingCallInfo } from './notifications.js';
@@ -103,7 +104,7 @@ export class IncomingCallHandler {
   }
 
   private async requireAppMedia(call: IncomingCall): Promise<{ blob: string }> {
-    if (!this.o.appMediaConfig) throw new Error('app-hosted media needs an appMediaConfig provider (the bridge sidecar)');
+    if (!this.o.appMediaConfig) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'answering with app-hosted media needs an appMediaConfig provider (the media bridge sidecar)');
     return this.o.appMediaConfig(call);
   }
 

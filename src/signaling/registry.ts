@@ -269,7 +269,7 @@ export class CallRegistry {
         return this.applyRoster(entry, item.changeType, item.participants);
       }
       case 'contentSharing': {
-        if (!entry || entry.view.state === 'terminated') return false;
+        if (!entry || entry.view.state === 'terminated' || this.isReplay(entry, item)) return false;
         const before = new Set(entry.view.contentSharingSessions);
         const after = new Set(before);
         for (const id of item.sessionIds) {

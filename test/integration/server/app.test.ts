@@ -1,6 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MediabotError } from '../../../src/errors.js';
+import { reachabilityCheck } from '../../../src/server/readiness.js';
 import { eventually, newSigningKey, postJson, signToken, startBot, startKeyServer, type Bot, type KeyServer, type SigningKey } from '../signaling/helpers.js';
 
 let key: SigningKey;
@@ -192,5 +195,24 @@ describe('request logging', () => {
     } finally {
       await bot.close();
     }
+  });
+});
+
+describe('reachabilityCheck', () => {
+  it('is true while a URL answers (any status) and false once it is gone', async () => {
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.statusCode = 401;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const cached = reachabilityCheck(url, { cacheMs: 60_000 });
+    expect(await cached()).toBe(true);
+    expect(await cached()).toBe(true);
+    expect(hits).toBe(1);
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(await reachabilityCheck(url, { cacheMs: 0 })()).toBe(false);
   });
 });
