@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MediabotError } from '../../../src/errors.js';
+import { createMetrics } from '../../../src/server/metrics.js';
 import { reachabilityCheck } from '../../../src/server/readiness.js';
 import { eventually, newSigningKey, postJson, signToken, startBot, startKeyServer, type Bot, type KeyServer, type SigningKey } from '../signaling/helpers.js';
 
@@ -214,5 +215,16 @@ describe('reachabilityCheck', () => {
     expect(hits).toBe(1);
     await new Promise<void>((r) => server.close(() => r()));
     expect(await reachabilityCheck(url, { cacheMs: 0 })()).toBe(false);
+  });
+});
+
+describe('createMetrics', () => {
+  it('gives each registry the default process metrics, side by side', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    expect(await a.registry.metrics()).toContain('mediabot_process_cpu_user_seconds_total');
+    expect(await b.registry.metrics()).toContain('mediabot_nodejs_eventloop_lag_seconds');
+    a.notificationsReceived.inc({ route: 'calling', kind: 'callState' });
+    expect(await b.registry.getSingleMetricAsString('mediabot_notifications_received_total')).not.toContain('kind="callState"');
   });
 });
