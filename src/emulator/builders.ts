@@ -29,6 +29,16 @@ export function decorateIdentitySet(set: unknown): Json {
   return out;
 }
 
+/** Every identitySet slot of the communications schema; Graph sends the unused ones as null. */
+const IDENTITY_SLOTS = ['user', 'guest', 'encrypted', 'onPremises', 'applicationInstance', 'application', 'device', 'phone'];
+
+/** An identitySet with @odata.type decorations and the unused slots present as null. */
+export function fullIdentitySet(set: unknown): Json {
+  const out = decorateIdentitySet(set);
+  for (const k of IDENTITY_SLOTS) if (!(k in out)) out[k] = null;
+  return out;
+}
+
 export function resultInfo(r: ResultInfo): Json {
   return { '@odata.type': odataType('resultInfo'), code: r.code, subcode: r.subcode, message: r.message };
 }
@@ -36,8 +46,8 @@ export function resultInfo(r: ResultInfo): Json {
 export function participantInfo(p: EmuParticipant): Json {
   return {
     '@odata.type': odataType('participantInfo'),
-    identity: decorateIdentitySet(p.identity),
-    endpointType: p.kind === 'bot' ? null : 'default',
+    identity: fullIdentitySet(p.identity),
+    endpointType: 'default',
     region: p.region,
     languageId: p.languageId,
     countryCode: null,
@@ -196,16 +206,30 @@ export function commsNotifications(items: Json[]): Json {
   return { '@odata.type': odataType('commsNotifications'), value: items };
 }
 
+function meetingParticipantInfo(info: unknown): Json {
+  const i = typeof info === 'object' && info !== null ? (info as Json) : {};
+  return { '@odata.type': odataType('meetingParticipantInfo'), ...i, identity: decorateIdentitySet(i['identity']) };
+}
+
 export function meetingResource(m: EmuMeeting, graphUrl: string, userId: string): Json {
+  const parts = (m.resource['participants'] ?? {}) as Json;
+  const list = (v: unknown): Json[] => (Array.isArray(v) ? v.map(meetingParticipantInfo) : []);
   return {
     '@odata.type': odataType('onlineMeeting'),
     '@odata.context': `${graphUrl}/v1.0/$metadata#users('${userId}')/onlineMeetings/$entity`,
     id: m.id,
     ...m.resource,
+    participants: {
+      '@odata.type': odataType('meetingParticipants'),
+      organizer: meetingParticipantInfo(parts['organizer']),
+      attendees: list(parts['attendees']),
+      producers: list(parts['producers']),
+      contributors: list(parts['contributors']),
+    },
     joinWebUrl: m.joinWebUrl,
     videoTeleconferenceId: m.videoTeleconferenceId,
     externalId: m.externalId,
-    chatInfo: { threadId: m.threadId, messageId: '0', replyChainMessageId: null },
+    chatInfo: { '@odata.type': odataType('chatInfo'), threadId: m.threadId, messageId: '0', replyChainMessageId: null },
     joinMeetingIdSettings: { isPasscodeRequired: m.passcode !== null, joinMeetingId: m.joinMeetingId, passcode: m.passcode },
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  fullIdentitySet,
   callNotificationData,
   callResource,
   commsNotification,
@@ -106,10 +107,6 @@ export class CallEngine {
     const op = call.operations.get(opId);
     if (!op) throw notFound(`Operation '${opId}' not found.`);
     return op;
-  }
-
-  operationLocation(call: EmuCall, op: EmuOperation): string {
-    return `${this.ctx.graphUrl}/${call.version}/communications/calls/${call.id}/operations/${op.id}`;
   }
 
   private meetingOf(call: EmuCall): EmuMeeting | undefined {
@@ -250,7 +247,9 @@ export class CallEngine {
     if (!hasTargets && !meetingInfo) throw badRequest('A call needs targets or meetingInfo.');
     if (hasTargets && !targets.every((t) => firstIdentity(obj(t)?.['identity']) !== undefined)) throw badRequest('Each target needs an identity.');
     const tenantId = typeof b['tenantId'] === 'string' ? b['tenantId'] : this.ctx.tenantId;
-    const call = this.newCall(version, 'outgoing', callbackUri, b, tenantId);
+    // Without a source the call is placed as the bot application itself.
+    const request: Json = b['source'] === undefined ? { ...b, source: { identity: { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } } } } : b;
+    const call = this.newCall(version, 'outgoing', callbackUri, request, tenantId);
 
     let meeting: EmuMeeting | undefined;
     if (meetingInfo) {
@@ -777,7 +776,7 @@ export class CallEngine {
       endpointType: p.info['endpointType'] ?? null,
       id: null,
       replacesCallId: p.info['replacesCallId'] ?? null,
-      identity: p.identity,
+      identity: fullIdentitySet(p.identity),
     }));
     const op = this.newOp(call, 'inviteParticipantsOperation', cc, 'running', { participants: participantsOut });
     this.after(call, this.ctx.timing.answerMs, () => {

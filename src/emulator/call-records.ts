@@ -17,7 +17,8 @@ interface StoredRecord {
 function flatIdentity(p: EmuParticipant, tenantId: string): Json {
   const [kind, ident] = Object.entries(p.identity).find(([k]) => k !== '@odata.type') ?? ['user', {}];
   const i = typeof ident === 'object' && ident !== null ? (ident as Json) : {};
-  return { [kind]: { id: i['id'] ?? null, displayName: i['displayName'] ?? p.displayName, tenantId: i['tenantId'] ?? tenantId } };
+  const upn = kind === 'user' ? `${p.displayName.toLowerCase().replace(/[^a-z]+/g, '.')}@contoso.example` : null;
+  return { [kind]: { id: i['id'] ?? null, displayName: i['displayName'] ?? p.displayName, tenantId: i['tenantId'] ?? tenantId, userPrincipalName: upn } };
 }
 
 /** Call records produced when emulated calls end, plus PSTN / direct-routing usage rows. */
@@ -143,10 +144,11 @@ export class CallRecordStore {
   }
 
   private organizer(rec: StoredRecord): { id: string; identity: Json } {
+    const slots: Json = { user: null, application: null, phone: null, acsUser: null, spoolUser: null, guest: null, encrypted: null, onPremises: null, applicationInstance: null };
     if (rec.meeting) {
-      return { id: rec.meeting.organizerId, identity: { user: { id: rec.meeting.organizerId, displayName: rec.meeting.organizerName, tenantId: this.ctx.tenantId } } };
+      return { id: rec.meeting.organizerId, identity: { ...slots, user: { id: rec.meeting.organizerId, displayName: rec.meeting.organizerName, tenantId: this.ctx.tenantId } } };
     }
-    return { id: this.ctx.clientId, identity: { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName, tenantId: this.ctx.tenantId } } };
+    return { id: this.ctx.clientId, identity: { ...slots, application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName, tenantId: this.ctx.tenantId } } };
   }
 
   private summary(rec: StoredRecord): Json {
@@ -162,7 +164,7 @@ export class CallRecordStore {
       startDateTime: (rec.call.establishedAt ?? rec.call.createdAt).toISOString(),
       endDateTime: (rec.call.endedAt ?? rec.lastModified).toISOString(),
       joinWebUrl: rec.meeting?.joinWebUrl ?? null,
-      organizer: org.identity,
+      organizer: Object.fromEntries(Object.entries(org.identity).filter(([, v]) => v !== null)),
       participants: rec.participants.map((p) => flatIdentity(p, this.ctx.tenantId)),
       'organizer_v2@odata.context': `${base}/organizer_v2/$entity`,
       organizer_v2: org,
@@ -184,11 +186,13 @@ export class CallRecordStore {
         azureADAppId: p.kind === 'bot' ? this.ctx.clientId : null,
         communicationServiceId: null,
       },
+      // Deprecated in the schema but still sent by Graph (older examples show only this).
+      identity: { '@odata.type': '#microsoft.graph.identitySet', ...flatIdentity(p, this.ctx.tenantId) },
       associatedIdentity: {
         id: ident?.['id'] ?? p.id,
         displayName: ident?.['displayName'] ?? p.displayName,
         tenantId: ident?.['tenantId'] ?? this.ctx.tenantId,
-        userPrincipalName: p.kind === 'bot' ? null : `${p.displayName.toLowerCase().replace(/[^a-z]+/g, '.')}@contoso.example`,
+        userPrincipalName: `${p.displayName.toLowerCase().replace(/[^a-z]+/g, '.')}@contoso.example`,
       },
       feedback: null,
     };
@@ -202,10 +206,15 @@ export class CallRecordStore {
     return remotes.map((p) => {
       const start = p.joinedAt.toISOString();
       const end = (p.leftAt ?? callEnd).toISOString();
-      const caller = bot ? this.endpoint(bot) : this.endpoint(p);
-      const callee = this.endpoint(p);
+      // People join a meeting or group call (they are the callers); in a bot-placed P2P call the bot calls.
+      const botEnd = bot ? this.endpoint(bot) : this.endpoint(p);
+      const personEnd = this.endpoint(p);
+      const botCalls = rec.call.kind === 'peerToPeer' && rec.call.direction === 'outgoing';
+      const caller = botCalls ? botEnd : personEnd;
+      const callee = botCalls ? personEnd : botEnd;
       const session: Json = { id: randomUUID(), modalities: ['audio'], startDateTime: start, endDateTime: end, isTest: false, caller, callee, failureInfo: null };
       if (withSegments) {
+        session['segments@odata.context'] = `${this.ctx.graphUrl}/v1.0/$metadata#communications/callRecords('${rec.id}')/sessions('${String(session['id'])}')/segments`;
         session['segments'] = [
           {
             id: randomUUID(),
@@ -217,8 +226,8 @@ export class CallRecordStore {
             media: [
               {
                 label: 'main-audio',
-                callerNetwork: network(),
-                calleeNetwork: network(),
+                callerNetwork: network(40_000 + (Number(p.sourceId) % 1000) * 2),
+                calleeNetwork: network(41_000 + (Number(p.sourceId) % 1000) * 2),
                 callerDevice: device(),
                 calleeDevice: device(),
                 streams: [
@@ -240,28 +249,63 @@ function idOf(p: EmuParticipant): string {
   return typeof ident?.['id'] === 'string' ? ident['id'] : p.id;
 }
 
-function network(): Json {
-  return { ipAddress: '127.0.0.1', subnet: '127.0.0.0', linkSpeed: 10_000_000_000, connectionType: 'wired', port: null, reflexiveIPAddress: null, relayIPAddress: null, relayPort: null, networkTransportProtocol: 'udp', wifiBand: 'unknown' };
+function network(port: number): Json {
+  return {
+    ipAddress: '127.0.0.1',
+    subnet: '127.0.0.0',
+    linkSpeed: 10_000_000_000,
+    connectionType: 'wired',
+    port,
+    reflexiveIPAddress: '127.0.0.1',
+    relayIPAddress: '127.0.0.1',
+    relayPort: 3478,
+    macAddress: '00-00-00-00-00-00',
+    dnsSuffix: null,
+    sentQualityEventRatio: 0,
+    receivedQualityEventRatio: 0,
+    delayEventRatio: 0,
+    bandwidthLowEventRatio: 0,
+    networkTransportProtocol: 'udp',
+    wifiBand: 'unknown',
+  };
 }
 
 function device(): Json {
-  return { captureDeviceName: 'Emulated input device', renderDeviceName: 'Emulated output device', receivedSignalLevel: -10, receivedNoiseLevel: -80, initialSignalLevelRootMeanSquare: null, micGlitchRate: 0, speakerGlitchRate: 0 };
+  return {
+    captureDeviceName: 'Emulated input device',
+    captureDeviceDriver: 'mediabot-emulator: 1.0',
+    renderDeviceName: 'Emulated output device',
+    renderDeviceDriver: 'mediabot-emulator: 1.0',
+    receivedSignalLevel: -10,
+    receivedNoiseLevel: -80,
+    initialSignalLevelRootMeanSquare: 100,
+    renderZeroVolumeEventRatio: 0,
+    renderMuteEventRatio: 0,
+    micGlitchRate: 0,
+    speakerGlitchRate: 0,
+  };
 }
 
+/** Stream metrics for the loopback network: no loss, no concealment, tiny jitter. */
 function stream(direction: string, packets: number | undefined): Json {
   return {
     streamId: String(randomInt(1e9, 2e9)),
     streamDirection: direction,
-    averageAudioDegradation: null,
+    averageAudioDegradation: 0,
     averageJitter: 'PT0.002S',
     maxJitter: 'PT0.005S',
     averagePacketLossRate: 0,
     maxPacketLossRate: 0,
+    averageRatioOfConcealedSamples: 0,
+    maxRatioOfConcealedSamples: 0,
     averageRoundTripTime: 'PT0.001S',
     maxRoundTripTime: 'PT0.002S',
-    packetUtilization: packets ?? null,
-    audioCodec: 'unknown',
+    packetUtilization: packets ?? 0,
+    averageBandwidthEstimate: 10_000_000,
     wasMediaBypassed: false,
+    averageAudioNetworkJitter: 'PT0.002S',
+    maxAudioNetworkJitter: 'PT0.005S',
+    audioCodec: 'unknown',
   };
 }
 

@@ -118,7 +118,7 @@ export class MeetingStore {
         audioConferencing: {
           conferenceId: String(randomInt(10_000_000, 99_999_999)),
           tollNumber: '+1 555-010-0100',
-          tollFreeNumber: null,
+          tollFreeNumber: '+1 555-010-0199',
           dialinUrl: `https://dialin.teams.microsoft.com/${randomUUID()}?id=${vtc}`,
         },
       },
@@ -129,9 +129,16 @@ export class MeetingStore {
   }
 }
 
+/** An attendee as Graph returns it; the emulator's "directory" names users it does not know. */
 function normalizeAttendee(a: unknown): Json {
   const src = typeof a === 'object' && a !== null ? (a as Json) : {};
-  return { upn: src['upn'] ?? null, role: src['role'] ?? null, identity: src['identity'] ?? null };
+  const identity = typeof src['identity'] === 'object' && src['identity'] !== null ? { ...(src['identity'] as Json) } : {};
+  const user = identity['user'];
+  if (typeof user === 'object' && user !== null) {
+    const u = user as Json;
+    identity['user'] = { ...u, displayName: u['displayName'] ?? `User ${String(u['id'] ?? '').slice(0, 8)}` };
+  }
+  return { upn: src['upn'] ?? null, role: src['role'] ?? 'attendee', identity };
 }
 
 function parseDate(v: string | undefined, name: string): Date | undefined {

@@ -122,6 +122,9 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const app: FastifyInstance = Fastify({
     logger: false,
     bodyLimit: 4 * 1024 * 1024,
+    // Online meeting ids are long base64 strings.
+    maxParamLength: 4096,
+    ignoreTrailingSlash: true,
     serverFactory: (handler) => {
       server = https.createServer({ key: tls.keyPem, cert: tls.certPem }, handler);
       return server;

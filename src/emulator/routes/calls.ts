@@ -10,7 +10,7 @@ type IdParams = { id: string };
 /** communications/calls and its participants; `base` is communications/calls or the legacy app/calls. */
 export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, graphUrl: string, version: 'v1.0' | 'beta', base: string): void {
   const sendOp = (reply: FastifyReply, call: EmuCall, op: EmuOperation, status = 200): FastifyReply =>
-    reply.code(status).header('location', engine.operationLocation(call, op)).send(operationResource(call, op, graphUrl));
+    reply.code(status).header('location', `${graphUrl}/${version}/communications/calls/${call.id}/operations/${op.id}`).send(operationResource(call, op, graphUrl));
 
   app.post(`/${base}`, async (req, reply) => {
     const call = engine.create(req.body, version, rolesOf(req));
