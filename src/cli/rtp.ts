@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MediabotError } from '../errors.js';
 import type { HookSpec } from '../media/core/call-spec.js';
@@ -6,6 +8,7 @@ import { MediaThreadPool, type CallMediaStats } from '../media/core/threads.js';
 import type { MediaEvent } from '../media/hooks/types.js';
 
 const USAGE = `usage: mediabot rtp --port P [--host 127.0.0.1] [--seconds N] [--stats FILE]
+                    [--out DIR [--transcribe pocketsphinx|none] [--record on|off]]
 
 An RTP/Opus audio conference mixer. Every new SSRC arriving on the UDP port
 becomes a participant; each is sent its mix-minus as Opus RTP back to the
@@ -15,6 +18,13 @@ address and port it sends from. RTCP is answered on the same port.
   --host H       address to bind (default 127.0.0.1)
   --seconds N    stop after N seconds (default: run until SIGINT/SIGTERM)
   --stats FILE   write JSON stats on exit
+  --out DIR      write recordings (Ogg Opus per participant and mixed),
+                 transcript.json, transcript.vtt, timeline.json and
+                 analytics.json into DIR; live transcript lines and speaker
+                 changes are printed as they happen
+  --transcribe E transcription engine with --out: pocketsphinx (default when
+                 pocketsphinx_continuous is installed) or none
+  --record R     on (default) or off: the recorder, with --out
 `;
 
 function intArg(name: string, raw: string | undefined, min: number, max: number): number | undefined {
@@ -23,6 +33,15 @@ function intArg(name: string, raw: string | undefined, min: number, max: number)
     throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--${name} must be a number ${min}-${max} (got "${raw}")`);
   }
   return Number(raw);
+}
+
+function hasPocketsphinx(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v pocketsphinx_continuous'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The JSON stats `mediabot rtp --stats FILE` writes. */
@@ -61,6 +80,9 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
         host: { type: 'string', default: '127.0.0.1' },
         seconds: { type: 'string' },
         stats: { type: 'string' },
+        out: { type: 'string' },
+        transcribe: { type: 'string' },
+        record: { type: 'string', default: 'on' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -75,7 +97,19 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
   const port = intArg('port', values.port, 0, 65535);
   if (port === undefined) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--port is required\n${USAGE}`);
   const seconds = intArg('seconds', values.seconds, 0.1, 31 * 24 * 3600);
-  const hooks: HookSpec[] = [];
+  const hooks: HookSpec[] = [{ builtin: 'talk-events' }];
+  if (values.out !== undefined) {
+    const out = resolve(values.out);
+    mkdirSync(out, { recursive: true });
+    if (values.record !== 'on' && values.record !== 'off') throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--record must be on or off (got "${values.record}")`);
+    const engine = values.transcribe ?? (hasPocketsphinx() ? 'pocketsphinx' : 'none');
+    if (engine !== 'pocketsphinx' && engine !== 'none') throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--transcribe must be pocketsphinx or none (got "${engine}")`);
+    hooks.push({ builtin: 'call-outputs', options: { dir: out } });
+    if (values.record === 'on') hooks.push({ builtin: 'recorder', options: { dir: join(out, 'recordings') } });
+    if (engine === 'pocketsphinx') hooks.push({ builtin: 'transcription', options: { engine } });
+  } else if (values.transcribe !== undefined) {
+    throw new MediabotError('MEDIABOT_CONFIG_INVALID', '--transcribe needs --out DIR');
+  }
 
   const pool = new MediaThreadPool(1);
   const log = (line: string): void => {
@@ -86,12 +120,15 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
     else if (e.type === 'source.removed') log(`participant left: ${e.sourceId}`);
     else if (e.type === 'speaker.dominant') log(`dominant speaker: ${e.sourceId ?? '(none)'}`);
     else if (e.type === 'transcript.final') log(`[${e.sourceId}] ${e.text}`);
+    else if (e.type === 'talk.start') log(`${e.sourceId} talking`);
+    else if (e.type === 'recording.file') log(`recording ${e.path}`);
     else if (e.type === 'hook.error') log(`hook ${e.hook} error: ${e.message}`);
   });
   const callId = 'rtp';
   let created;
   try {
-    created = await pool.createCall({ callId, rtp: { host: values.host, port }, hooks });
+    // The mixed recording uses the shared full-mix encode, so make it every tick when recording.
+    created = await pool.createCall({ callId, rtp: { host: values.host, port }, hooks, alwaysEncodeMix: values.out !== undefined && values.record === 'on' });
   } catch (err) {
     await pool.close();
     throw err;
@@ -116,6 +153,7 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
   await pool.close();
   const summary = summarizeStats(stats);
   if (values.stats) writeFileSync(values.stats, `${JSON.stringify(summary, null, 2)}\n`);
+  if (values.out !== undefined) log(`outputs in ${resolve(values.out)}: transcript.json, transcript.vtt, timeline.json, analytics.json${values.record === 'on' ? ', recordings/' : ''}`);
   log(`stopped: ${stats.ticks} ticks, ${stats.clock.lateTicks} late, ${stats.encodes} encodes${values.stats ? `; stats written to ${values.stats}` : ''}`);
   return 0;
 }

@@ -21,6 +21,8 @@ export interface CallSpec {
   alwaysEncodeMix?: boolean | undefined;
   mixing?: boolean | undefined;
   sourceIdleMs?: number | undefined;
+  /** How long ending the call waits for hooks (transcribers) to drain. Default 30 s. */
+  hookStopTimeoutMs?: number | undefined;
   /** PCM ingress (ACS, media bridge): sources fed by MediaThreadPool.pushPcm, and the way back. */
   pcm?: PcmCallOptions | undefined;
 }

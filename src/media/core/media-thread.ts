@@ -91,7 +91,8 @@ function rebuild(): void {
 async function createCall(spec: CallSpec): Promise<CreatedCall> {
   if (calls.has(spec.callId)) throw new MediabotError('MEDIABOT_BAD_REQUEST', `call ${spec.callId} already runs on this media thread`);
   const hooks = await loadHooks(spec.hooks ?? [], spec.callId);
-  const runner = hooks.length > 0 ? new HookRunner({ callId: spec.callId, hooks, emit: queueEvent }) : null;
+  // Transcribers finish the last utterances after the call ends: give hooks time to drain.
+  const runner = hooks.length > 0 ? new HookRunner({ callId: spec.callId, hooks, emit: queueEvent, stopTimeoutMs: spec.hookStopTimeoutMs ?? 30_000 }) : null;
   const pipeline = new CallPipeline({
     callId: spec.callId,
     encoder: spec.encoder ?? {},

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { createOpusDecoder } from '../../src/media/core/codec.js';
+import { emptyRtpPacket, isRtcp, parseRtpInto } from '../../src/media/rtp/packet.js';
+
+export interface RelayOptions {
+  /** Probability of dropping a packet sender → mixer. */
+  loss?: number;
+  /** Probability of holding a packet back and sending it after the next one (reordering). */
+  reorder?: number;
+  seed?: number;
+}
+
+/**
+ * A UDP relay between one sender (ffmpeg) and the mixer, standing in for a
+ * lossy network: it forwards the sender's packets from its own socket, so the
+ * mixer answers to the relay, which collects the returned mix.
+ */
+export class LossyRelay {
+  readonly socket: Socket;
+  readonly received: Buffer[] = [];
+  readonly arrivalsMs: number[] = [];
+  forwarded = 0;
+  dropped = 0;
+  reordered = 0;
+  private held: Buffer | null = null;
+  private rng: () => number;
+
+  constructor(
+    private readonly mixerPort: number,
+    private readonly opts: RelayOptions = {},
+  ) {
+    this.socket = createSocket('udp4');
+    let s = opts.seed ?? 1;
+    this.rng = () => {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      return s / 0x7fffffff;
+    };
+    this.socket.on('message', (msg, rinfo) => {
+      if (rinfo.port === this.mixerPort) {
+        if (!isRtcp(msg)) {
+          this.received.push(msg);
+          this.arrivalsMs.push(performance.now());
+        }
+        return;
+      }
+      this.fromSender(msg);
+    });
+  }
+
+  async bind(): Promise<number> {
+    this.socket.bind(0, '127.0.0.1');
+    await once(this.socket, 'listening');
+    return this.socket.address().port;
+  }
+
+  private fromSender(msg: Buffer): void {
+    if (isRtcp(msg)) {
+      this.socket.send(msg, this.mixerPort, '127.0.0.1');
+      return;
+    }
+    if (this.rng() < (this.opts.loss ?? 0)) {
+      this.dropped++;
+      return;
+    }
+    if (!this.held && this.rng() < (this.opts.reorder ?? 0)) {
+      this.held = msg;
+      this.reordered++;
+      return;
+    }
+    this.socket.send(msg, this.mixerPort, '127.0.0.1');
+    this.forwarded++;
+    if (this.held) {
+      this.socket.send(this.held, this.mixerPort, '127.0.0.1');
+      this.forwarded++;
+      this.held = null;
+    }
+  }
+
+  /** Decodes the returned mix in sequence order (one decoder, concealing gaps). */
+  decodeReceived(): Int16Array {
+    const p = emptyRtpPacket();
+    const packets = this.received.map((b) => {
+      parseRtpInto(b, p);
+      return { seq: p.sequence, payload: new Uint8Array(p.payload) };
+    });
+    packets.sort((a, b) => a.seq - b.seq);
+    const dec = createOpusDecoder();
+    const frame = new Int16Array(960);
+    const out = new Int16Array(packets.length * 960);
+    packets.forEach((pk, i) => {
+      dec.decode(pk.payload, frame);
+      out.set(frame, i * 960);
+    });
+    return out;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** ffmpeg sending a WAV file as Opus RTP in real time to a local UDP port. */
+export function ffmpegSend(wav: string, port: number): ChildProcess {
+  return spawn('ffmpeg', ['-v', 'error', '-re', '-i', wav, '-c:a', 'libopus', '-b:a', '32k', '-application', 'voip', '-frame_duration', '20', '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
