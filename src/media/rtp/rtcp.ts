@@ -92,6 +92,29 @@ function put32(b: Uint8Array, o: number, v: number): void {
 const utf8Decoder = new TextDecoder('utf-8');
 const utf8Encoder = new TextEncoder();
 
+/** UTF-8 length of `s` as TextEncoder encodes it (a lone surrogate becomes U+FFFD), without encoding. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Writes a length-prefixed UTF-8 string (length byte at `o`), returns its byte length. */
+function putText(b: Uint8Array, o: number, s: string): number {
+  const n = utf8Length(s);
+  b[o] = n;
+  utf8Encoder.encodeInto(s, b.subarray(o + 1, o + 1 + n));
+  return n;
+}
+
 // ---------------------------------------------------------------- parsing
 
 function parseReportBlocks(b: Uint8Array, o: number, count: number): RtcpReportBlock[] {
@@ -229,12 +252,12 @@ function checkBlock(r: RtcpReportBlock): void {
 }
 
 function sdesChunkSize(c: RtcpSdesChunk): number {
-  const items = c.cname === null ? 0 : 2 + utf8Encoder.encode(c.cname).length;
+  const items = c.cname === null ? 0 : 2 + utf8Length(c.cname);
   return 4 + ((items + 4) & ~3); // SSRC, items, at least one null octet, padded to 32 bits
 }
 
 function byeSize(p: RtcpBye): number {
-  return 4 + p.ssrcs.length * 4 + (p.reason === null ? 0 : (1 + utf8Encoder.encode(p.reason).length + 3) & ~3);
+  return 4 + p.ssrcs.length * 4 + (p.reason === null ? 0 : (1 + utf8Length(p.reason) + 3) & ~3);
 }
 
 /** Size of one RTCP packet; validates its fields. */
@@ -255,7 +278,7 @@ function packetSize(p: RtcpPacket): number {
       let n = 4;
       for (const c of p.chunks) {
         checkU32(c.ssrc, 'SDES ssrc');
-        if (c.cname !== null && utf8Encoder.encode(c.cname).length > 255) invalid('CNAME longer than 255 bytes');
+        if (c.cname !== null && utf8Length(c.cname) > 255) invalid('CNAME longer than 255 bytes');
         n += sdesChunkSize(c);
       }
       return n;
@@ -263,7 +286,7 @@ function packetSize(p: RtcpPacket): number {
     case 'bye':
       checkCount(p.ssrcs.length, 'BYE SSRCs');
       p.ssrcs.forEach((s) => checkU32(s, 'BYE ssrc'));
-      if (p.reason !== null && utf8Encoder.encode(p.reason).length > 255) invalid('BYE reason longer than 255 bytes');
+      if (p.reason !== null && utf8Length(p.reason) > 255) invalid('BYE reason longer than 255 bytes');
       return byeSize(p);
     default:
       return invalid(`unknown RTCP packet type ${String((p as { type: unknown }).type)}`);
@@ -321,10 +344,8 @@ function writePacket(b: Uint8Array, o: number, p: RtcpPacket, size: number): voi
       for (const chunk of p.chunks) {
         put32(b, c, chunk.ssrc);
         if (chunk.cname !== null) {
-          const text = utf8Encoder.encode(chunk.cname);
           b[c + 4] = SDES_CNAME;
-          b[c + 5] = text.length;
-          b.set(text, c + 6);
+          putText(b, c + 5, chunk.cname);
         }
         c += sdesChunkSize(chunk); // the terminator and padding are the zeros from fill
       }
@@ -333,12 +354,7 @@ function writePacket(b: Uint8Array, o: number, p: RtcpPacket, size: number): voi
     case 'bye': {
       writeHeader(b, o, p.ssrcs.length, RTCP_BYE, size);
       p.ssrcs.forEach((s, i) => put32(b, o + 4 + i * 4, s));
-      if (p.reason !== null) {
-        const text = utf8Encoder.encode(p.reason);
-        const r = o + 4 + p.ssrcs.length * 4;
-        b[r] = text.length;
-        b.set(text, r + 1);
-      }
+      if (p.reason !== null) putText(b, o + 4 + p.ssrcs.length * 4, p.reason);
       break;
     }
   }

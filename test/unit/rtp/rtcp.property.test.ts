@@ -86,6 +86,21 @@ describe('RTCP properties', () => {
     );
   });
 
+  it('CNAME and BYE reason carry any Unicode text as UTF-8 (lone surrogates as U+FFFD, like TextEncoder)', () => {
+    const utf8 = (t: string) => new TextDecoder().decode(new TextEncoder().encode(t));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), (cname, reason) => {
+        const wire = serializeRtcp([{ type: 'sdes', chunks: [{ ssrc: 1, cname }] }, { type: 'bye', ssrcs: [1], reason }]);
+        expect(wire[8 + 1]).toBe(new TextEncoder().encode(cname).length);
+        expect(parseRtcp(wire)).toEqual([
+          { type: 'sdes', chunks: [{ ssrc: 1, cname: utf8(cname) }] },
+          { type: 'bye', ssrcs: [1], reason: utf8(reason) },
+        ]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('every truncation off a packet boundary is MEDIABOT_RTCP_MALFORMED', () => {
     fc.assert(
       fc.property(compound, fc.nat(), (packets, cutSeed) => {
