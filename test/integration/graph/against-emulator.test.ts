@@ -49,8 +49,15 @@ describe('Graph client against the emulator', () => {
     expect(typeof call.id).toBe('string');
     const callId = call.id!;
 
-    const got = await graph.calls.get(callId);
-    expect(got.id).toBe(callId);
+    // In-call actions need an established call (a bot learns it from the callback; here we poll).
+    let state = call.state;
+    for (let i = 0; i < 100 && state !== 'established'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const got = await graph.calls.get(callId);
+      expect(got.id).toBe(callId);
+      state = got.state;
+    }
+    expect(state).toBe('established');
 
     const played = await graph.calls.playPrompt(callId, { clientContext: 'ctx-1', prompts: [mediaPrompt('https://cdn.example.test/beep.wav')] });
     expect([200, 202]).toContain(played.status);
