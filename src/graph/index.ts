@@ -1,3 +1,14 @@
+/**
+ * Outbound Microsoft Graph client (cloud communications). Never imports media/ or signaling/.
+ *
+ *   const { graph, http, tokens } = createGraphFromConfig(loadConfig(), { caPem, logger });
+ *   const call = await graph.calls.joinMeeting({ callbackUri, joinWebUrl, mediaConfig: serviceHostedMediaConfig() });
+ *   const op = await graph.calls.playPrompt(call.id!, { clientContext, prompts: [mediaPrompt(uri)] });
+ *   // op: { status, operation, location, operationId, requestId, clientRequestId }
+ *
+ * Failures reject with GraphError (MEDIABOT_GRAPH_*; status, graphCode, requestId, clientRequestId,
+ * retryable); bad arguments reject with MEDIABOT_GRAPH_INVALID_ARGUMENT before anything is sent.
+ */
 export * from './errors.js';
 export * from './http.js';
 export * from './auth.js';
