@@ -228,3 +228,23 @@ describe('createMetrics', () => {
     expect(await b.registry.getSingleMetricAsString('mediabot_notifications_received_total')).not.toContain('kind="callState"');
   });
 });
+
+describe('prePlugins', () => {
+  it('are registered before the built-in routes and see them being added', async () => {
+    const seen: string[] = [];
+    const watcher: FastifyPluginAsync = async (app) => {
+      app.addHook('onRoute', (route) => {
+        seen.push(`${String(route.method)} ${route.url}`);
+      });
+    };
+    (watcher as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+    const bot = await startBot({ openIdUrl: keys.openIdUrl, extra: { prePlugins: [watcher] } });
+    try {
+      expect(seen).toContain('GET /healthz');
+      expect(seen).toContain('POST /api/calling');
+      expect(seen).toContain('GET /v1/calls');
+    } finally {
+      await bot.close();
+    }
+  });
+});
