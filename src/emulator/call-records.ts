@@ -230,10 +230,8 @@ export class CallRecordStore {
                 calleeNetwork: network(41_000 + (Number(p.sourceId) % 1000) * 2),
                 callerDevice: device(),
                 calleeDevice: device(),
-                streams: [
-                  stream('callerToCallee', undefined),
-                  stream('calleeToCaller', p.sentPackets),
-                ],
+                // packetUtilization of the person's direction: the RTP packets the emulator sent for them.
+                streams: [stream('callerToCallee', botCalls ? undefined : p.sentPackets), stream('calleeToCaller', botCalls ? p.sentPackets : undefined)],
               },
             ],
           },
