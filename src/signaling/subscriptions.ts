@@ -89,26 +89,37 @@ export class SubscriptionManager {
     }
   }
 
-  async handleLifecycle(event: string, subscriptionId: string | null): Promise<void> {
+  /** Last time the subscription was known good (created or renewed): where a resync starts. */
+  get healthySince(): Date {
+    return this.lastHealthy;
+  }
+
+  /**
+   * Acts on a lifecycle event. Returns false when the event was not handled here
+   * (not ours, unknown, or `missed` without an onMissed hook) so the caller may act.
+   */
+  async handleLifecycle(event: string, subscriptionId: string | null): Promise<boolean> {
     if (subscriptionId !== null && this.current !== null && !this.owns(subscriptionId)) {
       this.log.warn({ subscriptionId, event }, 'lifecycle event for a subscription this manager does not own');
-      return;
+      return false;
     }
     switch (event) {
       case 'reauthorizationRequired':
         await this.renew();
-        return;
+        return true;
       case 'subscriptionRemoved':
         this.counts.recreated++;
         this.current = null;
         await this.create();
-        return;
+        return true;
       case 'missed':
         this.counts.missed++;
-        if (this.o.onMissed) await this.o.onMissed(this.lastHealthy);
-        return;
+        if (!this.o.onMissed) return false;
+        await this.o.onMissed(this.lastHealthy);
+        return true;
       default:
         this.log.warn({ event }, 'unknown lifecycle event');
+        return false;
     }
   }
 
@@ -254,7 +265,9 @@ export class ChangeNotificationProcessor {
           this.log.warn({ subscriptionId: item.subscriptionId }, 'lifecycle event for an unknown subscription');
           return;
         }
-        await owner.handleLifecycle(item.lifecycleEvent, item.subscriptionId);
+        const handled = await owner.handleLifecycle(item.lifecycleEvent, item.subscriptionId);
+        // Missed notifications with no hook on the manager: resync call records here.
+        if (!handled && item.lifecycleEvent === 'missed' && owner.resource.toLowerCase().includes('callrecords')) await this.resync(owner.healthySince);
         return;
       }
       case 'callRecord':

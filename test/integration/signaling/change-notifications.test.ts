@@ -189,6 +189,25 @@ describe('SubscriptionManager timers', () => {
   });
 });
 
+describe.skipIf(!HAVE_VECTORS)('missed without an onMissed hook', () => {
+  it('the processor resyncs call records itself', async () => {
+    const subs = new SubscriptionsLog();
+    const records = new CallRecordsFromVector();
+    const store = new CallRecordStore(openDatabase(':memory:'));
+    const m = new SubscriptionManager({ port: subs, notificationUrl: 'https://bot.example/api/notifications', clientState: 's' });
+    await m.start();
+    try {
+      const p = new ChangeNotificationProcessor({ clientState: 's', managers: [m], callRecords: records, store });
+      await p.process(p.authentic([{ kind: 'lifecycle', lifecycleEvent: 'missed', subscriptionId: m.subscription!.id, clientState: 's', tenantId: null }]));
+      expect(records.lists).toHaveLength(1);
+      expect(store.get('resynced-1')).toBeDefined();
+      expect(m.counts.missed).toBe(1);
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
 describe('call record store', () => {
   it('keeps the newest version and rejects non-records', () => {
     const db = openDatabase(':memory:');
