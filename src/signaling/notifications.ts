@@ -317,8 +317,10 @@ export function parseCallItem(item: unknown): CallNotification {
 
   if (collection === 'participants' || (Array.isArray(data) && data.some((d) => odataType(d) === 'microsoft.graph.participant'))) {
     // Rosters arrive for …/participants; one doc example posts a roster to …/operations/participants.
-    if (!Array.isArray(data)) return unknown(callId, 'roster notification without a participant array', item);
-    const participants = data.map(parseParticipant).filter((p): p is ParticipantRef => p !== null);
+    // …/participants/{id} carries one participant object rather than an array.
+    const list = Array.isArray(data) ? data : isObj(data) ? [{ ...data, id: data['id'] ?? res.itemId }] : null;
+    if (list === null) return unknown(callId, 'roster notification without participants', item);
+    const participants = list.map(parseParticipant).filter((p): p is ParticipantRef => p !== null);
     return { kind: 'roster', callId, changeType, participants };
   }
 

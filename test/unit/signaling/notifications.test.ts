@@ -204,6 +204,11 @@ describe('parser robustness', () => {
     }
   });
 
+  it('reads a single-participant notification as a roster of one', () => {
+    const i = parseCallItem({ changeType: 'deleted', resourceUrl: '/communications/calls/c1/participants/p9', resourceData: { '@odata.type': '#microsoft.graph.participant', isMuted: true } });
+    expect(i).toMatchObject({ kind: 'roster', changeType: 'deleted', participants: [{ id: 'p9', isMuted: true }] });
+  });
+
   it('reads absolute resource URLs and the legacy /app/calls path', () => {
     const a = parseCallItem({ changeType: 'updated', resourceUrl: 'https://graph.microsoft.com/v1.0/communications/calls/X1', resourceData: { state: 'established' } });
     const b = parseCallItem({ changeType: 'updated', resource: '/app/calls/X2', resourceData: { state: 'Hold' } });
