@@ -5,16 +5,19 @@
  * slots (parallel typed arrays plus one array of payload views), so push and
  * pull allocate nothing. `pull` runs once per 20 ms tick and always writes one
  * frame: the decoded packet, Opus in-band FEC recovered from the next packet,
- * codec concealment, or silence.
+ * codec concealment, or silence. Each packet is taken to carry one 20 ms frame
+ * (the Opus ptime Teams and WebRTC use), so playout follows sequence numbers;
+ * timestamps feed the jitter estimate, where a sender's pause (DTX) costs nothing.
  *
  * Depth policy. The playout depth is the number of frames from the next one to
  * play to the newest one received (holes included), i.e. the playout delay in
  * frames. Its target is
  *     target = clamp(1 + ceil(JITTER_K * jitterMs / 20 - 0.2), min, max) frames
- * from the RFC 3550 interarrival jitter (one frame, plus a margin of about three
- * jitters; the 0.2 keeps sub-millisecond jitter from costing a whole frame). The target rises at once and falls by
- * one frame only after it has been too high for TARGET_HOLD_TICKS (1 s): grow
- * fast, shrink slowly. The actual depth follows a smoothed (EMA) depth level:
+ * from the RFC 3550 interarrival jitter: one frame, plus a margin of about
+ * three jitters (the 0.2 keeps sub-millisecond jitter from costing a frame).
+ * The target rises at once and falls by one frame only after it has been too
+ * high for TARGET_HOLD_TICKS (1 s): grow fast, shrink slowly. The actual depth
+ * follows the target, judged on a smoothed (EMA) depth level:
  *   - below target: one concealed frame is inserted instead of playing
  *     (the delay grows by one frame per tick until the target is reached);
  *   - above target + 1 for a while: one frame is dropped, at most once per
