@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   MEDIABOT_OPERATION_TIMEOUT: 'A Graph call operation did not report completion in time',
   MEDIABOT_CALL_TERMINATED: 'The call has already ended',
   MEDIABOT_STORE_FAILED: 'Reading or writing the local database failed',
+  MEDIABOT_STORE_BAD_EVENT: 'An event or record given to the speech store is malformed',
   // outbound Graph client
   MEDIABOT_GRAPH_HTTP: 'Graph answered with an error status',
   MEDIABOT_GRAPH_THROTTLED: 'Graph kept answering 429 Too Many Requests after every retry',

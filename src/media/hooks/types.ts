@@ -60,7 +60,9 @@ export type MediaEvent =
     }
   | { type: 'level'; callId: string; mediaTimeMs: number; levels: Record<string, number> }
   | { type: 'hook.error'; callId: string; sourceId: null; hook: string; message: string; mediaTimeMs: number }
-  | { type: 'recording.file'; callId: string; sourceId: string | null; path: string; format: 'ogg' | 'wav'; mediaTimeMs: number };
+  | { type: 'recording.file'; callId: string; sourceId: string | null; path: string; format: 'ogg' | 'wav'; mediaTimeMs: number }
+  /** The analytics hook's figures (CallAnalytics, src/media/hooks/builtin/analytics.ts), emitted when the call's hooks stop. */
+  | { type: 'analytics.snapshot'; callId: string; sourceId: null; mediaTimeMs: number; analytics: Record<string, unknown> };
 
 export type MediaEventType = MediaEvent['type'];
 
