@@ -63,6 +63,11 @@ export const ERROR_CODES = {
   MEDIABOT_UNAUTHORIZED: 'Missing or invalid credentials',
   MEDIABOT_NOT_FOUND: 'No such resource',
   MEDIABOT_INTERNAL: 'An unexpected internal error',
+  // worker, operator API, demo
+  MEDIABOT_CALL_NOT_ESTABLISHED: 'The call is not established yet, and the action needs an established call',
+  MEDIABOT_PROMPT_FAILED: 'A prompt could not be synthesized, fetched or decoded',
+  MEDIABOT_RTP_PORTS_EXHAUSTED: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call',
+  MEDIABOT_DEMO_FAILED: 'A stage of `mediabot demo` failed (the message names the stage)',
 } as const;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES | `MEDIABOT_${string}`;

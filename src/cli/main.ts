@@ -4,12 +4,20 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   rtp: async () => (await import('./rtp.js')).runRtpCommand,
+  start: async () => (await import('./start.js')).runStartCommand,
+  demo: async () => (await import('./demo.js')).runDemoCommand,
+  doctor: async () => (await import('./doctor.js')).runDoctorCommand,
+  emulator: async () => (await import('./emulator.js')).runEmulatorCommand,
 };
 
 const USAGE = `usage: mediabot <command> [options]
 
 commands:
   rtp       RTP/Opus audio conference mixer on a UDP port
+  start     run the worker (with no Graph credentials: the demo against the embedded emulator, then keep serving)
+  demo      join a simulated Teams meeting end to end and print what happened
+  doctor    check configuration, token, permissions and the callback route (exit 0 pass, 1 fail, 2 bad config)
+  emulator  run the embedded Graph emulator on its own
 `;
 
 async function main(): Promise<number> {

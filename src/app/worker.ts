@@ -1,0 +1,324 @@
+/**
+ * The composition root: one function that wires the whole worker from the config.
+ *
+ *   Graph client (msal tokens + HTTP with retry) ─┐
+ *   signaling (registry, operations, callback JWT, incoming policy: answer with app-hosted media)
+ *   media thread pool (RTP conference per call, hooks) → events → bus → call service, events WS
+ *   SQLite (call records), fastify server (callbacks, /v1 operator API, /v1/events, /metrics, dashboard)
+ *
+ * With no Graph credentials (config.useEmulator) the embedded Graph emulator is started first and
+ * the same code path runs against it: only the base URLs and the trusted CA differ.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { MediabotConfig } from '../config/config.js';
+import { isLoopback } from '../config/config.js';
+import { createEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
+import { EventBus } from '../events/bus.js';
+import { createGraphFromConfig, type GraphBundle } from '../graph/from-config.js';
+import type { MediaSessionProvider } from '../graph/media-config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { MediaThreadPool } from '../media/core/threads.js';
+import { buildServer } from '../server/app.js';
+import { createMetrics, type Metrics } from '../server/metrics.js';
+import { Readiness } from '../server/readiness.js';
+import { dashboardRoutes } from '../server/routes/dashboard.js';
+import { eventsWsRoutes, type LiveEventLike } from '../server/routes/events-ws.js';
+import { callJson } from '../server/routes/v1-calls.js';
+import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
+import { CallbackTokenValidator } from '../signaling/jwt.js';
+import { createSignaling, type Signaling } from '../signaling/signaling.js';
+import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
+import { openDatabase, type Database } from '../store/db.js';
+import { CallRecordStore } from '../store/callrecords.js';
+import { CallService, type LiveEvent } from './calls.js';
+import { callOperationsPort, callRecordsPort, subscriptionsPort } from './graph-ports.js';
+import { createMediaMetrics } from './media-metrics.js';
+import { RtpMediaSessions } from './media-sessions.js';
+import { PromptStore } from './prompts.js';
+
+export interface WorkerOptions {
+  logger?: Logger;
+  /** Options for the emulator the worker starts itself. */
+  emulatorOptions?: Partial<Omit<EmulatorOptions, 'tenantId' | 'clientId' | 'clientSecret'>>;
+  /** Supplies app-hosted media blobs (the bridge ingress); default: RTP sessions on the media threads. */
+  mediaSessions?: MediaSessionProvider;
+  /** Subscribe to callRecords change notifications (default true when Graph can reach us). */
+  subscribeCallRecords?: boolean;
+}
+
+export interface Worker {
+  /** The effective config (with the emulator's URLs and credentials when emulated). */
+  config: MediabotConfig;
+  server: FastifyInstance;
+  /** Base URL the server listens on, e.g. http://127.0.0.1:3978 */
+  url: string;
+  /** The callback URL given to Graph. */
+  callbackUri: string;
+  pool: MediaThreadPool;
+  signaling: Signaling;
+  graph: GraphBundle;
+  store: { db: Database; callRecords: CallRecordStore };
+  bus: EventBus;
+  calls: CallService;
+  metrics: Metrics;
+  /** The embedded emulator, when running against it. */
+  emulator: Emulator | null;
+  /** The CA trusted in addition to the system's (the emulator's). */
+  caPem: string | undefined;
+  /** Every live event: bus events (with Graph call ids) and the worker's own. */
+  subscribe(listener: (e: LiveEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the embedded emulator with fresh credentials and returns the config pointed at it. */
+export async function startEmbeddedEmulator(config: MediabotConfig, logger: Logger, o: WorkerOptions['emulatorOptions'] = {}): Promise<{ emulator: Emulator; config: MediabotConfig }> {
+  const tenantId = config.tenantId ?? randomUUID();
+  const clientId = randomUUID();
+  const clientSecret = randomBytes(24).toString('base64url');
+  const emulator = await createEmulator({ tenantId, clientId, clientSecret, logger: logger.child({ component: 'emulator' }), ...o });
+  return { emulator, config: emulatedConfig(config, emulator, clientSecret) };
+}
+
+function emulatedConfig(config: MediabotConfig, e: Emulator, clientSecret: string): MediabotConfig {
+  return { ...config, tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
+}
+
+export async function startWorker(config: MediabotConfig, opts: WorkerOptions = {}): Promise<Worker> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
+  };
+  try {
+    let cfg = config;
+    let emulator: Emulator | null = null;
+    if (config.useEmulator) {
+      const started = await startEmbeddedEmulator(config, log, opts.emulatorOptions);
+      emulator = started.emulator;
+      cfg = started.config;
+      const own = emulator;
+      cleanups.push(() => own.close());
+      log.info({ graphUrl: cfg.graphUrl }, 'no Graph credentials: running against the embedded Graph emulator');
+    }
+    return await assemble(cfg, emulator, opts, log, cleanups, cleanup);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Starts a worker against an emulator the caller runs (tests); `clientSecret` is the one the emulator was created with. */
+export async function startWorkerWithEmulator(config: MediabotConfig, emulator: Emulator, clientSecret: string, opts: WorkerOptions = {}): Promise<Worker> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
+  };
+  try {
+    return await assemble(emulatedConfig({ ...config, useEmulator: true }, emulator, clientSecret), emulator, opts, log, cleanups, cleanup);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+async function assemble(
+  cfg: MediabotConfig,
+  emulator: Emulator | null,
+  opts: WorkerOptions,
+  log: Logger,
+  cleanups: Array<() => Promise<void> | void>,
+  cleanup: () => Promise<void>,
+): Promise<Worker> {
+  const caPem = emulator?.caPem;
+  const listenHost = cfg.host;
+  const urlHost = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+  const port = cfg.port === 0 ? await freePort(listenHost) : cfg.port;
+  const url = `http://${urlHost}:${port}`;
+  const publicBase = cfg.publicUrl ?? url;
+  const callbackUri = `${publicBase}/api/calling`;
+  cfg = { ...cfg, port };
+
+  const graph = createGraphFromConfig(cfg, { ...(caPem !== undefined ? { caPem } : {}), logger: log.child({ component: 'graph' }) });
+  cleanups.push(() => graph.http.close());
+  const bus = new EventBus((err) => log.warn({ err }, 'event listener failed'));
+
+  const pool = new MediaThreadPool(cfg.mediaThreads > 0 ? cfg.mediaThreads : availableParallelism());
+  cleanups.push(() => pool.close());
+
+  const db = openDatabase(cfg.dataDir);
+  cleanups.push(() => {
+    db.close();
+  });
+  const callRecords = new CallRecordStore(db);
+
+  const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
+  const media = new RtpMediaSessions({
+    pool,
+    host: isLoopback(listenHost) ? listenHost : '0.0.0.0',
+    ports: cfg.rtpPorts,
+    scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
+    recordDir: cfg.record ? join(cfg.dataDir, 'recordings') : undefined,
+    transcriber: cfg.transcriber,
+  });
+
+  let calls: CallService | undefined;
+  const signaling = createSignaling({
+    calls: callOperationsPort(graph.graph),
+    callbackUri,
+    bus,
+    logger: log.child({ component: 'signaling' }),
+    // Incoming calls are answered with app-hosted media: mediabot hears and records them.
+    policy: () => ({ action: 'answer', media: 'app' }),
+    appMediaConfig: (call) => calls!.answerMedia(call.callId),
+  });
+  cleanups.push(() => signaling.close());
+  calls = new CallService({
+    graph: graph.graph,
+    signaling,
+    bus,
+    dataDir: cfg.dataDir,
+    recordDir: cfg.record ? join(cfg.dataDir, 'recordings') : undefined,
+    callbackUri,
+    publicBaseUrl: () => publicBase,
+    clientId: cfg.clientId!,
+    tenantId: cfg.tenantId,
+    media,
+    ...(opts.mediaSessions ? { mediaSessions: opts.mediaSessions } : {}),
+    prompts,
+    logger: log.child({ component: 'calls' }),
+  });
+  const service = calls;
+  cleanups.push(() => service.closeAll());
+  pool.onEvent((e) => service.ingestMediaEvent(e));
+
+  const metrics = createMetrics();
+  const mediaMetrics = createMediaMetrics(metrics.registry, pool, () => media.ids());
+  cleanups.push(() => mediaMetrics.stop());
+
+  const validator = new CallbackTokenValidator({
+    openIdConfigUrl: cfg.callbackOpenIdUrl,
+    audience: cfg.clientId!,
+    ...(caPem !== undefined ? { caPem } : {}),
+    logger: log.child({ component: 'callback-auth' }),
+  });
+
+  const clientState = newClientState();
+  // Graph can only post change notifications to a URL it reaches: a public URL, or the local emulator.
+  const canNotify = opts.subscribeCallRecords ?? (emulator !== null || cfg.publicUrl !== undefined);
+  const subscription = canNotify
+    ? new SubscriptionManager({ port: subscriptionsPort(graph.graph), notificationUrl: `${publicBase}/api/notifications`, clientState, logger: log.child({ component: 'subscriptions' }) })
+    : null;
+  const processor = new ChangeNotificationProcessor({
+    clientState,
+    managers: subscription ? [subscription] : [],
+    callRecords: callRecordsPort(graph.graph),
+    store: callRecords,
+    bus,
+    logger: log.child({ component: 'notifications' }),
+  });
+
+  const readiness = new Readiness();
+  readiness.setCheck('callbackKeys', () => validator.hasKeys || validator.warm());
+
+  const listeners = new Set<(e: LiveEvent) => void>();
+  const fanOut = (e: LiveEvent): void => {
+    for (const l of listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        log.warn({ err }, 'live event listener failed');
+      }
+    }
+  };
+  bus.on(fanOut);
+  service.onWorkerEvent(fanOut);
+  const subscribe = (l: (e: LiveEvent) => void): (() => void) => {
+    listeners.add(l);
+    return () => listeners.delete(l);
+  };
+
+  const swagger: FastifyPluginAsync = async (app) => {
+    await app.register(fastifySwagger, {
+      openapi: {
+        info: { title: 'mediabot operator API', version: '0.1.0', description: 'Calls, prompts, participants, transcripts, recordings and live events. Errors are {"error":{"code":"MEDIABOT_…","message":"…"}}.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+    });
+    await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  };
+
+  const server = await buildServer({
+    logger: log.child({ component: 'http' }),
+    metrics,
+    apiToken: cfg.apiToken,
+    readiness,
+    registry: signaling.registry,
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items) },
+    notifications: { processor },
+    prePlugins: [{ plugin: swagger as FastifyPluginAsync<never> }, { plugin: fastifyWebsocket as unknown as FastifyPluginAsync<never> }],
+    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service } }],
+    plugins: [
+      {
+        plugin: eventsWsRoutes as FastifyPluginAsync<never>,
+        options: {
+          apiToken: cfg.apiToken,
+          metrics,
+          subscribe: subscribe as (l: (e: LiveEventLike) => void) => () => void,
+          hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
+        },
+      },
+      { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
+      { plugin: dashboardRoutes as FastifyPluginAsync<never> },
+    ],
+  });
+  cleanups.push(() => server.close());
+  await server.listen({ host: listenHost, port });
+  log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot worker listening');
+  void validator.warm();
+  if (subscription) {
+    await subscription.start();
+    cleanups.push(() => subscription.stop(false));
+  }
+
+  return {
+    config: cfg,
+    server,
+    url,
+    callbackUri,
+    pool,
+    signaling,
+    graph,
+    store: { db, callRecords },
+    bus,
+    calls: service,
+    metrics,
+    emulator,
+    caPem,
+    subscribe,
+    close: async () => {
+      readiness.startDraining();
+      await cleanup();
+    },
+  };
+}

@@ -1,0 +1,269 @@
+/**
+ * `mediabot demo`: the whole job end to end against the embedded Graph emulator.
+ * Starts the emulator and the worker, creates an online meeting through Graph, joins it by its
+ * joinWebUrl exactly as against Microsoft, lets simulated people talk (overlapping turns), plays a
+ * prompt, hangs up, and prints what happened and what was written.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig, type MediabotConfig } from '../config/config.js';
+import { MediabotError, isMediabotError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { CallArtifacts, LiveEvent } from '../app/calls.js';
+import { startWorker, type Worker } from '../app/worker.js';
+import { wer } from '../app/wer.js';
+import { DATABASE_FILE } from '../store/db.js';
+
+export interface DemoOptions {
+  participants: number;
+  seconds: number;
+  /** Keep the worker running after the demo (what `mediabot start` does without credentials). */
+  keepServing: boolean;
+  out: (line: string) => void;
+}
+
+const USAGE = `usage: mediabot demo [--participants N] [--seconds S]
+
+  --participants N   simulated people in the meeting, 1-4 (default 3)
+  --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 30)
+`;
+
+export function parseDemoArgs(argv: string[]): { participants: number; seconds: number } {
+  let participants = 3;
+  let seconds = 30;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (flag === '--participants') participants = intArg(flag, value(), 1, 4);
+    else if (flag === '--seconds') seconds = intArg(flag, value(), 3, 600);
+    else throw new MediabotError('MEDIABOT_CONFIG_INVALID', `unknown option ${a}\n${USAGE}`);
+  }
+  return { participants, seconds };
+}
+
+function intArg(flag: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `${flag} must be an integer ${min}-${max} (got ${JSON.stringify(v)})`);
+  return Number(v);
+}
+
+export function hasPocketsphinx(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v pocketsphinx_continuous'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The demo's config: always the embedded emulator; the transcriber defaults to pocketsphinx when installed. */
+export function demoConfig(env: NodeJS.ProcessEnv = process.env): { config: MediabotConfig; transcriberNote: string } {
+  const explicit = env['MEDIABOT_TRANSCRIBER'];
+  let note: string;
+  const patched = { ...env };
+  if (explicit === undefined || explicit === '') {
+    const ok = hasPocketsphinx();
+    patched['MEDIABOT_TRANSCRIBER'] = ok ? 'pocketsphinx' : 'none';
+    note = ok ? 'transcriber: pocketsphinx (found pocketsphinx_continuous)' : 'transcriber: none (pocketsphinx_continuous is not installed; apt install pocketsphinx pocketsphinx-en-us for captions)';
+  } else {
+    note = `transcriber: ${explicit} (MEDIABOT_TRANSCRIBER)`;
+  }
+  const config = loadConfig(patched);
+  return { config: { ...config, useEmulator: true }, transcriberNote: note };
+}
+
+class Stage {
+  current = 'start-up';
+  set(name: string, out: (l: string) => void): void {
+    this.current = name;
+    out(`» ${name}`);
+  }
+}
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
+function demoLogger(): Logger {
+  const level = process.env['MEDIABOT_LOG_LEVEL'] ?? 'warn';
+  return pino({ name: 'mediabot', level }, pino.destination(2));
+}
+
+function waitFor<T>(subscribe: (l: (e: LiveEvent) => void) => () => void, match: (e: LiveEvent) => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new MediabotError('MEDIABOT_OPERATION_TIMEOUT', `${what} did not happen within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = subscribe((e) => {
+      const v = match(e);
+      if (v !== undefined) {
+        clearTimeout(timer);
+        off();
+        resolve(v);
+      }
+    });
+  });
+}
+
+/** Runs the demo. Returns the worker when keepServing (the caller closes it), else null. */
+export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<Worker | null> {
+  const out = o.out;
+  const stage = new Stage();
+  let worker: Worker | null = null;
+  try {
+    const { config, transcriberNote } = demoConfig(env);
+    out(`mediabot demo: ${o.participants} simulated participants, ${o.seconds}s of talk; ${transcriberNote}`);
+    stage.set('starting the embedded Graph emulator and the worker', out);
+    worker = await startWorker(config, { logger: demoLogger() });
+    const w = worker;
+    out(`  worker     ${w.url}   (dashboard ${w.url}/ · API docs ${w.url}/docs)`);
+    out(`  graph      ${w.config.graphUrl} (embedded emulator, own CA)`);
+    out(`  data dir   ${w.config.dataDir}`);
+
+    stage.set('creating an online meeting (POST /me/onlineMeetings)', out);
+    const now = new Date();
+    let joinWebUrl: string;
+    if (o.participants === 3) {
+      const meeting = await w.graph.graph.meetings.create({ subject: 'mediabot demo: weekly planning', startDateTime: now.toISOString(), endDateTime: new Date(now.getTime() + 3600_000).toISOString() });
+      if (typeof meeting.joinWebUrl !== 'string') throw new MediabotError('MEDIABOT_GRAPH_BAD_RESPONSE', 'the created meeting has no joinWebUrl');
+      joinWebUrl = meeting.joinWebUrl;
+    } else {
+      // Graph's onlineMeeting has no "how many people will talk"; the emulator's control API sets it.
+      joinWebUrl = w.emulator!.createMeeting({ subject: 'mediabot demo: weekly planning', people: o.participants }).joinWebUrl;
+    }
+    out(`  joinWebUrl ${joinWebUrl.slice(0, 96)}…`);
+
+    const t0 = Date.now();
+    let established = 0;
+    const names = new Map<string, string>();
+    const nameOf = (sourceId: string): string => names.get(sourceId) ?? sourceId;
+    const stamp = (): string => `[${secs(established ? Date.now() - established : 0).padStart(6)}]`;
+    let callId = '';
+    const off = w.subscribe((e) => {
+      if (!('callId' in e) || (callId !== '' && e.callId.toLowerCase() !== callId.toLowerCase())) return;
+      switch (e.type) {
+        case 'call.state':
+          out(`${stamp()} call ${e.state}${e.reason ? `: ${e.reason.explanation}` : ''}`);
+          break;
+        case 'call.roster':
+          for (const id of e.added ?? []) {
+            const p = e.participants.find((x) => x.id === id);
+            if (p?.displayName && p.displayName !== 'mediabot') out(`${stamp()} + ${p.displayName} joined`);
+          }
+          break;
+        case 'call.speakers':
+          for (const s of e.speakers) if (s.displayName) names.set(s.sourceId, s.displayName);
+          break;
+        case 'talk.start':
+          out(`${stamp()}   ${nameOf(e.sourceId)} is talking`);
+          break;
+        case 'speaker.dominant':
+          if (e.sourceId) out(`${stamp()}   dominant speaker: ${nameOf(e.sourceId)}`);
+          break;
+        case 'transcript.final':
+          out(`${stamp()}   ${nameOf(e.sourceId)}: “${e.text}”`);
+          break;
+        case 'hook.error':
+          out(`${stamp()}   (hook ${e.hook}: ${e.message})`);
+          break;
+        default:
+          break;
+      }
+    });
+
+    // Subscribed before anything can end: the record may be stored before the summary is printed.
+    const recordStored = waitFor(w.subscribe, (e) => (e.type === 'callRecord.stored' ? e.callRecordId : undefined), o.seconds * 1000 + 180_000, 'the callRecord notification');
+    recordStored.catch(() => undefined);
+
+    stage.set('joining the meeting by its joinWebUrl (POST /communications/calls, app-hosted media)', out);
+    const view = await w.calls.join({ joinWebUrl });
+    callId = view.id;
+    out(`  call id    ${callId}`);
+    const estState = w.signaling.registry.get(callId)?.state;
+    if (estState !== 'established') {
+      await waitFor(w.subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && (e.state === 'established' || e.state === 'terminated') ? e.state : undefined), 20_000, 'the call becoming established');
+    }
+    if (w.signaling.registry.get(callId)?.state !== 'established') throw new MediabotError('MEDIABOT_CALL_TERMINATED', 'the call ended before it was established');
+    established = Date.now();
+    out(`  established after ${secs(established - t0)}`);
+
+    stage.set(`listening for ${o.seconds}s`, out);
+    const ended = waitFor(w.subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && e.state === 'terminated' ? true : undefined), o.seconds * 1000 + 600_000, 'the call ending');
+    ended.catch(() => undefined);
+    const endedEarly = await Promise.race([ended.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), o.seconds * 1000))]);
+    let hangupAt = Date.now();
+    if (!endedEarly) {
+      stage.set('playing a prompt into the call', out);
+      const played = await w.calls.play(callId, { text: 'Thank you everyone. This meeting was recorded by mediabot. Goodbye.' });
+      out(`  played ${secs(played.durationMs)} of speech (${played.via === 'media' ? 'into the app-hosted media' : 'through Graph playPrompt'}; ${played.promptUrl})`);
+      stage.set('hanging up (DELETE /communications/calls/{id})', out);
+      hangupAt = Date.now();
+      await w.calls.hangUp(callId);
+      await ended;
+    } else {
+      out('  everyone left before the time was up: the meeting ended by itself (no prompt played)');
+    }
+
+    stage.set('writing recordings, transcript, timeline and analytics', out);
+    const artifacts: CallArtifacts = await w.calls.whenFinalized(callId, 60_000);
+
+    stage.set('waiting for the call record (callRecords change notification → GET → SQLite)', out);
+    const recordId = await Promise.race([
+      recordStored,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new MediabotError('MEDIABOT_OPERATION_TIMEOUT', 'no callRecord notification within 20 s of the call ending')), 20_000).unref()),
+    ]);
+    off();
+
+    // ----- summary
+    out('');
+    out('── summary ─────────────────────────────────────────────');
+    out(`call ${callId}: ${secs(hangupAt - established)} established, ended: ${w.signaling.registry.get(callId)?.termination?.explanation ?? 'unknown'}`);
+    out('talk time per speaker:');
+    const analytics = artifacts.analytics as { participants?: Array<{ sourceId: string; speaker?: string | null; talkMs: number; overlapMs: number; interruptionsMade: number }>; overlapMs?: number; interruptions?: number } | null;
+    for (const p of analytics?.participants ?? []) {
+      out(`  ${(p.speaker ?? p.sourceId).padEnd(22)} ${secs(p.talkMs).padStart(7)}  (overlap ${secs(p.overlapMs)}, interruptions ${p.interruptionsMade})`);
+    }
+    if (analytics) out(`  overlap in total ${secs(analytics.overlapMs ?? 0)}, interruptions ${analytics.interruptions ?? 0}`);
+    const lines = artifacts.transcript;
+    if (config.transcriber === 'none') {
+      out('transcript: none (no transcriber; set MEDIABOT_TRANSCRIBER=pocketsphinx with pocketsphinx installed)');
+    } else {
+      out(`transcript (${lines.length} lines), first lines:`);
+      for (const l of [...lines].sort((a, b) => a.startMs - b.startMs).slice(0, 6)) out(`  ${secs(l.startMs).padStart(6)} ${nameOf(l.sourceId)}: ${l.text}`);
+      const details = w.emulator?.callDetails(callId) as { script?: Array<{ name: string; utterances: Array<{ text: string; endMs: number }> }> } | undefined;
+      const spokenUntil = hangupAt - established;
+      const pairs = (details?.script ?? []).map((s) => ({
+        reference: s.utterances.filter((u) => u.endMs <= spokenUntil).map((u) => u.text).join(' '),
+        hypothesis: lines.filter((l) => nameOf(l.sourceId) === s.name).map((l) => l.text).join(' '),
+      }));
+      const score = wer(pairs);
+      out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words said before hang-up; pocketsphinx on synthetic speech)`);
+    }
+    out('files written:');
+    for (const r of artifacts.recordings) out(`  recording  ${join(w.config.dataDir, 'recordings')}/…/${r.file}  (${r.speaker ?? r.sourceId}, ${r.bytes} bytes)`);
+    for (const f of artifacts.files) out(`  ${f}`);
+    out(`  call record ${recordId} in ${join(w.config.dataDir, DATABASE_FILE)} (table call_records)`);
+    out('demo finished.');
+    if (o.keepServing) return w;
+    await w.close();
+    return null;
+  } catch (err) {
+    const message = isMediabotError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    await worker?.close().catch(() => undefined);
+    throw new MediabotError('MEDIABOT_DEMO_FAILED', `the demo failed while ${stage.current}: ${message}`, { stage: stage.current });
+  }
+}
+
+export async function runDemoCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const args = parseDemoArgs(argv);
+  await runDemo({ ...args, keepServing: false, out: (l) => process.stdout.write(`${l}\n`) });
+  return 0;
+}

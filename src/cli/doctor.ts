@@ -1,0 +1,3 @@
+export async function runDoctorCommand(): Promise<number> {
+  return 1;
+}

@@ -1,0 +1,54 @@
+/**
+ * `mediabot start`: runs the worker. With Graph credentials it serves Graph callbacks, the operator
+ * API, live events and the dashboard until SIGINT/SIGTERM. With none, it runs `mediabot demo`
+ * against the embedded emulator and keeps serving, so `npm start` on a fresh machine shows the
+ * whole job end to end.
+ */
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../logger.js';
+import { startWorker, type Worker } from '../app/worker.js';
+import { parseDemoArgs, runDemo } from './demo.js';
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** Hangs up what is still active, then closes everything (the call artifacts get written). */
+export async function drain(worker: Worker, timeoutMs = 15_000): Promise<void> {
+  const active = worker.signaling.registry.list().filter((c) => c.state !== 'terminated' && c.state !== 'terminating');
+  await Promise.all(active.map((c) => worker.calls.hangUp(c.id).catch(() => undefined)));
+  await Promise.race([
+    Promise.all(active.map((c) => worker.calls.whenFinalized(c.id, timeoutMs).catch(() => undefined))),
+    new Promise((r) => setTimeout(r, timeoutMs).unref()),
+  ]);
+  await worker.close();
+}
+
+export async function runStartCommand(argv: string[]): Promise<number> {
+  const config = loadConfig();
+  const out = (l: string): void => {
+    process.stdout.write(`${l}\n`);
+  };
+  let worker: Worker | null;
+  if (config.useEmulator) {
+    out('mediabot: no Graph credentials (MEDIABOT_CLIENT_ID / MEDIABOT_CLIENT_SECRET or MEDIABOT_CLIENT_CERT) are set: running the demo against the embedded Graph emulator.');
+    worker = await runDemo({ ...parseDemoArgs(argv), keepServing: true, out });
+  } else {
+    worker = await startWorker(config, { logger: createLogger(config.logLevel) });
+    out(`mediabot: listening on ${worker.url} (callbacks ${worker.callbackUri}); dashboard ${worker.url}/ · API docs ${worker.url}/docs`);
+  }
+  if (!worker) return 0;
+  out(`mediabot: serving at ${worker.url} (dashboard ${worker.url}/); Ctrl-C to stop.`);
+  const sig = await untilSignal();
+  out(`mediabot: ${sig}: hanging up and shutting down…`);
+  await drain(worker);
+  return 0;
+}

@@ -1,0 +1,193 @@
+/**
+ * The operator API under /v1 (registered in the bearer-protected /v1 scope): create calls (join by
+ * joinWebUrl or place to targets), hang up, play, mute/unmute, participants, transcript,
+ * recordings and analytics. GET /v1/calls and GET /v1/calls/:id live in v1-calls.ts.
+ * Every route has a JSON schema; schema violations answer 400 MEDIABOT_BAD_REQUEST.
+ */
+import { createReadStream } from 'node:fs';
+import type { FastifyPluginAsync } from 'fastify';
+import { MediabotError } from '../../errors.js';
+import type { CallService, TargetInput } from '../../app/calls.js';
+import type { PromptStore } from '../../app/prompts.js';
+import { callJson } from './v1-calls.js';
+
+export interface V1OperatorRoutesOptions {
+  calls: CallService;
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+} as const;
+
+const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'] } as const;
+
+const callSchema = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, state: { type: 'string' } } } as const;
+
+const TARGET_KINDS = ['user', 'phone', 'application', 'applicationInstance', 'guest'] as const;
+
+interface CreateBody {
+  joinWebUrl?: string;
+  targets?: Array<{ type: (typeof TARGET_KINDS)[number]; id: string; displayName?: string; tenantId?: string }>;
+  media?: 'app' | 'service';
+  subject?: string;
+  tenantId?: string;
+}
+
+export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = async (app, opts) => {
+  const calls = opts.calls;
+
+  app.post<{ Body: CreateBody }>(
+    '/calls',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'Join a Teams meeting by joinWebUrl, or place a call to targets',
+        body: {
+          type: 'object',
+          properties: {
+            joinWebUrl: { type: 'string', minLength: 1, maxLength: 4096 },
+            targets: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 5,
+              items: {
+                type: 'object',
+                properties: {
+                  type: { type: 'string', enum: [...TARGET_KINDS] },
+                  id: { type: 'string', minLength: 1, maxLength: 200 },
+                  displayName: { type: 'string', maxLength: 200 },
+                  tenantId: { type: 'string', maxLength: 100 },
+                },
+                required: ['type', 'id'],
+              },
+            },
+            media: { type: 'string', enum: ['app', 'service'], description: 'app-hosted media (mediabot mixes, records, transcribes) or service-hosted (Graph plays prompts)' },
+            subject: { type: 'string', maxLength: 500 },
+            tenantId: { type: 'string', maxLength: 100 },
+          },
+        },
+        response: { 201: callSchema, 400: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body ?? {};
+      if ((b.joinWebUrl === undefined) === (b.targets === undefined)) throw new MediabotError('MEDIABOT_BAD_REQUEST', 'give exactly one of joinWebUrl or targets');
+      const view = b.joinWebUrl !== undefined
+        ? await calls.join({ joinWebUrl: b.joinWebUrl, ...(b.media ? { media: b.media } : {}), ...(b.tenantId ? { tenantId: b.tenantId } : {}), ...(b.subject ? { subject: b.subject } : {}) })
+        : await calls.place({
+            targets: b.targets!.map((t): TargetInput => ({ kind: t.type, id: t.id, ...(t.displayName !== undefined ? { displayName: t.displayName } : {}), ...(t.tenantId !== undefined ? { tenantId: t.tenantId } : {}) })),
+            ...(b.media ? { media: b.media } : {}),
+            ...(b.subject ? { subject: b.subject } : {}),
+          });
+      return reply.code(201).send({ ...callJson(view), media: calls.mediaMode(view.id) });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/calls/:id',
+    { schema: { tags: ['calls'], summary: 'Hang up', params: idParams, response: { 202: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, 404: errorSchema, 409: errorSchema } } },
+    async (request, reply) => {
+      await calls.hangUp(request.params.id);
+      return reply.code(202).send({ id: request.params.id, state: 'terminating' });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { url?: string; text?: string; voice?: string } }>(
+    '/calls/:id/play',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'Play a prompt (a URL, or text spoken with espeak-ng) and wait until it finished',
+        params: idParams,
+        body: {
+          type: 'object',
+          properties: { url: { type: 'string', maxLength: 2048 }, text: { type: 'string', minLength: 1, maxLength: 1000 }, voice: { type: 'string', maxLength: 40 } },
+        },
+        response: { 200: { type: 'object', properties: { via: { type: 'string' }, promptUrl: { type: ['string', 'null'] }, durationMs: { type: 'number' } } }, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+      },
+    },
+    async (request) => calls.play(request.params.id, request.body ?? {}),
+  );
+
+  for (const [path, muted] of [['/calls/:id/mute', true], ['/calls/:id/unmute', false]] as const) {
+    app.post<{ Params: { id: string } }>(
+      path,
+      { schema: { tags: ['calls'], summary: muted ? 'Mute the bot' : 'Unmute the bot', params: idParams, response: { 200: { type: 'object', properties: { muted: { type: 'boolean' }, operationId: { type: ['string', 'null'] } } }, 404: errorSchema, 409: errorSchema } } },
+      async (request) => ({ muted, ...(await calls.mute(request.params.id, muted)) }),
+    );
+  }
+
+  app.get<{ Params: { id: string } }>(
+    '/calls/:id/participants',
+    { schema: { tags: ['calls'], summary: 'Roster with live media state (talking, level, talk time)', params: idParams, response: { 200: { type: 'object', properties: { participants: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 404: errorSchema } } },
+    async (request) => ({ participants: calls.participants(request.params.id) }),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'vtt' } }>(
+    '/calls/:id/transcript',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'Transcript (JSON, or WebVTT with ?format=vtt)',
+        params: idParams,
+        querystring: { type: 'object', properties: { format: { type: 'string', enum: ['json', 'vtt'] } } },
+        response: { 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      if (request.query.format === 'vtt') return reply.type('text/vtt; charset=utf-8').send(calls.transcriptVtt(request.params.id));
+      return calls.transcript(request.params.id);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/calls/:id/recordings',
+    { schema: { tags: ['calls'], summary: 'Recordings with download URLs', params: idParams, response: { 200: { type: 'object', properties: { recordings: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 404: errorSchema } } },
+    async (request) => {
+      const list = await calls.recordings(request.params.id);
+      const base = `/v1/calls/${encodeURIComponent(request.params.id)}/recordings/`;
+      return { recordings: list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) })) };
+    },
+  );
+
+  app.get<{ Params: { id: string; file: string } }>(
+    '/calls/:id/recordings/:file',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'Download one recording',
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 }, file: { type: 'string', minLength: 1, maxLength: 300 } }, required: ['id', 'file'] },
+        response: { 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const path = await calls.recordingPath(request.params.id, request.params.file);
+      const type = path.endsWith('.wav') ? 'audio/wav' : 'audio/ogg';
+      return reply.type(type).header('content-disposition', `attachment; filename="${request.params.file.replace(/[^A-Za-z0-9_.-]/g, '_')}"`).send(createReadStream(path));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/calls/:id/analytics',
+    { schema: { tags: ['calls'], summary: 'Talk time, overlap, interruptions (final after the call ended, live before)', params: idParams, response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema } } },
+    async (request) => calls.analytics(request.params.id) as Record<string, unknown>,
+  );
+};
+
+export interface PromptMediaRoutesOptions {
+  prompts: PromptStore;
+}
+
+/** GET /media/prompts/<id>.wav: prompts mediabot made, fetched by Graph (so not behind the API token). */
+export const promptMediaRoutes: FastifyPluginAsync<PromptMediaRoutesOptions> = async (app, opts) => {
+  app.get<{ Params: { file: string } }>(
+    '/media/prompts/:file',
+    { schema: { hide: true, params: { type: 'object', properties: { file: { type: 'string', maxLength: 80 } }, required: ['file'] } } },
+    async (request, reply) => {
+      const m = /^([A-Za-z0-9_-]{1,64})\.wav$/.exec(request.params.file);
+      if (!m || !(await opts.prompts.exists(m[1]!))) throw new MediabotError('MEDIABOT_NOT_FOUND', 'no such prompt');
+      return reply.type('audio/wav').send(createReadStream(opts.prompts.path(m[1]!)));
+    },
+  );
+};
