@@ -22,6 +22,8 @@ export class LossyRelay {
   readonly received: Buffer[] = [];
   readonly arrivalsMs: number[] = [];
   forwarded = 0;
+  /** SSRC of the sender's stream (from its first RTP packet), 0 before. */
+  senderSsrc = 0;
   dropped = 0;
   reordered = 0;
   private held: Buffer | null = null;
@@ -60,6 +62,7 @@ export class LossyRelay {
       this.socket.send(msg, this.mixerPort, '127.0.0.1');
       return;
     }
+    if (this.senderSsrc === 0 && msg.length >= 12) this.senderSsrc = msg.readUInt32BE(8);
     if (this.rng() < (this.opts.loss ?? 0)) {
       this.dropped++;
       return;

@@ -14,7 +14,7 @@ export interface ClockStats {
 export interface MediaClockOptions {
   periodMs?: number;
   lateThresholdMs?: number;
-  /** After a stall, at most this many ticks are run back to back to catch up; the rest are skipped. */
+  /** After a stall, at most this many ticks (default 25 = 500 ms) are run back to back to catch up, so a short stall loses no audio; the rest are skipped. */
   maxCatchUpTicks?: number;
   now?: () => number;
 }
@@ -42,7 +42,7 @@ export class MediaClock {
   ) {
     this.periodMs = opts.periodMs ?? FRAME_MS;
     this.lateThresholdMs = opts.lateThresholdMs ?? 5;
-    this.maxCatchUp = opts.maxCatchUpTicks ?? 10;
+    this.maxCatchUp = opts.maxCatchUpTicks ?? 25;
     this.now = opts.now ?? (() => performance.now());
   }
 

@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:wer`: what the media path costs in recognition accuracy, on
+ * real human speech with reference transcripts (Debian's pocketsphinx-testdata,
+ * LibriVox clips). Prints JSON:
+ *   direct_wer    pocketsphinx run directly on the WAV files;
+ *   pipeline_wer  the same audio sent by ffmpeg as Opus RTP through `mediabot rtp`
+ *                 and its pocketsphinx transcription hook (16 kHz tap);
+ *   loss5_wer     the same with 5 % random packet loss and 5 % reordering.
+ * Both sides use the same decoder arguments, so differences are the media path's.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { POCKETSPHINX_DEFAULT_ARGS } from '../src/media/hooks/transcribe/pocketsphinx.js';
+import { ffmpegSend, LossyRelay } from './lib/rtp-peers.js';
+import { progress, round } from './lib/stats.js';
+
+const run = promisify(execFile);
+const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Clip {
+  id: string;
+  wav: string;
+  reference: string[];
+}
+
+function words(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/<\/?s>|\([^)]*\)|[^a-z' ]/g, ' ')
+    .split(/\s+/)
+    .filter((w) => w !== '');
+}
+
+/** Word-level edit distance (substitutions + insertions + deletions). */
+export function editDistance(ref: readonly string[], hyp: readonly string[]): number {
+  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= ref.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= hyp.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[hyp.length]!;
+}
+
+function wer(clips: Clip[], hyps: Map<string, string[]>): number {
+  let edits = 0;
+  let total = 0;
+  for (const c of clips) {
+    edits += editDistance(c.reference, hyps.get(c.id) ?? []);
+    total += c.reference.length;
+  }
+  return total === 0 ? 0 : edits / total;
+}
+
+function loadClips(): Clip[] {
+  const lines = readFileSync(join(LIBRIVOX, 'transcription'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return lines.map((line) => {
+    const id = /\(([^)]+)\)\s*$/.exec(line)![1]!;
+    return { id, wav: join(LIBRIVOX, `${id}.wav`), reference: words(line) };
+  });
+}
+
+async function direct(clip: Clip): Promise<string[]> {
+  const { stdout } = await run('pocketsphinx_continuous', ['-infile', clip.wav, ...POCKETSPHINX_DEFAULT_ARGS, '-logfn', '/dev/null'], { maxBuffer: 1 << 20 });
+  return words(stdout);
+}
+
+/** All clips at once as participants of one `mediabot rtp` call, each through its own relay. */
+async function throughPipeline(clips: Clip[], work: string, label: string, loss: number): Promise<Map<string, string[]>> {
+  const out = join(work, label);
+  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '13'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`mediabot rtp exited with ${code}: ${text}`)));
+  });
+  const relays = clips.map((_, i) => new LossyRelay(port, { loss, reorder: loss, seed: 100 + i }));
+  const ports = await Promise.all(relays.map((r) => r.bind()));
+  // 48 kHz copies with a short lead-in, as a softphone would send them.
+  const wavs = await Promise.all(
+    clips.map(async (c, i) => {
+      const f = join(work, `${label}-${i}.wav`);
+      await run('sox', [c.wav, '-r', '48000', f, 'pad', '0.3', '0.8']);
+      return f;
+    }),
+  );
+  const senders = wavs.map((w, i) => ffmpegSend(w, ports[i]!));
+  await Promise.all(senders.map((s) => once(s, 'exit')));
+  await once(child, 'exit');
+  for (const r of relays) r.close();
+  const doc = JSON.parse(readFileSync(join(out, 'transcript.json'), 'utf8')) as { lines: Array<{ sourceId: string; startMs: number; text: string }> };
+  const hyps = new Map<string, string[]>();
+  clips.forEach((c, i) => {
+    const sourceId = `ssrc-${relays[i]!.senderSsrc}`;
+    const lines = doc.lines.filter((l) => l.sourceId === sourceId).sort((a, b) => a.startMs - b.startMs);
+    hyps.set(c.id, words(lines.map((l) => l.text).join(' ')));
+  });
+  const dropped = relays.reduce((a, r) => a + r.dropped, 0);
+  progress(`${label}: ${doc.lines.length} transcript lines${loss > 0 ? `, ${dropped} packets dropped by the relay` : ''}`);
+  return hyps;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(LIBRIVOX, 'transcription'))) throw new Error(`${LIBRIVOX} is missing: install Debian's pocketsphinx-testdata`);
+  const clips = loadClips();
+  const work = mkdtempSync(join(tmpdir(), 'mediabot-wer-'));
+  progress(`${clips.length} LibriVox clips; direct pocketsphinx runs`);
+  const directHyps = new Map<string, string[]>();
+  for (const c of clips) directHyps.set(c.id, await direct(c));
+  progress('through mediabot rtp (clean network)');
+  const pipelineHyps = await throughPipeline(clips, work, 'pipeline', 0);
+  progress('through mediabot rtp (5 % loss, 5 % reordering)');
+  const lossHyps = await throughPipeline(clips, work, 'loss5', 0.05);
+  const result = {
+    direct_wer: round(wer(clips, directHyps)),
+    pipeline_wer: round(wer(clips, pipelineHyps)),
+    loss5_wer: round(wer(clips, lossHyps)),
+    clips: clips.length,
+    per_clip: clips.map((c) => ({
+      id: c.id,
+      words: c.reference.length,
+      direct: editDistance(c.reference, directHyps.get(c.id)!),
+      pipeline: editDistance(c.reference, pipelineHyps.get(c.id)!),
+      loss5: editDistance(c.reference, lossHyps.get(c.id)!),
+    })),
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:wer failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
