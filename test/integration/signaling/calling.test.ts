@@ -301,3 +301,35 @@ describe('arbitrary bodies', () => {
     }
   });
 });
+
+describe('202 before processing', () => {
+  it('answers while processing of the notification is still blocked', async () => {
+    const bot = await startBot({ openIdUrl: keys.openIdUrl });
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let handled = false;
+      bot.signaling.registry.use(async (item) => {
+        if (item.callId === 'slow-call') {
+          await gate;
+          handled = true;
+        }
+      });
+      const res = await post(bot, stateBody('slow-call', 'established'));
+      expect(res.status).toBe(202);
+      expect(handled).toBe(false);
+      // A second notification for the same call waits behind the first (ordered per call) …
+      await post(bot, stateBody('slow-call', 'terminated'));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(bot.signaling.registry.get('slow-call')?.state).toBe('established');
+      // … while other calls proceed.
+      await post(bot, stateBody('fast-call', 'established'));
+      await eventually(() => expect(bot.signaling.registry.get('fast-call')?.state).toBe('established'));
+      release();
+      await eventually(() => expect(bot.signaling.registry.get('slow-call')?.state).toBe('terminated'));
+      expect(handled).toBe(true);
+    } finally {
+      await bot.close();
+    }
+  });
+});
