@@ -226,7 +226,7 @@ function fillExtensions(buf: Uint8Array, into: RtpPacket, levelId: number): void
     n++;
     p = start + size;
   }
-  list.length = n;
+  if (list.length !== n) list.length = n; // the length setter is slow even when unchanged
 }
 
 export function emptyRtpPacket(): RtpPacket {
@@ -261,7 +261,7 @@ export function parseRtpInto(buf: Uint8Array, into: RtpPacket, opts?: RtpParseOp
   into.ssrc = u32(buf, 8);
   const cc = b0 & 0x0f;
   const csrcs = into.csrcs;
-  csrcs.length = cc;
+  if (csrcs.length !== cc) csrcs.length = cc;
   for (let i = 0; i < cc; i++) csrcs[i] = u32(buf, RTP_HEADER_SIZE + i * 4);
   into.extensionProfile = sProfile;
   fillExtensions(buf, into, opts?.audioLevelExtId ?? DEFAULT_AUDIO_LEVEL_EXT_ID);
