@@ -84,6 +84,11 @@ export function explainTerminationReason(reason: string): { explanation: string;
   switch (reason.toLowerCase()) {
     case 'apptransferred':
       return { explanation: 'The bot transferred the call, so its leg ended.', hint: NORMAL };
+    case 'keepalivenotfound':
+      return {
+        explanation: 'Graph no longer knows this call (keepAlive answered 404), so its end notification was missed.',
+        hint: 'Check that Graph can reach the callback URL; missed notifications hide how calls ended.',
+      };
     default:
       return null;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../events/bus.js';
-import { MediabotError } from '../errors.js';
+import { isMediabotError, MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { CallNotification, OperationType, ResultInfo } from './notifications.js';
@@ -283,9 +283,11 @@ export class KeepAliveScheduler {
   private readonly intervalMs: number;
   private readonly log: Logger;
 
+  private readonly onCallGone: ((callId: string) => void) | undefined;
+
   constructor(
     private readonly port: Pick<CallOperationsPort, 'keepAlive'>,
-    opts: { intervalMs?: number; logger?: Logger } = {},
+    opts: { intervalMs?: number; logger?: Logger; onCallGone?: (callId: string) => void } = {},
   ) {
     const interval = opts.intervalMs ?? 10 * 60_000;
     if (!(interval > 0 && interval <= KEEPALIVE_MAX_INTERVAL_MS)) {
@@ -293,6 +295,7 @@ export class KeepAliveScheduler {
     }
     this.intervalMs = interval;
     this.log = opts.logger ?? silentLogger;
+    this.onCallGone = opts.onCallGone;
   }
 
   /** Follows a registry: starts on established, stops on terminating/terminated. */
@@ -311,7 +314,16 @@ export class KeepAliveScheduler {
     const k = callId.toLowerCase();
     if (this.timers.has(k)) return;
     const t = setInterval(() => {
-      this.port.keepAlive(callId).catch((err: unknown) => this.log.warn({ err, callId }, 'keepAlive failed'));
+      this.port.keepAlive(callId).catch((err: unknown) => {
+        // 404: Graph no longer has the call, so its end notification was missed.
+        if (isMediabotError(err) && err.details?.['status'] === 404) {
+          this.log.warn({ callId }, 'keepAlive: Graph no longer knows this call; ending it');
+          this.stop(callId);
+          this.onCallGone?.(callId);
+          return;
+        }
+        this.log.warn({ err, callId }, 'keepAlive failed');
+      });
     }, this.intervalMs);
     t.unref();
     this.timers.set(k, t);

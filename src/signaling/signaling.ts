@@ -46,7 +46,15 @@ export function createSignaling(o: SignalingOptions): Signaling {
     registry,
     ...(o.operationTimeoutMs !== undefined ? { defaultTimeoutMs: o.operationTimeoutMs } : {}),
   });
-  const keepAlive = new KeepAliveScheduler(o.calls, { logger: log, ...(o.keepAliveIntervalMs !== undefined ? { intervalMs: o.keepAliveIntervalMs } : {}) });
+  const keepAlive = new KeepAliveScheduler(o.calls, {
+    logger: log,
+    ...(o.keepAliveIntervalMs !== undefined ? { intervalMs: o.keepAliveIntervalMs } : {}),
+    // The call vanished from Graph without a terminated notification reaching us: end it here.
+    onCallGone: (callId) =>
+      void registry.enqueue([
+        { kind: 'callState', callId, changeType: 'deleted', state: 'terminated', resultInfo: null, terminationReason: 'KeepAliveNotFound', transfer: null, etag: null },
+      ]),
+  });
   const detachKeepAlive = keepAlive.attach(registry);
   const incoming = new IncomingCallHandler({
     port: o.calls,

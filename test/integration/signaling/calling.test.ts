@@ -267,6 +267,21 @@ describe('keepAlive', () => {
     }
   });
 
+  it('ends a call Graph no longer knows (keepAlive 404)', async () => {
+    const bot = await startBot({ openIdUrl: keys.openIdUrl, keepAliveIntervalMs: 30 });
+    try {
+      bot.port.keepAlive = async () => {
+        throw new MediabotError('MEDIABOT_GRAPH_HTTP', 'Graph answered 404', { status: 404 });
+      };
+      await post(bot, stateBody('gone-call', 'established'));
+      await eventually(() => expect(bot.signaling.registry.get('gone-call')?.state).toBe('terminated'));
+      expect(bot.signaling.registry.get('gone-call')?.termination).toMatchObject({ terminationReason: 'KeepAliveNotFound', explanation: expect.stringMatching(/404/) });
+      expect(bot.signaling.keepAlive.activeCount).toBe(0);
+    } finally {
+      await bot.close();
+    }
+  });
+
   it('refuses an interval over 15 minutes', async () => {
     await expect(startBot({ openIdUrl: keys.openIdUrl, keepAliveIntervalMs: 16 * 60_000 })).rejects.toMatchObject({ code: 'MEDIABOT_CONFIG_INVALID' });
   });
