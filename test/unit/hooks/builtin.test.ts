@@ -80,8 +80,9 @@ describe('analytics', () => {
   it('gives exact talk, overlap, interruption, monologue, silence and level figures on the script', async () => {
     let stored: unknown = null;
     const hook = createAnalyticsHook({ interruptionWindowMs: 1000, onStop: (s) => (stored = s) });
-    await runScript([hook]);
+    const events = await runScript([hook]);
     const s = hook.snapshot();
+    expect(events.filter((e) => e.type === 'analytics.snapshot')).toEqual([{ type: 'analytics.snapshot', callId: 'call-1', sourceId: null, mediaTimeMs: 10_000, analytics: s }]);
     const powerMean = (parts: Array<[number, number]>): number => {
       const frames = parts.reduce((n, [c]) => n + c, 0);
       return Math.round(1000 * 10 * Math.log10(parts.reduce((acc, [c, db]) => acc + c * 10 ** (db / 10), 0) / frames)) / 1000;

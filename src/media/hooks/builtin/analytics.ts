@@ -178,7 +178,7 @@ export interface AnalyticsHook extends InlineHook {
   snapshot(): CallAnalytics;
 }
 
-/** The analytics accumulator as an inline hook. */
+/** The analytics accumulator as an inline hook; at stop it emits `analytics.snapshot`. */
 export function createAnalyticsHook(opts: AnalyticsOptions = {}): AnalyticsHook {
   let acc = new AnalyticsAccumulator(null, opts);
   return {
@@ -190,8 +190,11 @@ export function createAnalyticsHook(opts: AnalyticsOptions = {}): AnalyticsHook 
     onFrame(frame: TickFrame): void {
       acc.add(frame);
     },
-    stop(): void {
-      opts.onStop?.(acc.snapshot());
+    stop(ctx: HookContext): void {
+      const snap = acc.snapshot();
+      opts.onStop?.(snap);
+      // As an event too, so the figures reach the store from a media thread.
+      ctx.emit({ type: 'analytics.snapshot', callId: ctx.callId, sourceId: null, mediaTimeMs: snap.durationMs, analytics: snap as unknown as Record<string, unknown> });
     },
     snapshot: () => acc.snapshot(),
   };
