@@ -291,7 +291,7 @@ export class CallEngine {
         return m;
       }
       // Unknown ids (e.g. from docs examples) get an ad-hoc simulated meeting.
-      return this.meetings.create({ subject: `Meeting ${id}` });
+      return this.meetings.create({ subject: `Meeting ${id}`, joinMeetingId: id });
     }
     if (type === 'organizermeetinginfo' || type === undefined) {
       const threadId = chatInfo?.['threadId'];
@@ -299,10 +299,8 @@ export class CallEngine {
       const m = this.meetings.findByThread(threadId);
       if (m) return m;
       const org = firstIdentity(obj(meetingInfo['organizer']));
-      const created = this.meetings.create({ subject: 'Ad-hoc meeting', ...(org?.id !== undefined ? { organizerId: org.id } : {}), ...(org?.displayName !== undefined ? { organizerName: org.displayName } : {}) });
       // Keep the caller's thread id so notifications echo what the bot joined.
-      (created as { threadId: string }).threadId = threadId;
-      return created;
+      return this.meetings.create({ subject: 'Ad-hoc meeting', threadId, ...(org?.id !== undefined ? { organizerId: org.id } : {}), ...(org?.displayName !== undefined ? { organizerName: org.displayName } : {}) });
     }
     throw badRequest(`Unsupported meetingInfo type '${String(meetingInfo['@odata.type'])}'.`);
   }

@@ -19,6 +19,10 @@ export interface CreateMeetingInput {
   /** End bot calls in this meeting once every simulated person has left (default true). */
   endWhenEmpty?: boolean;
   isBroadcast?: boolean;
+  /** Use this chat thread id instead of a generated one (joining a thread the emulator has not seen). */
+  threadId?: string;
+  /** Use this join meeting id instead of a generated one. */
+  joinMeetingId?: string;
 }
 
 export const DEFAULT_PEOPLE = 3;
@@ -73,11 +77,11 @@ export class MeetingStore {
     if (end.getTime() < start.getTime()) throw badRequest('endDateTime must not be before startDateTime.');
     const organizerId = input.organizerId ?? randomUUID();
     const organizerName = input.organizerName ?? 'Meeting Organizer';
-    const threadId = `19:meeting_${randomBytes(36).toString('base64url').slice(0, 48)}@thread.v2`;
+    const threadId = input.threadId ?? `19:meeting_${randomBytes(36).toString('base64url').slice(0, 48)}@thread.v2`;
     const context = JSON.stringify({ Tid: this.ctx.tenantId, Oid: organizerId });
     const joinWebUrl = `https://teams.microsoft.com/l/meetup-join/${encodeURIComponent(threadId)}/0?context=${encodeURIComponent(context)}`;
     const id = Buffer.from(`1*${organizerId}*0**${threadId}`).toString('base64url');
-    const joinMeetingId = String(randomInt(100_000_000, 999_999_999)) + String(randomInt(100, 999));
+    const joinMeetingId = input.joinMeetingId ?? String(randomInt(100_000_000, 999_999_999)) + String(randomInt(100, 999));
     const passcode = input.passcodeRequired ? randomBytes(4).toString('hex').slice(0, 6) : null;
     const vtc = String(randomInt(100_000_000, 999_999_999));
     const given = input.participants ?? {};
