@@ -33,13 +33,9 @@ export class RtcpResponder {
 
   private block(peer: RtpPeer): RtcpReportBlock {
     const s = this.stateOf(peer);
-    const st = peer.jitter.stats;
     const dlsr = s.lsr === 0 ? 0 : dlsrFromMs(Date.now() - s.lsrArrivalMs);
-    return s.builder.build(
-      { ssrc: peer.remoteSsrc, extendedHighestSeq: st.extendedHighestSeq, expected: st.expected, received: st.received, jitterRtp: st.jitterRtp },
-      s.lsr,
-      dlsr,
-    );
+    // `reception` counts the current SSRC only (RFC 3550 A.3), unlike the buffer's lifetime stats.
+    return s.builder.build(peer.jitter.reception, s.lsr, dlsr);
   }
 
   /** Handles one compound RTCP packet from a participant. Throws MediabotError on malformed input. */
