@@ -1,90 +1,54 @@
 /**
- * Registers the built-in hooks by name, so a call spec can name them across
- * the media-thread boundary (src/media/core/hook-loader.ts). Options are plain
- * data. The names:
- *
- * - `talk-events`: talk.start / talk.stop events.
- * - `call-outputs` `{dir}`: speaker timeline, analytics and transcript
- *   collection; at the end of the call writes `timeline.json`,
- *   `analytics.json`, `transcript.json` and `transcript.vtt` into `dir`.
- * - `recorder` `{dir, format?, mix?, perSource?, wavRate?}`: Ogg Opus (and/or WAV) files.
- * - `transcription` `{engine: 'pocketsphinx' | 'ws' | 'azure', ...}`: one
- *   recognizer stream per participant (`url` for ws; `key`, `region` or `endpoint` for azure).
+ * Registers the built-in hooks by name so a call spec can name them across the
+ * media-thread boundary (see src/media/core/hook-loader.ts). Options are the
+ * plain-data options of each factory.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { MediabotError } from '../../errors.js';
 import { registerBuiltinHook } from '../core/hook-loader.js';
 import { createAnalyticsHook } from './builtin/analytics.js';
 import { createSpeakerTimelineHook } from './builtin/speaker-timeline.js';
 import { createTalkEventsHook } from './builtin/talk-events.js';
 import { createTranscriptHook } from './builtin/transcript.js';
-import { transcriptToWebVtt } from './export.js';
 import { createRecorderHook } from './recorder/index.js';
-import type { RecorderHookOptions } from './recorder/index.js';
-import { AzureSpeechTranscriber } from './transcribe/azure.js';
+import { createTranscriber, type TranscriberName } from './registry.js';
 import { createTranscriptionHook } from './transcribe/hook.js';
-import { PocketsphinxTranscriber } from './transcribe/pocketsphinx.js';
-import type { Transcriber } from './transcribe/types.js';
-import { WsTranscriber } from './transcribe/ws.js';
+import { MediabotError } from '../../errors.js';
 
-function str(options: Record<string, unknown>, key: string): string {
-  const v = options[key];
-  if (typeof v !== 'string' || v === '') throw new MediabotError('MEDIABOT_HOOK_FAILED', `hook option "${key}" must be a non-empty string`);
-  return v;
-}
-
-/** Writes a file atomically (temp + rename) so a reader never sees half of it. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
+const num = (o: Record<string, unknown>, k: string): number | undefined => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
 
 registerBuiltinHook('talk-events', () => createTalkEventsHook());
 
-registerBuiltinHook('call-outputs', (options) => {
-  const dir = str(options, 'dir');
-  mkdirSync(dir, { recursive: true });
-  const write = (name: string, value: unknown): void => writeAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
-  const timeline = createSpeakerTimelineHook({ onStop: (segments) => write('timeline.json', { callId: options.callId, segments }) });
-  const analytics = createAnalyticsHook({ onStop: (snapshot) => write('analytics.json', snapshot) });
-  const transcript = createTranscriptHook({
-    onStop: (doc) => {
-      write('transcript.json', doc);
-      writeAtomic(join(dir, 'transcript.vtt'), transcriptToWebVtt(doc.lines));
-    },
+registerBuiltinHook('speaker-timeline', (o) => {
+  const opts: Parameters<typeof createSpeakerTimelineHook>[0] = {};
+  const hold = num(o, 'holdMs');
+  const margin = num(o, 'marginDb');
+  const release = num(o, 'releaseMs');
+  if (hold !== undefined) opts.holdMs = hold;
+  if (margin !== undefined) opts.marginDb = margin;
+  if (release !== undefined) opts.releaseMs = release;
+  return createSpeakerTimelineHook(opts);
+});
+
+registerBuiltinHook('analytics', (o) => {
+  const w = num(o, 'interruptionWindowMs');
+  return createAnalyticsHook(w === undefined ? {} : { interruptionWindowMs: w });
+});
+
+registerBuiltinHook('transcript', () => createTranscriptHook());
+
+registerBuiltinHook('transcribe', (o) => {
+  const t = createTranscriber({
+    transcriber: o.engine as TranscriberName,
+    transcriberWsUrl: typeof o.url === 'string' ? o.url : undefined,
+    azure: o.azure as { key: string; region?: string; endpoint?: string; language?: string } | undefined,
+    pocketsphinxArgs: Array.isArray(o.args) ? o.args.map(String) : undefined,
   });
-  return [timeline, analytics, transcript];
+  if (t === null) throw new MediabotError('MEDIABOT_HOOK_FAILED', 'the transcribe hook needs an engine (pocketsphinx, azure or ws)');
+  const q = num(o, 'queueSize');
+  return createTranscriptionHook(t, q === undefined ? {} : { queueSize: q });
 });
 
-registerBuiltinHook('recorder', (options) => {
-  const opts: RecorderHookOptions = { dir: str(options, 'dir') };
-  if (options['format'] === 'ogg' || options['format'] === 'wav' || options['format'] === 'both') opts.format = options['format'];
-  if (typeof options['mix'] === 'boolean') opts.mix = options['mix'];
-  if (typeof options['perSource'] === 'boolean') opts.perSource = options['perSource'];
-  if (options['wavRate'] === 16000 || options['wavRate'] === 48000) opts.wavRate = options['wavRate'];
-  return createRecorderHook(opts);
-});
-
-registerBuiltinHook('transcription', (options) => {
-  let t: Transcriber;
-  switch (options['engine']) {
-    case 'pocketsphinx':
-      t = new PocketsphinxTranscriber();
-      break;
-    case 'ws':
-      t = new WsTranscriber({ url: str(options, 'url') });
-      break;
-    case 'azure': {
-      const az: ConstructorParameters<typeof AzureSpeechTranscriber>[0] = { key: str(options, 'key') };
-      if (typeof options['region'] === 'string') az.region = options['region'];
-      if (typeof options['endpoint'] === 'string') az.endpoint = options['endpoint'];
-      t = new AzureSpeechTranscriber(az);
-      break;
-    }
-    default:
-      throw new MediabotError('MEDIABOT_HOOK_FAILED', `transcription engine must be pocketsphinx, ws or azure (got ${String(options['engine'])})`);
-  }
-  return createTranscriptionHook(t);
+registerBuiltinHook('recorder', (o) => {
+  if (typeof o.dir !== 'string' || o.dir === '') throw new MediabotError('MEDIABOT_HOOK_FAILED', 'the recorder hook needs a dir');
+  const format = o.format === 'wav' || o.format === 'both' ? o.format : 'ogg';
+  return createRecorderHook({ dir: o.dir, format });
 });
