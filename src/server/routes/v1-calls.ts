@@ -1,3 +1,4 @@
+/// <reference types="@fastify/swagger" />
 import type { FastifyPluginAsync } from 'fastify';
 import { MediabotError } from '../../errors.js';
 import type { CallRegistry, CallView } from '../../signaling/registry.js';
@@ -31,12 +32,47 @@ export function callJson(c: CallView): Record<string, unknown> {
   };
 }
 
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+} as const;
+const callSchema = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, state: { type: 'string' } } } as const;
+
+/** `?state=` filter: a call state, or `active` (not terminated). */
+const STATE_FILTERS = ['active', 'incoming', 'ringing', 'establishing', 'redirecting', 'established', 'hold', 'transferring', 'transferAccepted', 'terminating', 'terminated'] as const;
+
 /** GET /v1/calls and GET /v1/calls/:id (registered under the authenticated /v1 scope). */
 export const v1CallsRoutes: FastifyPluginAsync<V1CallsRoutesOptions> = async (app, opts) => {
-  app.get('/calls', async () => ({ calls: opts.registry.list().map(callJson) }));
-  app.get<{ Params: { id: string } }>('/calls/:id', async (request) => {
-    const call = opts.registry.get(request.params.id);
-    if (!call) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call with id ${request.params.id}`);
-    return callJson(call);
-  });
+  app.get<{ Querystring: { state?: (typeof STATE_FILTERS)[number] } }>(
+    '/calls',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'List calls with state, roster and (when ended) the explained end reason',
+        querystring: { type: 'object', properties: { state: { type: 'string', enum: [...STATE_FILTERS] } }, additionalProperties: false },
+        response: { 200: { type: 'object', properties: { calls: { type: 'array', items: callSchema } } }, 400: errorSchema, 401: errorSchema },
+      },
+    },
+    async (request) => {
+      const filter = request.query.state;
+      const calls = opts.registry.list().filter((c) => filter === undefined || (filter === 'active' ? c.state !== 'terminated' : c.state === filter));
+      return { calls: calls.map(callJson) };
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/calls/:id',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'One call: state, participants, termination reason with explanation and hint',
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'] },
+        response: { 200: callSchema, 401: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const call = opts.registry.get(request.params.id);
+      if (!call) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call with id ${request.params.id}`);
+      return callJson(call);
+    },
+  );
 };

@@ -70,6 +70,18 @@ describe('GET /v1/calls with MEDIABOT_API_TOKEN', () => {
     expect(call.termination.hint).toMatch(/15 minutes/);
   });
 
+  it('filters by state and rejects an unknown filter with 400', async () => {
+    const auth = { authorization: 'Bearer s3cret-token' };
+    bot.signaling.registry.track('call-live', { state: 'established' });
+    const active = await getJson(`${bot.baseUrl}/v1/calls?state=active`, auth);
+    expect(active.json.calls.map((c: { id: string }) => c.id)).toEqual(['call-live']);
+    const ended = await getJson(`${bot.baseUrl}/v1/calls?state=terminated`, auth);
+    expect(ended.json.calls.map((c: { id: string }) => c.id)).toEqual(['call-a']);
+    const bad = await getJson(`${bot.baseUrl}/v1/calls?state=exploded`, auth);
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({ error: { code: 'MEDIABOT_BAD_REQUEST' } });
+  });
+
   it('gets one call, and 404 MEDIABOT_CALL_NOT_FOUND for an unknown id', async () => {
     const one = await getJson(`${bot.baseUrl}/v1/calls/CALL-A`, { authorization: 'Bearer s3cret-token' });
     expect(one.status).toBe(200);
