@@ -257,15 +257,12 @@ async function assemble(
     return () => listeners.delete(l);
   };
 
-  const swagger: FastifyPluginAsync = async (app) => {
-    await app.register(fastifySwagger, {
-      openapi: {
-        info: { title: 'mediabot operator API', version: '0.1.0', description: 'Calls, prompts, participants, transcripts, recordings and live events. Errors are {"error":{"code":"MEDIABOT_…","message":"…"}}.' },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-        security: [{ bearer: [] }],
-      },
-    });
-    await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  const openapi = {
+    openapi: {
+      info: { title: 'mediabot operator API', version: '0.1.0', description: 'Calls, prompts, participants, transcripts, recordings and live events. Errors are {"error":{"code":"MEDIABOT_…","message":"…"}}.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
   };
 
   const server = await buildServer({
@@ -276,7 +273,12 @@ async function assemble(
     registry: signaling.registry,
     calling: { auth: validator, dispatch: (items) => signaling.dispatch(items) },
     notifications: { processor },
-    prePlugins: [{ plugin: swagger as FastifyPluginAsync<never> }, { plugin: fastifyWebsocket as unknown as FastifyPluginAsync<never> }],
+    prePlugins: [
+      // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.
+      { plugin: fastifySwagger as unknown as FastifyPluginAsync<never>, options: openapi },
+      { plugin: fastifySwaggerUi as unknown as FastifyPluginAsync<never>, options: { routePrefix: '/docs' } },
+      { plugin: fastifyWebsocket as unknown as FastifyPluginAsync<never> },
+    ],
     v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service } }],
     plugins: [
       {
