@@ -10,6 +10,9 @@
  * - a frame whose slot was already played is `late` and dropped;
  * - a burst far faster than real time fills the queue: the oldest frames are
  *   dropped and counted (`dropped`), never unbounded memory;
+ * - latency stays bounded: play-out starts from the newest frames (a backlog that
+ *   arrived at once is dropped), and a queue that stays more than `catchUpMs` above
+ *   the play-out delay for a second is trimmed back to it (counted in `dropped`);
  * - a timestamp jump of more than `resyncMs` either way restarts the grid (`resyncs`).
  * Steady state allocates nothing: slots are preallocated.
  */
@@ -32,6 +35,8 @@ export interface PcmInputOptions {
   maxQueueMs?: number;
   /** A timestamp this far from the play-out point (either way) restarts the grid. Default 2000. */
   resyncMs?: number;
+  /** Queue excess over the play-out delay tolerated for up to a second before trimming. Default 200. */
+  catchUpMs?: number;
 }
 
 export interface PcmInputStats {
@@ -53,6 +58,8 @@ export interface PcmInputStats {
   silentFrames: number;
   /** Times the timestamp grid was restarted after a jump. */
   resyncs: number;
+  /** Times a standing backlog was trimmed to keep latency bounded. */
+  catchUps: number;
   /** Frames queued now. */
   depth: number;
 }
@@ -81,10 +88,13 @@ export function isPcmRate(rate: unknown): rate is PcmRate {
 export class PcmFrameInput implements FrameInput {
   readonly lastPayload: Uint8Array | null = null;
   readonly lastAudioLevel: { voice: boolean; level: number } | null = null;
-  readonly stats: PcmInputStats = { received: 0, played: 0, gapFrames: 0, late: 0, duplicates: 0, dropped: 0, concealed: 0, silentFrames: 0, resyncs: 0, depth: 0 };
+  readonly stats: PcmInputStats = { received: 0, played: 0, gapFrames: 0, late: 0, duplicates: 0, dropped: 0, concealed: 0, silentFrames: 0, resyncs: 0, catchUps: 0, depth: 0 };
   private readonly slots: Slot[];
   private readonly delayFrames: number;
   private readonly resyncFrames: number;
+  private readonly catchUpFrames: number;
+  /** Consecutive pulls with the queue above delay + catch-up slack. */
+  private overPulls = 0;
   private baseTs: number | null = null;
   /** Grid index of the next frame to play; valid once started. */
   private nextIndex = 0;
@@ -105,6 +115,7 @@ export class PcmFrameInput implements FrameInput {
     }
     this.delayFrames = Math.round(delay / FRAME_MS);
     this.resyncFrames = Math.round(resync / FRAME_MS);
+    this.catchUpFrames = Math.max(1, Math.round((opts.catchUpMs ?? 200) / FRAME_MS));
     const n = Math.max(this.delayFrames + 2, Math.round(maxQueue / FRAME_MS));
     this.slots = Array.from({ length: n }, () => {
       const samples = new Int16Array(SAMPLES_48K);
@@ -184,8 +195,18 @@ export class PcmFrameInput implements FrameInput {
         return 'silence';
       }
       this.started = true;
-      this.nextIndex = this.minIndex();
-    }
+      // Start from the newest frames: a backlog that arrived at once would otherwise be latency forever.
+      this.nextIndex = Math.max(this.minIndex(), this.maxIndex() - this.delayFrames);
+      this.dropBefore(this.nextIndex);
+    } else if (this.stats.depth > this.delayFrames + this.catchUpFrames) {
+      if (++this.overPulls >= 50) {
+        // A standing backlog (sender clock faster, or a stall then a burst): trim it back to the delay.
+        this.overPulls = 0;
+        this.stats.catchUps++;
+        this.nextIndex = Math.max(this.nextIndex, this.maxIndex() - this.delayFrames);
+        this.dropBefore(this.nextIndex);
+      }
+    } else this.overPulls = 0;
     const idx = this.nextIndex++;
     for (const s of this.slots) {
       if (!s.used || s.index !== idx) continue;
@@ -221,6 +242,22 @@ export class PcmFrameInput implements FrameInput {
     this.started = false;
     this.waited = 0;
     this.nextIndex = 0;
+  }
+
+  private dropBefore(index: number): void {
+    for (const s of this.slots) {
+      if (s.used && s.index < index) {
+        s.used = false;
+        this.stats.depth--;
+        this.stats.dropped++;
+      }
+    }
+  }
+
+  private maxIndex(): number {
+    let m = -Infinity;
+    for (const s of this.slots) if (s.used && s.index > m) m = s.index;
+    return m === -Infinity ? 0 : m;
   }
 
   private minIndex(): number {

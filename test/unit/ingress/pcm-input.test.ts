@@ -29,11 +29,11 @@ describe('PcmFrameInput', () => {
   });
 
   it('fills a timestamp gap with silence of exactly its length', () => {
-    const input = new PcmFrameInput({ playoutDelayMs: 0 });
+    const input = new PcmFrameInput({ playoutDelayMs: 100 });
     input.push(16_000, 0, frame16(1));
     input.push(16_000, 100, frame16(2)); // 4 frames missing (20..80)
-    const { values } = pullN(input, 6);
-    expect(values).toEqual([1, 0, 0, 0, 0, 2]);
+    const { values } = pullN(input, 11);
+    expect(values).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2]);
     expect(input.stats.gapFrames).toBe(4);
   });
 
@@ -49,12 +49,14 @@ describe('PcmFrameInput', () => {
   });
 
   it('bounds a burst faster than real time: oldest dropped, newest kept, memory fixed', () => {
-    const input = new PcmFrameInput({ playoutDelayMs: 0, maxQueueMs: 200 }); // 10 slots
+    const input = new PcmFrameInput({ playoutDelayMs: 160, maxQueueMs: 200 }); // 10 slots
     for (let i = 0; i < 100; i++) input.push(16_000, i * 20, frame16(i + 1));
     expect(input.stats.depth).toBe(10);
     expect(input.stats.dropped).toBe(90);
-    const { values } = pullN(input, 10);
-    expect(values).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
+    const { values } = pullN(input, 18);
+    // play-out starts one delay (8 frames) before the newest
+    expect(values.slice(8)).toEqual([92, 93, 94, 95, 96, 97, 98, 99, 100, 0]);
+    expect(input.stats.dropped).toBe(91);
   });
 
   it('restarts its grid after a large timestamp jump', () => {
@@ -67,11 +69,12 @@ describe('PcmFrameInput', () => {
   });
 
   it('upsamples 24 kHz and passes 48 kHz through; honours silence and concealed flags', () => {
-    const input = new PcmFrameInput({ playoutDelayMs: 0 });
+    const input = new PcmFrameInput({ playoutDelayMs: 60 });
     input.push(48_000, 0, new Int16Array(960).fill(777));
     input.push(24_000, 20, new Int16Array(480).fill(5000));
     input.push(16_000, 40, frame16(5000), PCM_FLAG_SILENCE);
     input.push(16_000, 60, frame16(5000), PCM_FLAG_CONCEALED);
+    expect(pullN(input, 3).origins).toEqual(['silence', 'silence', 'silence']);
     expect(input.pull(out)).toBe('packet');
     expect(out.every((v) => v === 777)).toBe(true);
     expect(input.pull(out)).toBe('packet');
@@ -80,6 +83,23 @@ describe('PcmFrameInput', () => {
     expect(out.every((v) => v === 0)).toBe(true);
     expect(input.pull(out)).toBe('plc');
     expect(input.stats).toMatchObject({ silentFrames: 1, concealed: 1 });
+  });
+
+  it('starts from the newest frames of a backlog and trims a standing backlog back to the play-out delay', () => {
+    const input = new PcmFrameInput({ playoutDelayMs: 40, catchUpMs: 100 });
+    for (let i = 0; i < 30; i++) input.push(16_000, i * 20, frame16(i + 1)); // 600 ms arrived at once
+    const first = pullN(input, 3).values;
+    expect(first).toEqual([0, 0, 28]); // frames 28..30 kept: latency = the delay, not the backlog
+    expect(input.stats.dropped).toBe(27);
+    // now the sender runs ahead: 2 frames per pull for a while, so the queue grows past delay + slack
+    let ts = 30 * 20;
+    for (let k = 0; k < 60; k++) {
+      input.push(16_000, ts, frame16(1)); ts += 20;
+      input.push(16_000, ts, frame16(1)); ts += 20;
+      input.pull(out);
+    }
+    expect(input.stats.catchUps).toBeGreaterThanOrEqual(1);
+    expect(input.stats.depth).toBeLessThanOrEqual(2 + 5 + 50);
   });
 
   it('rejects bad frames with typed errors and changes nothing', () => {

@@ -1,0 +1,54 @@
+/**
+ * Ingress counters: frames, bytes, faults (one per MEDIABOT_INGRESS_* code), per adapter.
+ * A plain object first (tests, benchmarks, stats endpoints); `register` exposes it on a
+ * prom-client registry as `mediabot_ingress_events_total{adapter,event}`.
+ */
+import { Counter, type Registry } from 'prom-client';
+
+export type IngressAdapter = 'acs' | 'bridge';
+
+export class IngressMetrics {
+  private readonly values = new Map<string, number>();
+
+  inc(adapter: IngressAdapter, event: string, by = 1): void {
+    const key = `${adapter}|${event}`;
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  /** Counts a fault by its error code (event name = the code). */
+  fault(adapter: IngressAdapter, code: string): void {
+    this.inc(adapter, code);
+  }
+
+  get(adapter: IngressAdapter, event: string): number {
+    return this.values.get(`${adapter}|${event}`) ?? 0;
+  }
+
+  /** `{ acs: { frames: 10, ... }, bridge: { ... } }` */
+  snapshot(): Record<IngressAdapter, Record<string, number>> {
+    const out: Record<IngressAdapter, Record<string, number>> = { acs: {}, bridge: {} };
+    for (const [key, v] of this.values) {
+      const [adapter, event] = key.split('|') as [IngressAdapter, string];
+      out[adapter][event] = v;
+    }
+    return out;
+  }
+
+  /** Exposes the counters on a Prometheus registry (read at scrape time). */
+  register(registry: Registry, prefix = 'mediabot_'): void {
+    const values = this.values;
+    new Counter({
+      name: `${prefix}ingress_events_total`,
+      help: 'Media ingress events by adapter (acs, bridge): frames, bytes, connections and MEDIABOT_INGRESS_* faults',
+      labelNames: ['adapter', 'event'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [key, v] of values) {
+          const [adapter, event] = key.split('|') as [string, string];
+          this.inc({ adapter, event }, v);
+        }
+      },
+    });
+  }
+}
