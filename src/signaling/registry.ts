@@ -235,10 +235,18 @@ export class CallRegistry {
 
     switch (item.kind) {
       case 'incomingCall': {
-        if (entry) return false; // a replayed incoming notification
-        entry = this.create(item.callId, 'incoming', item.call.direction ?? 'incoming');
+        // A replayed incoming notification changes nothing (a placeholder made by an earlier roster item does not count).
+        if (entry && !entry.fresh) return false;
+        if (entry) {
+          entry.fresh = false;
+          entry.view.state = 'incoming';
+          entry.view.direction = item.call.direction ?? 'incoming';
+        } else {
+          entry = this.create(item.callId, 'incoming', item.call.direction ?? 'incoming');
+        }
         entry.view.incoming = item.call;
         this.isReplay(entry, item);
+        this.stateChanges++;
         this.emitState(entry, null);
         return true;
       }

@@ -94,6 +94,21 @@ describe.skipIf(!HAVE_VECTORS)('registry driven by the vectors', () => {
     expect(call.termination?.explanation).toMatch(/transfer/i);
   });
 
+  it('an incoming call is still handled when a roster item for it came first', async () => {
+    const r = new CallRegistry();
+    const changed: boolean[] = [];
+    r.use((item, _call, c) => {
+      if (item.kind === 'incomingCall') changed.push(c);
+    });
+    const id = '57DAB8B1894C409AB240BD8BEAE78896';
+    await r.enqueue(vectorItems('notification-call-unmute-roster-updated-participant-unmuted.json', id));
+    await r.enqueue(vectorItems('notification-call-answer-incoming.json'));
+    await r.enqueue(vectorItems('notification-call-answer-incoming.json'));
+    expect(changed).toEqual([true, false]);
+    expect(r.get(id)).toMatchObject({ state: 'incoming', direction: 'incoming' });
+    expect(r.get(id)?.participants).toHaveLength(1);
+  });
+
   it('reject flow: a deleted call without state is terminated', async () => {
     const r = new CallRegistry();
     await r.enqueue(vectorItems('notification-call-reject-incoming.json'));
