@@ -10,13 +10,18 @@
  *  - capacity: the most receive-only participant streams (decode, talk detection,
  *    16 kHz tap) the media threads hold with no late tick (> 5 ms behind).
  */
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { codecBackend, createOpusDecoder, createOpusEncoder } from '../src/media/core/codec.js';
 import { SAMPLES_48K } from '../src/media/core/frame.js';
 import { MediaClock } from '../src/media/core/clock.js';
 import { CallPipeline, type TickHooks } from '../src/media/core/pipeline.js';
-import type { MediaEvent, TickFrame } from '../src/media/hooks/types.js';
+import type { AsyncHook, Hook, MediaEvent, TickFrame } from '../src/media/hooks/types.js';
+import { HookRunner } from '../src/media/hooks/runner.js';
+import { createTalkEventsHook } from '../src/media/hooks/builtin/talk-events.js';
+import { createRecorderHook } from '../src/media/hooks/recorder/index.js';
 import { addFeeds } from './lib/feed.js';
 import { packetTracks } from './lib/speech-packets.js';
 import { median, nowUs, progress, quantile, round } from './lib/stats.js';
@@ -45,16 +50,38 @@ function codecFloor(tracks: Tracks): { decode: number; encode: number } {
   return { decode: round(median(dec), 2), encode: round(median(enc), 2) };
 }
 
-/** An inline hook that keeps what the floor replay needs: the full mix of each tick. */
+/**
+ * Keeps what the floor replay needs (the full mix of each tick), then hands
+ * the tick to the real hook runner when the scenario has hooks.
+ */
 class Probe implements TickHooks {
-  constructor(private readonly mixes: Int16Array) {}
+  constructor(
+    private readonly mixes: Int16Array,
+    private readonly runner: HookRunner | null,
+  ) {}
   tick = 0;
   onTick(f: TickFrame): void {
     if (this.tick * SAMPLES_48K < this.mixes.length) this.mixes.set(f.mix48, this.tick * SAMPLES_48K);
     this.tick++;
+    this.runner?.onTick(f);
   }
-  onEvent(_e: MediaEvent): void {}
-  async stop(): Promise<void> {}
+  onEvent(e: MediaEvent): void {
+    this.runner?.onEvent(e);
+  }
+  async stop(): Promise<void> {
+    await this.runner?.stop();
+  }
+}
+
+/** An async hook that takes 50 ms per frame: far slower than real time. It must not slow the tick. */
+function sleepyHook(): AsyncHook {
+  return {
+    name: 'sleepy',
+    queueSize: 100,
+    async run(items) {
+      for await (const _ of items) await new Promise((r) => setTimeout(r, 50));
+    },
+  };
 }
 
 interface CallResult {
@@ -78,12 +105,14 @@ interface CallResult {
  * decoders, the same number of encodes of the same mixes); the ratio is the
  * median over blocks, so a change of machine load hits both sides alike.
  */
-async function benchCall(tracks: Tracks, participants: number, talkers: number, ticks: number): Promise<CallResult> {
+async function benchCall(tracks: Tracks, participants: number, talkers: number, ticks: number, hooks: Hook[] = []): Promise<CallResult> {
   const warmup = 100;
   const block = 50;
   const mixes = new Int16Array(block * SAMPLES_48K);
-  const probe = new Probe(mixes);
-  const pipeline = new CallPipeline({ callId: `bench-${participants}`, hooks: probe, sourceIdleMs: 3_600_000 });
+  const callId = `bench-${participants}-${hooks.length}`;
+  const runner = hooks.length > 0 ? new HookRunner({ callId, hooks, emit: () => {} }) : null;
+  const probe = new Probe(mixes, runner);
+  const pipeline = new CallPipeline({ callId, hooks: probe, sourceIdleMs: 3_600_000, alwaysEncodeMix: hooks.length > 0 });
   const feeds = addFeeds(pipeline, tracks, participants, talkers, participants * 1000);
   const durations = new Float64Array(ticks);
   const encodes = new Int32Array(ticks);
@@ -155,6 +184,29 @@ async function benchCall(tracks: Tracks, participants: number, talkers: number, 
   };
 }
 
+/**
+ * 50 participants, 3 talkers: without hooks, with the recorder (every source
+ * and the mix, Ogg Opus) and talk events, and with those plus an async hook
+ * that sleeps 50 ms per frame. All in the same run, back to back.
+ */
+async function hookCosts(tracks: Tracks, ticks: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'mediabot-bench-rec-'));
+  const cases: Array<[string, () => Hook[]]> = [
+    ['none', () => []],
+    ['recorder_talk_events', () => [createTalkEventsHook(), createRecorderHook({ dir })]],
+    ['recorder_talk_events_slow_async_hook', () => [createTalkEventsHook(), createRecorderHook({ dir }), sleepyHook()]],
+  ];
+  const out: Record<string, unknown> = { participants: 50, talkers: 3 };
+  for (const [name, make] of cases) {
+    progress(`hooks: 50 participants with ${name}`);
+    const r = await benchCall(tracks, 50, 3, ticks, make());
+    out[name] = { tick_p50_ms: r.tick_p50_ms, tick_p99_ms: r.tick_p99_ms, late_ticks: r.late_ticks };
+    progress(`  tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms, late ${r.late_ticks}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
 function runCapacityThread(tracks: Tracks, streams: number, seconds: number, threadIndex: number): Promise<{ lateTicks: number; tickP99Ms: number; maxLatenessMs: number; ticks: number }> {
   const url = new URL('./capacity-worker.js', import.meta.url);
   const worker = new Worker(url, { workerData: { streams, streamsPerCall: 50, seconds, tracks: { speech: tracks.speech, noise: tracks.noise }, threadIndex } });
@@ -193,7 +245,7 @@ async function main(): Promise<void> {
   const tracks = await packetTracks();
   const floor = codecFloor(tracks);
   progress(`codec floor: decode ${floor.decode} µs, encode ${floor.encode} µs per frame`);
-  const ticks = quick ? 300 : 1500;
+  const ticks = quick ? 200 : 1500;
   const calls: CallResult[] = [];
   for (const [participants, talkers] of [
     [2, 2],
@@ -205,12 +257,14 @@ async function main(): Promise<void> {
     progress(`  tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms, encodes/tick ${r.encodes_per_tick}, overhead ${r.overhead_ratio}, late ${r.late_ticks}`);
     calls.push(r);
   }
+  const hooksCase = await hookCosts(tracks, ticks);
   const cap = await capacity(tracks);
   const result = {
     mode: quick ? 'quick' : 'full',
     codec_backend: codecBackend,
     codec_floor_us: floor,
     calls,
+    hooks: hooksCase,
     capacity: cap,
     seconds: round((Date.now() - started) / 1000, 1),
   };
