@@ -17,7 +17,10 @@ export interface SpeakerScript {
   sentences: string[];
 }
 
-/** The known default script; transcripts of the meeting can be scored (WER) against it. */
+/**
+ * The known default script; transcripts of the meeting can be scored (WER) against it. Voices are
+ * distinct espeak-ng variants; en-us+f4 and +m7 were dropped because pocketsphinx does worst on them.
+ */
 export const DEFAULT_SCRIPT: readonly SpeakerScript[] = [
   {
     name: 'Alice Moreno',
@@ -39,7 +42,7 @@ export const DEFAULT_SCRIPT: readonly SpeakerScript[] = [
   },
   {
     name: 'Chen Wei',
-    voice: 'en-us+m7',
+    voice: 'en-us',
     sentences: [
       'The database migration finished without any errors last night.',
       'Customers in the north region reported slow downloads.',
@@ -48,7 +51,7 @@ export const DEFAULT_SCRIPT: readonly SpeakerScript[] = [
   },
   {
     name: 'Dana Fischer',
-    voice: 'en-us+f4',
+    voice: 'en-us+m1',
     sentences: [
       'I reviewed the budget and the travel costs are too high.',
       'Let us move the design review to Thursday afternoon.',
