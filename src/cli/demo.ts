@@ -5,7 +5,7 @@
  * prompt, hangs up, and prints what happened and what was written.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type MediabotConfig } from '../config/config.js';
 import { MediabotError, isMediabotError } from '../errors.js';
@@ -141,6 +141,8 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     let established = 0;
     const names = new Map<string, string>();
     const nameOf = (sourceId: string): string => names.get(sourceId) ?? sourceId;
+    // mediabot's own prompt is recorded and transcribed too, but it is not a participant's speech.
+    const prompts = new Set<string>();
     const stamp = (): string => `[${secs(established ? Date.now() - established : 0).padStart(6)}]`;
     let callId = '';
     const off = w.subscribe((e) => {
@@ -156,7 +158,10 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
           }
           break;
         case 'call.speakers':
-          for (const s of e.speakers) if (s.displayName) names.set(s.sourceId, s.displayName);
+          for (const s of e.speakers) {
+            if (s.displayName) names.set(s.sourceId, s.displayName);
+            if (s.prompt) prompts.add(s.sourceId);
+          }
           break;
         case 'talk.start':
           out(`${stamp()}   ${nameOf(e.sourceId)} is talking`);
@@ -165,7 +170,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
           if (e.sourceId) out(`${stamp()}   dominant speaker: ${nameOf(e.sourceId)}`);
           break;
         case 'transcript.final':
-          out(`${stamp()}   ${nameOf(e.sourceId)}: “${e.text}”`);
+          if (!prompts.has(e.sourceId)) out(`${stamp()}   ${nameOf(e.sourceId)}: “${e.text}”`);
           break;
         case 'hook.error':
           out(`${stamp()}   (hook ${e.hook}: ${e.message})`);
@@ -228,7 +233,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
       out(`  ${(p.speaker ?? p.sourceId).padEnd(22)} ${secs(p.talkMs).padStart(7)}  (overlap ${secs(p.overlapMs)}, interruptions ${p.interruptionsMade})`);
     }
     if (analytics) out(`  overlap in total ${secs(analytics.overlapMs ?? 0)}, interruptions ${analytics.interruptions ?? 0}`);
-    const lines = artifacts.transcript;
+    const lines = artifacts.transcript.filter((l) => !prompts.has(l.sourceId));
     if (config.transcriber === 'none') {
       out('transcript: none (no transcriber; set MEDIABOT_TRANSCRIBER=pocketsphinx with pocketsphinx installed)');
     } else {
@@ -244,7 +249,9 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
       out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words said before hang-up; pocketsphinx on synthetic speech)`);
     }
     out('files written:');
-    for (const r of artifacts.recordings) out(`  recording  ${join(w.config.dataDir, 'recordings')}/…/${r.file}  (${r.speaker ?? r.sourceId}, ${r.bytes} bytes)`);
+    const recDir = artifacts.recordings.length > 0 ? await w.calls.recordingPath(callId, artifacts.recordings[0]!.file).then((p) => dirname(p)) : null;
+    if (recDir !== null) out(`  recordings in ${recDir}/:`);
+    for (const r of artifacts.recordings) out(`    ${r.file.padEnd(24)} ${(r.speaker ?? r.sourceId).padEnd(20)} ${String(r.bytes).padStart(8)} bytes`);
     for (const f of artifacts.files) out(`  ${f}`);
     out(`  call record ${recordId} in ${join(w.config.dataDir, DATABASE_FILE)} (table call_records)`);
     out('demo finished.');
