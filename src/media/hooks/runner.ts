@@ -223,7 +223,7 @@ export class HookRunner {
 
   private async doStop(): Promise<void> {
     for (const s of this.async) s.queue.close();
-    await Promise.all(this.async.map((s) => this.withTimeout(s, s.done)));
+    await Promise.all(this.async.map((s) => this.withTimeout(s, s.done, positiveNumber(s.hook.stopTimeoutMs))));
     // Inline hooks stop after the async ones so they still see their last events.
     this.stopped = true;
     await Promise.all(
@@ -238,12 +238,12 @@ export class HookRunner {
     );
   }
 
-  private withTimeout(slot: Slot, p: Promise<unknown>): Promise<void> {
+  private withTimeout(slot: Slot, p: Promise<unknown>, timeoutMs = this.stopTimeoutMs): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.fail(slot, new Error(`did not finish within ${this.stopTimeoutMs} ms of stop`), 'stop');
+        this.fail(slot, new Error(`did not finish within ${timeoutMs} ms of stop`), 'stop');
         resolve();
-      }, this.stopTimeoutMs);
+      }, timeoutMs);
       timer.unref?.();
       p.then(
         () => {

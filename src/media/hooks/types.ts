@@ -106,6 +106,8 @@ export interface AsyncHook {
   readonly queueSize?: number;
   /** Whether the hook wants frames (true) or only events (false). Default true. */
   readonly wantsFrames?: boolean;
+  /** How long stop() waits for run() to finish after the items end (e.g. a transcriber flushing). Default: the runner's (5 s). */
+  readonly stopTimeoutMs?: number;
   /** Consumes items until the iterable ends (the call ended). */
   run(items: AsyncIterable<AsyncHookItem>, ctx: HookContext): Promise<void>;
 }

@@ -182,9 +182,28 @@ describe('HookRunner async hooks', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(drained).toBe(20);
     expect(events.some((e) => e.type === 'hook.error' && e.hook === 'stuck' && e.message.includes('did not finish'))).toBe(true);
+    expect(events.some((e) => e.type === 'hook.error' && e.hook === 'draining')).toBe(false);
     // After stop, ticks are ignored.
     r.onTick(ff.frame(20, []));
     expect(drained).toBe(20);
+  });
+
+  it("a hook's own stopTimeoutMs overrides the runner's for flushing", async () => {
+    let flushed = false;
+    const flushing: AsyncHook = {
+      name: 'flushing',
+      stopTimeoutMs: 3000,
+      async run(items) {
+        for await (const _ of items) void _;
+        await sleep(300);
+        flushed = true;
+      },
+    };
+    const { events, emit } = collect();
+    const r = new HookRunner({ callId: 'c', hooks: [flushing], emit, stopTimeoutMs: 50 });
+    await r.stop();
+    expect(flushed).toBe(true);
+    expect(events).toEqual([]);
   });
 
   it('a slow async hook (50 ms per frame) does not delay onTick: enqueue cost ratio vs a fast hook', async () => {

@@ -6,6 +6,8 @@ import type { Transcriber, TranscriberStream } from './types.js';
 export interface TranscriptionHookOptions {
   /** Queue size in items (frames of 20 ms). Default 1500 (30 s): transcription tolerates lag better than loss. */
   queueSize?: number;
+  /** How long the call's stop waits for the engines' last results. Default 60 000 ms. */
+  stopTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -27,6 +29,7 @@ export function createTranscriptionHook(t: Transcriber, opts: TranscriptionHookO
   return {
     name: `transcribe-${t.name}`,
     queueSize: opts.queueSize ?? 1500,
+    stopTimeoutMs: opts.stopTimeoutMs ?? 60_000,
     wantsFrames: true,
     async run(items: AsyncIterable<AsyncHookItem>, ctx: HookContext): Promise<void> {
       const streams = new Map<string, Open>();
