@@ -1,5 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CHANGE_TRACKING_APP_ID } from './rich-notifications.js';
 import { decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 /** Application permissions a mediabot deployment needs; tokens carry these in `roles` by default. */
@@ -210,6 +211,19 @@ export class IdentityProvider {
     if (!aud.some((a) => typeof a === 'string' && accepted.includes(a))) return 'Client assertion audience is invalid.';
     if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now() - 300_000) return 'Client assertion is expired.';
     return undefined;
+  }
+
+  /** A validation token for rich change notifications: aud = the app, azp = Graph change tracking. */
+  async issueValidationToken(): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ azp: CHANGE_TRACKING_APP_ID, tid: this.cfg.tenantId, ver: '2.0' })
+      .setProtectedHeader({ alg: 'RS256', kid: this.kid, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setAudience(this.cfg.clientId)
+      .setIssuedAt(now)
+      .setNotBefore(now - 5)
+      .setExpirationTime(now + 3600)
+      .sign(this.privateKey);
   }
 
   async issue(audience: string): Promise<string> {

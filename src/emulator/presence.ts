@@ -132,6 +132,10 @@ export class PresenceStore {
         resourceData: { '@odata.type': '#microsoft.graph.presence', '@odata.id': `users/${userId}/presence`, id: userId },
       }),
       'updated',
+      () => {
+        const p = this.get(userId);
+        return { '@odata.id': `users/${userId}/presence`, '@odata.type': '#microsoft.graph.presence', id: userId, availability: p.availability, activity: p.activity };
+      },
     );
     this.ctx.logger.debug({ userId }, 'emulator presence changed');
   }

@@ -23,7 +23,7 @@ import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 import { meetingResource } from './builders.js';
 import { DEFAULT_SCRIPT, SpeechBank, defaultSpeechCacheDir, type SpeakerScript } from './speech.js';
 import type { EmuCall, Json } from './state.js';
-import { SubscriptionStore } from './subscriptions.js';
+import { SubscriptionStore, type LifecycleEvent } from './subscriptions.js';
 import { createEmulatorTls } from './tls.js';
 
 export interface EmulatorOptions {
@@ -85,6 +85,8 @@ export interface Emulator {
   sendTone(callId: string, tone: string): boolean;
   /** Details of a call (state, roster, media stats, speech script); undefined if unknown. */
   callDetails(callId: string): Json | undefined;
+  /** Posts a lifecycle event (subscriptionRemoved, missed, reauthorizationRequired) for a subscription; false if it has no lifecycleNotificationUrl. */
+  sendLifecycleEvent(subscriptionId: string, event: LifecycleEvent): boolean;
   /** Arms a fault rule (throttling or 5xx). */
   injectFault(rule: FaultRule): void;
   clearFaults(): void;
@@ -177,7 +179,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     speechReady,
   };
   const meUserId = opts.meUserId ?? '00000000-0000-4000-8000-00000000a11c';
-  const subscriptions = new SubscriptionStore(ctx);
+  const subscriptions = new SubscriptionStore(ctx, () => identity.issueValidationToken());
   const presence = new PresenceStore(ctx, subscriptions);
   const meetings = new MeetingStore(ctx);
   const records = new CallRecordStore(ctx, subscriptions);
@@ -239,7 +241,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     subscriptions: subscriptions.list().length,
   });
 
-  registerControlRoutes(app, { engine, meetings, faults, signer, baseUrl, graphUrl: baseUrl, stats: () => ({ ...stats() }), callDetails });
+  registerControlRoutes(app, { engine, meetings, faults, subscriptions, signer, baseUrl, graphUrl: baseUrl, stats: () => ({ ...stats() }), callDetails });
 
   for (const version of ['v1.0', 'beta'] as const) {
     await app.register(
@@ -314,6 +316,9 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
       const call = engine.calls.get(callId) ?? engine.ended.get(callId);
       return call ? callDetails(call) : undefined;
     },
+    sendLifecycleEvent(subscriptionId, event) {
+      return subscriptions.lifecycle(subscriptionId, event);
+    },
     injectFault(rule) {
       faults.add(parseFaultRule(rule));
     },
@@ -326,6 +331,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
       if (closed) return;
       closed = true;
       engine.close();
+      subscriptions.close();
       notifier.close();
       await app.close();
       httpsServer.closeAllConnections();

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from './context.js';
 import { badRequest, GraphError, notFound } from './graph-error.js';
+import { encryptResourceData, parseEncryptionCertificate } from './rich-notifications.js';
 import type { Json } from './state.js';
 
 export interface EmuSubscription {
@@ -52,10 +53,18 @@ export function isAllowedWebhookUrl(raw: string): boolean {
 }
 
 /** Change-notification subscriptions (callRecords, presence) with Graph's validation handshake. */
+export type LifecycleEvent = 'subscriptionRemoved' | 'missed' | 'reauthorizationRequired';
+export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = ['subscriptionRemoved', 'missed', 'reauthorizationRequired'];
+
 export class SubscriptionStore {
   private readonly subs = new Map<string, EmuSubscription>();
+  private readonly timers = new Map<string, NodeJS.Timeout[]>();
 
-  constructor(private readonly ctx: EmulatorContext) {}
+  /** `validationToken` mints the JWTs that accompany rich (resource-data) notifications. */
+  constructor(
+    private readonly ctx: EmulatorContext,
+    private readonly validationToken: () => Promise<string>,
+  ) {}
 
   list(): EmuSubscription[] {
     return [...this.subs.values()];
@@ -116,6 +125,7 @@ export class SubscriptionStore {
     const includeResourceData = b['includeResourceData'] === true;
     const cert = str('encryptionCertificate') ?? null;
     if (includeResourceData && cert === null) throw badRequest('encryptionCertificate is required when includeResourceData is true.', 'InvalidRequest');
+    if (includeResourceData && cert !== null) parseEncryptionCertificate(cert);
     await this.handshake(notificationUrl);
     if (lifecycle !== null && lifecycle !== notificationUrl) await this.handshake(lifecycle);
     const sub: EmuSubscription = {
@@ -132,8 +142,57 @@ export class SubscriptionStore {
       target,
     };
     this.subs.set(sub.id, sub);
+    this.schedule(sub);
     this.ctx.logger.info({ subscriptionId: sub.id, resource }, 'emulator subscription created');
     return sub;
+  }
+
+  /**
+   * Lifecycle as Graph runs it: reauthorizationRequired shortly before expiry (at most 10 minutes
+   * before, at the halfway point for short lifetimes), then subscriptionRemoved at expiry.
+   */
+  private schedule(sub: EmuSubscription): void {
+    this.unschedule(sub.id);
+    const left = sub.expirationDateTime.getTime() - Date.now();
+    const reauthIn = Math.max(0, left - Math.min(10 * 60_000, left / 2));
+    const t1 = setTimeout(() => this.lifecycle(sub.id, 'reauthorizationRequired'), reauthIn);
+    const t2 = setTimeout(() => {
+      if (this.subs.get(sub.id) !== sub || sub.expirationDateTime.getTime() > Date.now()) return;
+      this.lifecycle(sub.id, 'subscriptionRemoved');
+      this.subs.delete(sub.id);
+      this.unschedule(sub.id);
+    }, left);
+    t1.unref();
+    t2.unref();
+    this.timers.set(sub.id, [t1, t2]);
+  }
+
+  private unschedule(id: string): void {
+    for (const t of this.timers.get(id) ?? []) clearTimeout(t);
+    this.timers.delete(id);
+  }
+
+  /** Posts a lifecycle notification to the subscription's lifecycleNotificationUrl (if it has one). */
+  lifecycle(id: string, event: LifecycleEvent): boolean {
+    const sub = this.subs.get(id);
+    if (!sub || sub.lifecycleNotificationUrl === null) return false;
+    const body = {
+      value: [
+        {
+          subscriptionId: sub.id,
+          subscriptionExpirationDateTime: sub.expirationDateTime.toISOString(),
+          tenantId: this.ctx.tenantId,
+          clientState: sub.clientState,
+          lifecycleEvent: event,
+        },
+      ],
+    };
+    void this.ctx.notifier.enqueue(`subscription:${sub.id}`, { url: sub.lifecycleNotificationUrl, body });
+    return true;
+  }
+
+  close(): void {
+    for (const id of [...this.timers.keys()]) this.unschedule(id);
   }
 
   renew(id: string, body: unknown): EmuSubscription {
@@ -141,12 +200,14 @@ export class SubscriptionStore {
     const exp = typeof body === 'object' && body !== null ? (body as Json)['expirationDateTime'] : undefined;
     if (typeof exp !== 'string') throw badRequest('expirationDateTime is required.', 'InvalidRequest');
     sub.expirationDateTime = this.checkExpiration(exp, sub.target.kind);
+    this.schedule(sub);
     return sub;
   }
 
   delete(id: string): void {
     this.get(id);
     this.subs.delete(id);
+    this.unschedule(id);
   }
 
   private checkExpiration(raw: string, kind: 'callRecords' | 'presence'): Date {
@@ -181,28 +242,38 @@ export class SubscriptionStore {
     }
   }
 
-  /** Posts a changeNotificationCollection to every live subscription the predicate selects. */
-  notify(select: (s: EmuSubscription) => boolean, item: (s: EmuSubscription) => Json, changeType: string): void {
+  /**
+   * Posts a changeNotificationCollection to every live subscription the predicate selects. With
+   * includeResourceData, `full` (the resource itself) goes encrypted for the subscriber's
+   * certificate, and the body carries validationTokens.
+   */
+  notify(select: (s: EmuSubscription) => boolean, item: (s: EmuSubscription) => Json, changeType: string, full?: () => Json): void {
     const now = Date.now();
     for (const s of this.subs.values()) {
       if (s.expirationDateTime.getTime() <= now) continue;
       if (!s.changeType.split(',').map((t) => t.trim()).includes(changeType)) continue;
       if (!select(s)) continue;
-      const body = {
-        value: [
-          {
-            id: randomUUID(),
-            subscriptionId: s.id,
-            clientState: s.clientState,
-            changeType,
-            subscriptionExpirationDateTime: s.expirationDateTime.toISOString(),
-            tenantId: this.ctx.tenantId,
-            organizationId: this.ctx.tenantId,
-            ...item(s),
-          },
-        ],
+      const entry: Json = {
+        id: randomUUID(),
+        subscriptionId: s.id,
+        clientState: s.clientState,
+        changeType,
+        subscriptionExpirationDateTime: s.expirationDateTime.toISOString(),
+        tenantId: this.ctx.tenantId,
+        organizationId: this.ctx.tenantId,
+        ...item(s),
       };
-      void this.ctx.notifier.enqueue(`subscription:${s.id}`, { url: s.notificationUrl, body });
+      const rich = s.includeResourceData && s.encryptionCertificate !== null && full !== undefined;
+      const url = s.notificationUrl;
+      const send = async (): Promise<void> => {
+        const body: Json = { value: [entry] };
+        if (rich) {
+          entry['encryptedContent'] = encryptResourceData(parseEncryptionCertificate(s.encryptionCertificate!), s.encryptionCertificateId, full());
+          body['validationTokens'] = [await this.validationToken()];
+        }
+        await this.ctx.notifier.enqueue(`subscription:${s.id}`, { url, body });
+      };
+      void send().catch((err: unknown) => this.ctx.logger.warn({ err, subscriptionId: s.id }, 'change notification not sent'));
     }
   }
 }

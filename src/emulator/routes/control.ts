@@ -9,11 +9,13 @@ import { FaultInjector, parseFaultRule } from '../faults.js';
 import { badRequest, GraphError, notFound } from '../graph-error.js';
 import type { CreateMeetingInput, MeetingStore } from '../meetings.js';
 import { END_REASONS, type EmuCall, type Json } from '../state.js';
+import { LIFECYCLE_EVENTS, type LifecycleEvent, type SubscriptionStore } from '../subscriptions.js';
 
 export interface ControlDeps {
   engine: CallEngine;
   meetings: MeetingStore;
   faults: FaultInjector;
+  subscriptions: SubscriptionStore;
   signer: CallbackSigner;
   baseUrl: string;
   graphUrl: string;
@@ -73,6 +75,13 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const call = d.engine.get(req.params.id);
     d.engine.terminate(call, call.kind === 'peerToPeer' ? (call.pstnNumber ? END_REASONS.pstnUserEnded : END_REASONS.otherPartyEndedP2P) : END_REASONS.conversationEnded);
     return reply.code(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>('/_emulator/subscriptions/:id/lifecycle', async (req) => {
+    const event = asObject(req.body)['lifecycleEvent'];
+    if (typeof event !== 'string' || !LIFECYCLE_EVENTS.includes(event as LifecycleEvent)) throw badRequest(`lifecycleEvent must be one of ${LIFECYCLE_EVENTS.join(', ')}.`);
+    d.subscriptions.get(req.params.id);
+    return { sent: d.subscriptions.lifecycle(req.params.id, event as LifecycleEvent) };
   });
 
   app.post('/_emulator/incomingCalls', async (req, reply) => {

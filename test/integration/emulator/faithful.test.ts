@@ -1,3 +1,6 @@
+import { constants, createDecipheriv, createHmac, privateDecrypt, X509Certificate } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../../src/emulator/index.js';
 import {
@@ -422,6 +425,65 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       expect((await graph('GET', `/users/${user}/presence`)).body).toMatchObject({ availability: 'Offline' });
       const note = await cb.waitFor((c) => c.path === '/presence' && c.body?.value?.[0]?.subscriptionId === sub.body.id);
       expectShape('notification-changenotification-presence-basic.json', note.body);
+    });
+  });
+
+  describe('rich presence notifications and lifecycle events', () => {
+    it('encrypts the presence for the subscriber certificate and adds validation tokens', async () => {
+      const user = '66825e03-7ef5-42da-9069-724602c31f6b';
+      const pems = await generate([{ name: 'commonName', value: 'notifications' }], { keyType: 'rsa', keySize: 2048, algorithm: 'sha256' });
+      const certB64 = new X509Certificate(pems.cert).raw.toString('base64');
+      const sub = await graph('POST', '/subscriptions', {
+        ...vector('subscription-presence-single.request.json'),
+        notificationUrl: `${cb.url}/rich`,
+        lifecycleNotificationUrl: `${cb.url}/lifecycle`,
+        resource: `/communications/presences/${user}`,
+        encryptionCertificate: certB64,
+        encryptionCertificateId: 'cert-1',
+        expirationDateTime: new Date(Date.now() + 30 * 60_000).toISOString(),
+      });
+      expect(sub.status, sub.text).toBe(201);
+      expect((await graph('POST', `/users/${user}/presence/setPresence`, { sessionId: emu.clientId, availability: 'Busy', activity: 'InACall' })).status).toBe(200);
+      const note = await cb.waitFor((c) => c.path === '/rich');
+      expectShape('notification-changenotification-presence-with-resource-data.json', note.body);
+      const enc = note.body.value[0].encryptedContent;
+      const key = privateDecrypt({ key: pems.private, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, Buffer.from(enc.dataKey, 'base64'));
+      const data = Buffer.from(enc.data, 'base64');
+      expect(createHmac('sha256', key).update(data).digest('base64')).toBe(enc.dataSignature);
+      const decipher = createDecipheriv('aes-256-cbc', key, key.subarray(0, 16));
+      const decrypted = JSON.parse(Buffer.concat([decipher.update(data), decipher.final()]).toString('utf8'));
+      expectShape('notification-changenotification-presence-decrypted.json', decrypted);
+      expect(decrypted).toMatchObject({ id: user, availability: 'Busy', activity: 'InACall' });
+      const jwks = await request(emu, 'GET', `/${emu.tenantId}/discovery/v2.0/keys`);
+      const { payload } = await jwtVerify(note.body.validationTokens[0], createLocalJWKSet(jwks.body), { audience: emu.clientId });
+      expect(payload['azp']).toBe('0bf30f3b-4a52-48df-9a82-234910c4a086');
+      expect(emu.sendLifecycleEvent(sub.body.id, 'reauthorizationRequired')).toBe(true);
+      const life = await cb.waitFor((c) => c.path === '/lifecycle' && c.body?.value?.[0]?.subscriptionId === sub.body.id);
+      expectShape('notification-lifecycle-template.json', life.body);
+      expect(life.body.value[0].lifecycleEvent).toBe('reauthorizationRequired');
+    });
+
+    it('refuses includeResourceData with a certificate that is not one', async () => {
+      const res = await graph('POST', '/subscriptions', {
+        ...vector('subscription-presence-single.request.json'),
+        notificationUrl: `${cb.url}/rich`,
+        expirationDateTime: new Date(Date.now() + 30 * 60_000).toISOString(),
+      });
+      expect(res.status).toBe(400);
+    });
+
+    it('sends subscriptionRemoved when a subscription expires', async () => {
+      const sub = await graph('POST', '/subscriptions', {
+        ...vector('subscription-callrecords.request.json'),
+        notificationUrl: `${cb.url}/records2`,
+        lifecycleNotificationUrl: `${cb.url}/lifecycle2`,
+        expirationDateTime: new Date(Date.now() + 1500).toISOString(),
+      });
+      expect(sub.status, sub.text).toBe(201);
+      const reauth = await cb.waitFor((c) => c.path === '/lifecycle2' && c.body.value[0].lifecycleEvent === 'reauthorizationRequired', 5000);
+      expect(reauth.body.value[0].subscriptionId).toBe(sub.body.id);
+      await cb.waitFor((c) => c.path === '/lifecycle2' && c.body.value[0].lifecycleEvent === 'subscriptionRemoved', 5000);
+      expect((await graph('GET', `/subscriptions/${sub.body.id}`)).status).toBe(404);
     });
   });
 
