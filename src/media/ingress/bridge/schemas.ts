@@ -19,7 +19,7 @@ const requestId = { type: 'string', minLength: 1, maxLength: 128 };
 function message(type: string, description: string, properties: Record<string, unknown>, required: string[]): Schema {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: `https://mediabot.dev/schemas/bridge/${type}.json`,
+    $id: `urn:mediabot:bridge:${type}`,
     title: type,
     description,
     type: 'object',
