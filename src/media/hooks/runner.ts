@@ -113,7 +113,11 @@ export class HookRunner {
     this.stopTimeoutMs = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
 
     opts.hooks.forEach((hook, index) => {
-      const name = typeof hook?.name === 'string' && hook.name !== '' ? hook.name : `hook-${index}`;
+      if (hook === null || typeof hook !== 'object') {
+        this.logger.warn({ callId: this.callId, index }, 'ignoring a hook that is not an object');
+        return;
+      }
+      const name = typeof hook.name === 'string' && hook.name !== '' ? hook.name : `hook-${index}`;
       const ctx: HookContext = { callId: this.callId, emit: (e) => this.emitFrom(index, e) };
       const base = {
         name,
@@ -134,7 +138,7 @@ export class HookRunner {
         const size = positiveInt(hook.queueSize) ?? DEFAULT_QUEUE_SIZE;
         const slot: AsyncSlot = { ...base, kind: 'async', hook, queue: new HookQueue(size, this.callId), wantsFrames: hook.wantsFrames !== false, done: Promise.resolve() };
         this.async.push(slot);
-      } else if (hook !== null && typeof hook === 'object' && typeof (hook as InlineHook).onFrame === 'function') {
+      } else if (typeof (hook as InlineHook).onFrame === 'function') {
         const budgetUs = positiveNumber(hook.budgetUs) ?? DEFAULT_BUDGET_US;
         const slot: InlineSlot = { ...base, kind: 'inline', hook, budgetUs };
         this.inline.push(slot);

@@ -54,6 +54,14 @@ describe('HookRunner inline hooks', () => {
     expect(st[1]).toMatchObject({ name: 'ok', errors: 0, calls: 10, disabled: false });
   });
 
+  it('ignores things that are not hooks instead of crashing', () => {
+    let n = 0;
+    const r = new HookRunner({ callId: 'c', hooks: [null, 42, {}, { name: 'ok', onFrame: () => void n++ }] as unknown as InlineHook[], emit: () => {} });
+    r.onTick(new FrameFactory('c').frame(0, []));
+    expect(n).toBe(1);
+    expect(r.stats().hooks.map((h) => h.name)).toEqual(['ok']);
+  });
+
   it('feeds events emitted by one hook to the others, not back to the emitter', () => {
     const seenByB: string[] = [];
     const seenByA: string[] = [];

@@ -9,7 +9,7 @@ export interface PocketsphinxOptions {
   binary?: string;
   /**
    * Decoder arguments added to the fixed `-infile /dev/stdin -time yes -logfn /dev/null`.
-   * Default: `-fwdflat no -bestpath no`, the single-pass search (see docs/transcription.md for why).
+   * Default: `-fwdflat no -bestpath no -vad_postspeech 25` (single-pass search, 0.25 s VAD hang-over; see docs/transcription.md).
    */
   args?: readonly string[];
   /** How long end() waits for the decoder to finish the audio before killing it. Default 30 s. */
@@ -17,7 +17,7 @@ export interface PocketsphinxOptions {
   logger?: Logger;
 }
 
-export const POCKETSPHINX_DEFAULT_ARGS: readonly string[] = ['-fwdflat', 'no', '-bestpath', 'no'];
+export const POCKETSPHINX_DEFAULT_ARGS: readonly string[] = ['-fwdflat', 'no', '-bestpath', 'no', '-vad_postspeech', '25'];
 
 /** A word line of `-time yes`: `word start end posterior`, times in seconds of audio. */
 const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)$/;
