@@ -19,6 +19,8 @@ import { DEFAULT_SCRIPT, SPEECH_RATE, encodeWavPcm16, type SpeakerScript } from 
 import { END_REASONS, type EmuCall, type EmuMeeting, type EmuOperation, type EmuParticipant, type Json, type ResultInfo } from './state.js';
 
 const TONES = new Set(['tone0', 'tone1', 'tone2', 'tone3', 'tone4', 'tone5', 'tone6', 'tone7', 'tone8', 'tone9', 'star', 'pound', 'a', 'b', 'c', 'd', 'flash']);
+const MAX_ENDED_CALLS = 1000;
+const MAX_RECORDINGS = 200;
 const SUCCESS: ResultInfo = { code: 200, subcode: 0, message: 'Action completed successfully.' };
 const CANCELED: ResultInfo = { code: 400, subcode: 8508, message: 'Action failed, the operation was cancelled.' };
 
@@ -251,13 +253,14 @@ export class CallEngine {
     const request: Json = b['source'] === undefined ? { ...b, source: { identity: { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } } } } : b;
     const call = this.newCall(version, 'outgoing', callbackUri, request, tenantId);
 
-    let meeting: EmuMeeting | undefined;
+    // Permissions are checked before anything is created (an ad-hoc meeting included).
+    if (call.appHostedMedia && !roles.includes('Calls.AccessMedia.All')) throw forbidden('The application lacks Calls.AccessMedia.All for application-hosted media.');
     if (meetingInfo) {
-      meeting = this.resolveMeeting(meetingInfo, obj(b['chatInfo']));
-      call.kind = 'meeting';
-      call.meetingId = meeting.id;
       const allowed = ['Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All'];
       if (!allowed.some((r) => roles.includes(r))) throw forbidden('The application lacks Calls.JoinGroupCall.All or Calls.JoinGroupCallAsGuest.All.');
+      const meeting = this.resolveMeeting(meetingInfo, obj(b['chatInfo']));
+      call.kind = 'meeting';
+      call.meetingId = meeting.id;
     } else {
       call.kind = targets.length > 1 ? 'groupCall' : 'peerToPeer';
       const needed = call.kind === 'groupCall' ? 'Calls.InitiateGroupCall.All' : 'Calls.Initiate.All';
@@ -267,7 +270,6 @@ export class CallEngine {
         if (id?.kind === 'phone') call.pstnNumber = id.id;
       }
     }
-    if (call.appHostedMedia && !roles.includes('Calls.AccessMedia.All')) throw forbidden('The application lacks Calls.AccessMedia.All for application-hosted media.');
     this.calls.set(call.id, call);
     call.participants.set(call.myParticipantId, this.botParticipant(call));
     this.ctx.logger.info({ callId: call.id, kind: call.kind, appHostedMedia: call.appHostedMedia }, 'emulator call created');
@@ -437,6 +439,8 @@ export class CallEngine {
     call.media?.close();
     this.calls.delete(call.id);
     this.ended.set(call.id, call);
+    // Bounded history: the oldest ended calls are forgotten (Map keeps insertion order).
+    while (this.ended.size > MAX_ENDED_CALLS) this.ended.delete(this.ended.keys().next().value!);
     this.ctx.logger.info({ callId: call.id, code: reason.code, subcode: reason.subcode }, 'emulator call terminated');
     const meeting = this.meetingOf(call);
     if (call.establishedAt) setTimeout(() => this.records.add(call, meeting), this.ctx.timing.callRecordDelayMs).unref();
@@ -640,6 +644,7 @@ export class CallEngine {
       const recId = randomUUID();
       const token = randomBytes(24).toString('base64url');
       this.recordings.set(recId, { token, wav: encodeWavPcm16(samples, SPEECH_RATE) });
+      while (this.recordings.size > MAX_RECORDINGS) this.recordings.delete(this.recordings.keys().next().value!);
       this.complete(
         call,
         op,
