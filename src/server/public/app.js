@@ -97,7 +97,7 @@ function apply(e) {
   }
 }
 
-const initials = (name) => (name ?? '?').split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join('') || '?';
+const initials = (name) => (name ?? '?').split(/\s+/).filter((w) => /^\p{L}/u.test(w)).slice(0, 2).map((w) => w[0].toUpperCase()).join('') || '?';
 const pct = (db) => (db === undefined || db === null ? 0 : Math.max(0, Math.min(1, (db + 60) / 60)) * 100);
 const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
 const clock = (ms) => {
