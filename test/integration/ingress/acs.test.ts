@@ -167,7 +167,7 @@ describe('ACS media streaming ingress', () => {
     // transcripts: one speaker per line, close to what pocketsphinx makes of the clip directly
     if (HAVE_PS) {
       for (const [id, clip] of [[aliceId, alice], [bobId, bob]] as const) {
-        const lines = events.filter((e): e is Extract<MediaEvent, { type: 'transcript.final' }> => e.type === 'transcript.final' && e.callId === callId && e.sourceId === id);
+        const lines = events.filter((e): e is Extract<MediaEvent, { type: 'transcript.partial' | 'transcript.final' }> => e.type === 'transcript.final' && e.callId === callId && e.sourceId === id);
         expect(lines.length, `transcript lines of ${id}`).toBeGreaterThan(0);
         const got = new Set(words(lines.map((l) => l.text).join(' ')));
         const direct = directTranscript(clip.id);
