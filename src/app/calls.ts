@@ -22,6 +22,7 @@ import { transcriptToJson, transcriptToWebVtt, type TranscriptLine } from '../me
 import type { CallNotification } from '../signaling/notifications.js';
 import type { CallView } from '../signaling/registry.js';
 import type { Signaling } from '../signaling/signaling.js';
+import type { SpeechStore } from '../store/speech-store.js';
 import { ANALYTICS_FILE, TIMELINE_FILE } from './media-hooks.js';
 import type { RtpMediaSessions } from './media-sessions.js';
 import { fetchPrompt, load48k, randomSsrc, sendRtpAudio, type PromptStore } from './prompts.js';
@@ -107,6 +108,8 @@ export interface CallServiceOptions {
   clientId: string;
   tenantId: string | undefined;
   media: RtpMediaSessions;
+  /** Where final analytics are stored (SQLite), besides the files. */
+  speech?: SpeechStore;
   /** Supplies blobs for app-hosted media (default: `media`, the RTP sessions). */
   mediaSessions?: MediaSessionProvider;
   prompts: PromptStore;
@@ -602,6 +605,11 @@ export class CallService {
         talkMsBySpeaker[label(p.sourceId) ?? p.sourceId] = (talkMsBySpeaker[label(p.sourceId) ?? p.sourceId] ?? 0) + p.talkMs;
       }
       await write('analytics.json', JSON.stringify(analytics, null, 2));
+      try {
+        this.o.speech?.saveAnalytics(m.callId, analytics as object);
+      } catch (err) {
+        this.log.warn({ err, callId: m.callId }, 'storing analytics failed');
+      }
     }
     if (timeline !== null) {
       const t = timeline as { segments?: Array<{ sourceId: string }> };

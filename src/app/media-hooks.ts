@@ -1,29 +1,22 @@
 /**
- * The hook set the worker attaches to every app-hosted call. This module is loaded *inside the
- * media thread* (a HookSpec `{module, export: 'createWorkerHooks'}`), so its options are plain data.
+ * The worker's own hooks for every app-hosted call, next to the built-ins it names (talk events,
+ * recorder, transcription). This module is loaded *inside the media thread* (a HookSpec
+ * `{module, export: 'createWorkerHooks'}`), so its options are plain data.
  *
- * Always: talk events, speaker timeline, analytics and live levels. Optionally: the recorder and a
- * transcriber. Timeline and analytics are written as JSON into `scratchDir` when the call stops, so
- * the main thread finds them once `endCall` resolved (it flushes the hooks).
+ * Speaker timeline and analytics are written as JSON into `scratchDir` when the call stops, so the
+ * main thread finds them once `endCall` resolved (it flushes the hooks); live levels are emitted
+ * about 5 times a second for the dashboard.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAnalyticsHook } from '../media/hooks/builtin/analytics.js';
 import { createSpeakerTimelineHook } from '../media/hooks/builtin/speaker-timeline.js';
-import { createTalkEventsHook } from '../media/hooks/builtin/talk-events.js';
-import { createRecorderHook } from '../media/hooks/recorder/index.js';
-import { createTranscriptionHook } from '../media/hooks/transcribe/hook.js';
-import { PocketsphinxTranscriber } from '../media/hooks/transcribe/pocketsphinx.js';
 import type { Hook, HookContext, InlineHook, TickFrame } from '../media/hooks/types.js';
 
 export interface WorkerHookOptions {
   callId: string;
   /** Where timeline.json and analytics.json are written at stop. */
   scratchDir: string;
-  /** Recorder base folder (files go to `<recordDir>/<callId>/…`); absent = no recording. */
-  recordDir?: string;
-  recordFormat?: 'ogg' | 'wav' | 'both';
-  transcriber?: 'none' | 'pocketsphinx' | 'azure' | 'ws';
   /** How often live levels are emitted (default 200 ms, i.e. 5 per second). */
   levelsIntervalMs?: number;
 }
@@ -65,13 +58,9 @@ function writeJson(dir: string, name: string, value: unknown): void {
 }
 
 export function createWorkerHooks(o: WorkerHookOptions): Hook[] {
-  const hooks: Hook[] = [
-    createTalkEventsHook(),
+  return [
     createSpeakerTimelineHook({ onStop: (segments) => writeJson(o.scratchDir, TIMELINE_FILE, { callId: o.callId, segments }) }),
     createAnalyticsHook({ onStop: (snapshot) => writeJson(o.scratchDir, ANALYTICS_FILE, snapshot) }),
     createLevelsHook(o.levelsIntervalMs ?? 200),
   ];
-  if (o.recordDir !== undefined) hooks.push(createRecorderHook({ dir: o.recordDir, format: o.recordFormat ?? 'both' }));
-  if (o.transcriber === 'pocketsphinx') hooks.push(createTranscriptionHook(new PocketsphinxTranscriber()));
-  return hooks;
 }

@@ -28,7 +28,8 @@ export interface RtpMediaSessionOptions {
   /** Base of per-call scratch folders (analytics/timeline JSON). */
   scratchRoot: string;
   recordDir?: string | undefined;
-  transcriber: WorkerHookOptions['transcriber'];
+  transcriber: 'none' | 'pocketsphinx' | 'azure' | 'ws';
+  transcriberWsUrl?: string | undefined;
 }
 
 export interface MediaSessionInfo {
@@ -103,12 +104,12 @@ export class RtpMediaSessions implements MediaSessionProvider {
     const existing = this.sessions.get(mediaId);
     if (existing) return existing;
     const scratchDir = join(this.o.scratchRoot, mediaId.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    const hookOptions: Omit<WorkerHookOptions, 'callId'> = {
-      scratchDir,
-      ...(this.o.transcriber !== undefined ? { transcriber: this.o.transcriber } : {}),
-      ...(this.o.recordDir !== undefined ? { recordDir: this.o.recordDir, recordFormat: 'both' as const } : {}),
-    };
-    const hooks: HookSpec[] = [{ module: workerHooksModule(), export: 'createWorkerHooks', options: hookOptions as Record<string, unknown> }];
+    const hooks: HookSpec[] = [
+      { builtin: 'talk-events' },
+      { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> },
+    ];
+    if (this.o.recordDir !== undefined) hooks.push({ builtin: 'recorder', options: { dir: this.o.recordDir, format: 'both' } });
+    if (this.o.transcriber !== 'none') hooks.push({ builtin: 'transcribe', options: { engine: this.o.transcriber, ...(this.o.transcriberWsUrl !== undefined ? { url: this.o.transcriberWsUrl } : {}) } });
     let created: CreatedCall;
     try {
       ({ value: created } = await this.ports.allocate((port) => this.o.pool.createCall({ callId: mediaId, rtp: { host: this.o.host, port }, hooks, alwaysEncodeMix: false })));

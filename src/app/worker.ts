@@ -37,6 +37,7 @@ import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { CallRecordStore } from '../store/callrecords.js';
+import { SpeechStore } from '../store/speech-store.js';
 import { CallService, type LiveEvent } from './calls.js';
 import { callOperationsPort, callRecordsPort, subscriptionsPort } from './graph-ports.js';
 import { createMediaMetrics } from './media-metrics.js';
@@ -64,7 +65,7 @@ export interface Worker {
   pool: MediaThreadPool;
   signaling: Signaling;
   graph: GraphBundle;
-  store: { db: Database; callRecords: CallRecordStore };
+  store: { db: Database; callRecords: CallRecordStore; speech: SpeechStore };
   bus: EventBus;
   calls: CallService;
   metrics: Metrics;
@@ -170,6 +171,16 @@ async function assemble(
     db.close();
   });
   const callRecords = new CallRecordStore(db);
+  // Calls, talk segments, transcript lines, recordings and analytics, from the bus.
+  const speech = new SpeechStore(db, { logger: log.child({ component: 'speech-store' }) });
+  cleanups.push(() => speech.close());
+  bus.on((e) => {
+    try {
+      speech.recordEvent(e);
+    } catch (err) {
+      log.debug({ err, type: e.type }, 'speech store skipped an event');
+    }
+  });
 
   const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
   const media = new RtpMediaSessions({
@@ -179,6 +190,7 @@ async function assemble(
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     recordDir: cfg.record ? join(cfg.dataDir, 'recordings') : undefined,
     transcriber: cfg.transcriber,
+    transcriberWsUrl: cfg.transcriberWsUrl,
   });
 
   let calls: CallService | undefined;
@@ -203,6 +215,7 @@ async function assemble(
     clientId: cfg.clientId!,
     tenantId: cfg.tenantId,
     media,
+    speech,
     ...(opts.mediaSessions ? { mediaSessions: opts.mediaSessions } : {}),
     prompts,
     logger: log.child({ component: 'calls' }),
@@ -311,7 +324,7 @@ async function assemble(
     pool,
     signaling,
     graph,
-    store: { db, callRecords },
+    store: { db, callRecords, speech },
     bus,
     calls: service,
     metrics,

@@ -183,6 +183,11 @@ describe('operator API', () => {
     expect(talkers.length).toBeGreaterThanOrEqual(2);
     expect(talkers.some((p) => names.includes(p.speaker))).toBe(true);
 
+    // And in SQLite, through the speech store fed from the event bus.
+    expect(worker.store.speech.getTranscript(id).length).toBe(transcript.lines.length);
+    expect((worker.store.speech.getAnalytics(id) as any).participants.length).toBeGreaterThanOrEqual(2);
+    expect(worker.store.speech.getRecordings(id).length).toBeGreaterThanOrEqual(2);
+
     // The same artifacts are on disk.
     expect(artifacts.files.some((f) => f.endsWith('transcript.vtt'))).toBe(true);
     expect(JSON.parse(readFileSync(artifacts.files.find((f) => f.endsWith('analytics.json'))!, 'utf8')).participants.length).toBeGreaterThanOrEqual(2);
