@@ -10,7 +10,9 @@ describe('docs/errors.md', () => {
 
   it('documents every MEDIABOT_* code', () => {
     const missing = Object.keys(ERROR_CODES).filter((code) => !doc.includes(`\`${code}\``));
-    expect(missing).toEqual([]);
+    // On failure the message lists rows ready to paste into docs/errors.md.
+    const rows = missing.map((code) => `| \`${code}\` |  | ${ERROR_CODES[code as keyof typeof ERROR_CODES]}. |`).join('\n');
+    expect(missing, `add to docs/errors.md:\n${rows}`).toEqual([]);
   });
 
   it('shows the HTTP status the server really uses', () => {
