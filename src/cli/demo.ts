@@ -203,7 +203,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     let hangupAt = Date.now();
     if (!endedEarly) {
       stage.set('playing a prompt into the call', out);
-      const played = await w.calls.play(callId, { text: 'Thank you everyone. This meeting was recorded by mediabot. Goodbye.' });
+      const played = await w.calls.play(callId, { text: 'This meeting was recorded by mediabot. Goodbye.' });
       out(`  played ${secs(played.durationMs)} of speech (${played.via === 'media' ? 'into the app-hosted media' : 'through Graph playPrompt'}; ${played.promptUrl})`);
       stage.set('hanging up (DELETE /communications/calls/{id})', out);
       hangupAt = Date.now();
