@@ -84,6 +84,11 @@ export function explainTerminationReason(reason: string): { explanation: string;
   switch (reason.toLowerCase()) {
     case 'apptransferred':
       return { explanation: 'The bot transferred the call, so its leg ended.', hint: NORMAL };
+    case 'neverestablished':
+      return {
+        explanation: 'The call never got established and no further notification came, so mediabot ended it.',
+        hint: 'Check that Graph can reach the callback URL and that answering/joining succeeded.',
+      };
     case 'keepalivenotfound':
       return {
         explanation: 'Graph no longer knows this call (keepAlive answered 404), so its end notification was missed.',

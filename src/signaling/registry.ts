@@ -147,6 +147,26 @@ export class CallRegistry {
     return this.tombstones.has(k) || this.calls.get(k)?.view.state === 'terminated';
   }
 
+  /**
+   * Ends calls that never got past incoming/establishing within `maxAgeMs` of their
+   * last update (their end notification was lost, or Graph gave up on them), so they
+   * do not linger in listings. Returns the ids it ended.
+   */
+  expireUnestablished(maxAgeMs: number): string[] {
+    const cutoff = this.now().getTime() - maxAgeMs;
+    const ended: string[] = [];
+    for (const e of this.calls.values()) {
+      const s = e.view.state;
+      if ((s === 'incoming' || s === 'ringing' || s === 'establishing' || s === 'redirecting') && Date.parse(e.view.updatedAt) < cutoff) ended.push(e.view.id);
+    }
+    if (ended.length > 0) {
+      void this.enqueue(
+        ended.map((callId) => ({ kind: 'callState', callId, changeType: 'deleted', state: 'terminated', resultInfo: null, terminationReason: 'NeverEstablished', transfer: null, etag: null })),
+      );
+    }
+    return ended;
+  }
+
   /** Registers a call mediabot placed itself (POST /communications/calls) before its first notification. */
   track(callId: string, init: { direction?: string; state?: CallState } = {}): CallView {
     const k = callKey(callId);

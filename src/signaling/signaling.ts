@@ -20,6 +20,8 @@ export interface SignalingOptions {
   /** Default timeout of awaited operations (default 5 min). */
   operationTimeoutMs?: number;
   replayWindowMs?: number;
+  /** Calls stuck before `established` this long are ended (default 10 min). */
+  unestablishedTimeoutMs?: number;
 }
 
 /** The inbound signaling core, wired together: registry, operations, keep-alive and incoming calls. */
@@ -71,6 +73,9 @@ export function createSignaling(o: SignalingOptions): Signaling {
     if (item.kind === 'operation') tracker.handle(item);
     else if (item.kind === 'incomingCall' && changed) await incoming.handle(item.call);
   });
+  const unestablishedMs = o.unestablishedTimeoutMs ?? 10 * 60_000;
+  const sweeper = setInterval(() => registry.expireUnestablished(unestablishedMs), Math.max(10, Math.min(60_000, Math.floor(unestablishedMs / 2))));
+  sweeper.unref();
   const detachEnd = registry.onStateChange((call) => {
     if (call.state === 'terminated') tracker.failCall(call.id, 'the call ended');
   });
@@ -83,6 +88,7 @@ export function createSignaling(o: SignalingOptions): Signaling {
     incoming,
     dispatch: (items) => registry.enqueue(items),
     close() {
+      clearInterval(sweeper);
       detachKeepAlive();
       detachEnd();
       keepAlive.stopAll();

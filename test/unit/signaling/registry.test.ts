@@ -213,6 +213,20 @@ describe('registry ordering and robustness', () => {
     expect(seen).toEqual(['b:established', 'a:establishing', 'a:established']);
   });
 
+  it('ends calls stuck before established, and only those', async () => {
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    const r = new CallRegistry({ now: () => new Date(t) });
+    await r.enqueue([stateItem('stuck', 'establishing', 1), stateItem('fine', 'established', 1)]);
+    t += 5 * 60_000;
+    expect(r.expireUnestablished(10 * 60_000)).toEqual([]);
+    t += 6 * 60_000;
+    expect(r.expireUnestablished(10 * 60_000)).toEqual(['stuck']);
+    await r.idle();
+    expect(r.get('stuck')).toMatchObject({ state: 'terminated', termination: { terminationReason: 'NeverEstablished' } });
+    expect(r.get('stuck')?.termination?.explanation).toMatch(/never got established/);
+    expect(r.get('fine')?.state).toBe('established');
+  });
+
   it('a handler that throws does not stop later items', async () => {
     const r = new CallRegistry();
     r.use(() => {
