@@ -267,7 +267,10 @@ export class CallService {
     try {
       call = await send(mediaConfig);
     } catch (err) {
-      if (mediaId !== null) await this.o.media.close(mediaId).catch(() => undefined);
+      if (mediaId !== null) {
+        this.early.delete(mediaId);
+        await this.o.media.close(mediaId).catch(() => undefined);
+      }
       throw err;
     }
     if (typeof call.id !== 'string' || call.id === '') {
