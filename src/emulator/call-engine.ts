@@ -779,7 +779,7 @@ export class CallEngine {
       endpointType: p.info['endpointType'] ?? null,
       id: null,
       replacesCallId: p.info['replacesCallId'] ?? null,
-      identity: fullIdentitySet(p.identity),
+      identity: fullIdentitySet(this.withTenant(p.identity, call.tenantId)),
     }));
     const op = this.newOp(call, 'inviteParticipantsOperation', cc, 'running', { participants: participantsOut });
     this.after(call, this.ctx.timing.answerMs, () => {
@@ -795,6 +795,12 @@ export class CallEngine {
     // Deleting the invitee before it joins cancels the invitation.
     op.cancel = () => this.complete(call, op, 'failed', CANCELED);
     return op;
+  }
+
+  /** Graph resolves a user identity's tenant; the emulator puts in the call's tenant when it is missing. */
+  private withTenant(identity: Json, tenantId: string): Json {
+    const user = obj(identity['user']);
+    return user && user['tenantId'] === undefined ? { ...identity, user: { ...user, tenantId } } : identity;
   }
 
   removeParticipant(call: EmuCall, participantId: string): void {

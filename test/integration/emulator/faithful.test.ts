@@ -282,6 +282,26 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       });
     }
 
+    it('invite then DELETE the invitee before it joins: 204 and the invitation fails', async () => {
+      const res = await graph('POST', `/communications/calls/${id}/participants/invite`, vector('participant-invite-nonactive-participant.request.json'));
+      expect(res.status, res.text).toBe(200);
+      expectShape('participant-invite-nonactive-participant.response.json', res.body);
+      const del = await graph('DELETE', `/communications/calls/${id}/participants/${res.body.id}`);
+      expect(del.status).toBe(204);
+      const done = await cb.waitFor(isOperation(id, res.body.id));
+      expect(item(done).resourceData.status).toBe('failed');
+    });
+
+    it('DELETE a participant removes it from the roster', async () => {
+      const parts = await graph('GET', `/communications/calls/${id}/participants`);
+      const victim = parts.body.value.find((p: any) => p.info.identity.user);
+      const before = cb.received.length;
+      expect((await graph('DELETE', `/communications/calls/${id}/participants/${victim.id}`)).status).toBe(204);
+      await cb.waitFor((c) => cb.received.indexOf(c) >= before && isRoster(id, (l) => !l.some((p: any) => p.id === victim.id))(c));
+      expect((await graph('GET', `/communications/calls/${id}/participants/${victim.id}`)).status).toBe(404);
+      expect((await graph('DELETE', `/communications/calls/${id}/participants/${victim.id}`)).status).toBe(404);
+    });
+
     it('beta muteAll and configureMixer', async () => {
       const all = await graph('POST', `/app/calls/${id}/participants/muteAll`, vector('beta-participant-muteall.request.json'), 'beta');
       expect(all.status).toBe(200);
