@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { HookRunner } from '../../../src/media/hooks/runner.js';
 import { createTranscriptionHook } from '../../../src/media/hooks/transcribe/hook.js';
 import { POCKETSPHINX_DEFAULT_ARGS, PocketsphinxTranscriber } from '../../../src/media/hooks/transcribe/pocketsphinx.js';
+import { BaseTranscriberStream, type TranscriptResult } from '../../../src/media/hooks/transcribe/types.js';
 import type { MediaEvent, SourceFrame, TickFrame } from '../../../src/media/hooks/types.js';
+import { isMediabotError } from '../../../src/errors.js';
 import { adapterSuite } from './adapter-suite.js';
 import { clip, CLIPS, concat, HAVE_LIBRIVOX, LIBRIVOX_DIR, references, silence, wordErrors } from './audio.js';
 
@@ -13,6 +15,44 @@ if (!HAVE_PS || !HAVE_LIBRIVOX) console.warn('skipping pocketsphinx tests: insta
 
 describe.skipIf(!HAVE_PS || !HAVE_LIBRIVOX)('pocketsphinx', () => {
   adapterSuite({ name: 'pocketsphinx', create: () => new PocketsphinxTranscriber(), recognisesWords: true, slackMs: 400, timeoutMs: 180_000 });
+
+  it('a missing binary is a typed engine failure, not a crash', async () => {
+    const s = new PocketsphinxTranscriber({ binary: 'pocketsphinx-binary-that-does-not-exist' }).open({ callId: 'c', sourceId: 'x', sampleRate: 16000 });
+    let err: unknown = null;
+    try {
+      for (let f = 0; f < 50; f++) s.write(new Int16Array(320), f * 20);
+      await new Promise((r) => setTimeout(r, 500));
+      s.write(new Int16Array(320), 1000);
+    } catch (e) {
+      err = e;
+    }
+    await s.end().catch((e: unknown) => (err ??= e));
+    expect(isMediabotError(err) && err.code).toBe('MEDIABOT_TRANSCRIBER_FAILED');
+  });
+
+  it('skips audio once the decoder backlog is full, keeping later lines in media time', async () => {
+    const s = new PocketsphinxTranscriber({ maxBacklogMs: 500 }).open({ callId: 'c', sourceId: 'x', sampleRate: 16000 });
+    const results: TranscriptResult[] = [];
+    s.onResult((r) => results.push(r));
+    // 60 s of silence written at once: far beyond the backlog (and the OS pipe buffers) while the model loads.
+    const quiet = silence(60_000);
+    for (let f = 0; f * 320 < quiet.length; f++) s.write(quiet.subarray(f * 320, f * 320 + 320), f * 20);
+    expect(s instanceof BaseTranscriberStream && s.droppedMs).toBeGreaterThan(20_000);
+    // Let the decoder drain, then speak at 70 s.
+    await new Promise((r) => setTimeout(r, 3000));
+    const speech = concat(clip(CLIPS[1]!), silence(1000));
+    for (let f = 0; f * 320 < speech.length; f++) {
+      s.write(speech.subarray(f * 320, f * 320 + 320), 70_000 + f * 20);
+      if (f % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await s.end();
+    const finals = results.filter((r) => r.final);
+    expect(finals.length).toBeGreaterThan(0);
+    for (const r of finals) {
+      expect(r.startMs).toBeGreaterThanOrEqual(70_000 - 400);
+      expect(r.endMs).toBeLessThanOrEqual(70_000 + 2990 + 400);
+    }
+  }, 120_000);
 
   it('through the hook, fed in 20 ms frames, matches the direct run on the LibriVox clips (WER)', async () => {
     const refs = references();

@@ -14,6 +14,8 @@ export interface PocketsphinxOptions {
   args?: readonly string[];
   /** How long end() waits for the decoder to finish the audio before killing it. Default 30 s. */
   endTimeoutMs?: number;
+  /** Audio waiting for the decoder beyond which new audio is skipped (and counted in droppedMs). Default 60 000 ms. */
+  maxBacklogMs?: number;
   logger?: Logger;
 }
 
@@ -68,6 +70,7 @@ class PocketsphinxStream extends BaseTranscriberStream {
   private current: Utterance | null = null;
   private settle: NodeJS.Timeout | null = null;
   private stderrTail = '';
+  private killed = false;
 
   constructor(
     info: TranscriberStreamInfo,
@@ -82,7 +85,7 @@ class PocketsphinxStream extends BaseTranscriberStream {
     this.exited = new Promise<void>((resolve) => {
       this.proc.once('close', (code, signal) => {
         this.finishUtterance();
-        if (code !== 0 && !this.ended) this.fail(`pocketsphinx exited (code ${code}, signal ${signal}): ${this.stderrTail.trim()}`);
+        if (code !== 0 && !this.killed) this.fail(`pocketsphinx exited (code ${code}, signal ${signal}): ${this.stderrTail.trim()}`);
         resolve();
       });
       this.proc.once('error', (err) => {
@@ -95,6 +98,11 @@ class PocketsphinxStream extends BaseTranscriberStream {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-2000);
     });
     createInterface({ input: this.proc.stdout }).on('line', (line) => this.onLine(line));
+  }
+
+  protected override backlogFull(): boolean {
+    // 32 bytes per ms of 16 kHz s16le audio.
+    return this.proc.stdin.writableLength > (this.opts.maxBacklogMs ?? 60_000) * 32;
   }
 
   protected sendAudio(pcm16: Int16Array): void {
@@ -119,9 +127,11 @@ class PocketsphinxStream extends BaseTranscriberStream {
       throw this.failure ?? new Error(`pocketsphinx did not finish within ${timeoutMs} ms`);
     }
     this.finishUtterance();
+    if (this.failure !== null) throw this.failure;
   }
 
   private kill(): void {
+    this.killed = true;
     try {
       if (this.proc.pid !== undefined) process.kill(-this.proc.pid, 'SIGKILL');
     } catch {

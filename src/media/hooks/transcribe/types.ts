@@ -134,6 +134,12 @@ export abstract class BaseTranscriberStream implements TranscriberStream {
     if (this.ending !== null) throw new MediabotError('MEDIABOT_TRANSCRIBER_CLOSED', `stream ${this.info.callId}/${this.info.sourceId} has ended`);
     checkAudio(pcm16, mediaTimeMs);
     if (this.failure !== null) throw this.failure;
+    if (this.backlogFull()) {
+      // The engine is too far behind: skip this audio rather than grow without bound. The clock
+      // does not advance, so the next accepted write is seen as a gap and stays in media time.
+      this.droppedMs += (pcm16.length / SAMPLES_16K) * FRAME_MS;
+      return;
+    }
     const gap = this.clock.gapBefore(mediaTimeMs);
     if (gap > 0) {
       this.sendAudio(this.silence.subarray(0, (gap / FRAME_MS) * SAMPLES_16K));
@@ -153,6 +159,14 @@ export abstract class BaseTranscriberStream implements TranscriberStream {
 
   onResult(cb: (r: TranscriptResult) => void): void {
     this.listeners.push(cb);
+  }
+
+  /** Ms of audio skipped because the engine's backlog was full. */
+  droppedMs = 0;
+
+  /** True while the engine is too far behind to take more audio (default: never). */
+  protected backlogFull(): boolean {
+    return false;
   }
 
   /** Sends audio to the engine; must copy what it keeps. */

@@ -79,6 +79,11 @@ class WsStream extends BaseTranscriberStream {
     this.connect();
   }
 
+  protected override backlogFull(): boolean {
+    // The socket's own send buffer, when the server reads slower than we send.
+    return (this.ws?.bufferedAmount ?? 0) > (this.opts.maxBufferMs ?? 10_000) * 32;
+  }
+
   protected sendAudio(pcm16: Int16Array): void {
     for (let off = 0; off < pcm16.length; off += SAMPLES_16K) {
       const frame = pcm16.subarray(off, off + SAMPLES_16K);
