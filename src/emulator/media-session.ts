@@ -84,6 +84,8 @@ export function rtpPayload(pkt: Buffer): { ssrc: number; seq: number; payload: B
 
 export interface ReceivedAudioStats {
   packets: number;
+  /** RTCP packets (receiver/sender reports) the bot sent to this socket. */
+  rtcpPackets: number;
   bytes: number;
   decodedFrames: number;
   decodeErrors: number;
@@ -123,7 +125,7 @@ interface Sender {
 }
 
 function emptyReceived(): ReceivedAudioStats & { rmsSum: number } {
-  return { packets: 0, bytes: 0, decodedFrames: 0, decodeErrors: 0, malformed: 0, soundFrames: 0, meanRms: 0, maxRms: 0, ssrcs: [], rmsSum: 0 };
+  return { packets: 0, rtcpPackets: 0, bytes: 0, decodedFrames: 0, decodeErrors: 0, malformed: 0, soundFrames: 0, meanRms: 0, maxRms: 0, ssrcs: [], rmsSum: 0 };
 }
 
 /**
@@ -156,6 +158,8 @@ export class CallMediaSession {
     });
     const encoder = new opus.OpusEncoder(48_000, 1);
     encoder.setBitrate(32_000);
+    // Complexity 5 (OPUS_SET_COMPLEXITY): the emulator shares the CPU with the bot it tests.
+    encoder.applyEncoderCTL(4010, 5);
     const sender: Sender = {
       participantId,
       name,
@@ -204,6 +208,7 @@ export class CallMediaSession {
     for (const s of this.senders.values()) {
       const r = s.received;
       total.packets += r.packets;
+      total.rtcpPackets += r.rtcpPackets;
       total.bytes += r.bytes;
       total.decodedFrames += r.decodedFrames;
       total.decodeErrors += r.decodeErrors;
@@ -274,6 +279,10 @@ export class CallMediaSession {
 
   private onBotPacket(s: Sender, msg: Buffer): void {
     const r = s.received;
+    if (msg.length >= 8 && msg[0]! >> 6 === 2 && msg[1]! >= 200 && msg[1]! <= 204) {
+      r.rtcpPackets += 1;
+      return;
+    }
     const parsed = rtpPayload(msg);
     if (!parsed) {
       r.malformed += 1;

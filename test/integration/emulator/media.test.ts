@@ -95,7 +95,13 @@ describe('simulated meeting with app-hosted media over RTP', () => {
     // Every participant sends from its own socket.
     expect(new Set([...sources.values()].map((s) => s.port)).size).toBe(3);
 
+    // An RTCP receiver report from the bot is counted as RTCP, not as bad RTP.
+    const first = [...sources.values()][0]!;
+    sock.send(Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 7]), first.port, first.address);
+    await new Promise((r) => setTimeout(r, 100));
     const details = emu.callDetails(callId) as any;
+    expect(details.media.botAudio.rtcpPackets).toBe(1);
+    expect(details.media.botAudio.malformed).toBe(0);
     expect(details.media.participants).toHaveLength(3);
     expect(details.media.botAudio.packets).toBeGreaterThan(50);
     expect(details.media.botAudio.decodedFrames).toBe(details.media.botAudio.packets);
