@@ -9,7 +9,7 @@ export interface FaultRule {
   count: number;
   /** Seconds sent in Retry-After (429 and 503); default 1. */
   retryAfterSeconds?: number;
-  /** Only requests whose path contains this string match; default: every Graph request. */
+  /** Only requests whose path contains this string match (Graph or identity endpoints); default: every Graph request. */
   pathContains?: string;
   /** Only this HTTP method matches (upper case); default: any. */
   method?: string;
@@ -82,9 +82,16 @@ export class FaultInjector {
     return this.rules.map((r) => ({ ...r }));
   }
 
-  take(method: string, path: string): ActiveFault | undefined {
+  /**
+   * Consumes one hit of the first rule matching the request. A rule without pathContains matches
+   * Graph requests only (`graph`); identity endpoints fail only when a rule names their path.
+   */
+  take(method: string, path: string, graph = true): ActiveFault | undefined {
     const idx = this.rules.findIndex(
-      (r) => r.remaining > 0 && (r.method === undefined || r.method === method) && (r.pathContains === undefined || path.includes(r.pathContains)),
+      (r) =>
+        r.remaining > 0 &&
+        (r.method === undefined || r.method === method) &&
+        (r.pathContains === undefined ? graph : path.includes(r.pathContains)),
     );
     if (idx < 0) return undefined;
     const rule = this.rules[idx]!;

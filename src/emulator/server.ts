@@ -210,6 +210,23 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     return sendGraphError(req, reply, graph ? new GraphError(400, 'BadRequest', `Resource not found for the segment '${req.url.split('?')[0]!.split('/')[2] ?? ''}'.`) : new GraphError(404, 'NotFound', 'No such endpoint.'));
   });
 
+  // Faults on the identity endpoints (only rules naming their path), answered the way Entra ID does.
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (/^\/(v1\.0|beta|_emulator|callback)(\/|$)/.test(path)) return undefined;
+    const fault = faults.take(req.method, path, false);
+    if (!fault) return undefined;
+    if (fault.status === 429 || fault.status === 503) reply.header('retry-after', String(fault.retryAfterSeconds));
+    await reply.code(fault.status).send({
+      error: fault.status === 429 ? 'too_many_requests' : 'temporarily_unavailable',
+      error_description: `AADSTS50196: The server is ${fault.status === 429 ? 'throttling this client' : 'temporarily unavailable'} (injected fault).`,
+      error_codes: [50196],
+      timestamp: new Date().toISOString(),
+      trace_id: requestIds.get(req) ?? randomUUID(),
+      correlation_id: randomUUID(),
+    });
+    return reply;
+  });
   identity.register(app);
 
   const callDetails = (call: EmuCall): Json => ({

@@ -50,6 +50,18 @@ describe('emulator fault injection and notification delivery', () => {
     await request(emu, 'DELETE', `/v1.0/communications/calls/${ok.body.id}`, { token });
   });
 
+  it('throttles the token endpoint only when a rule names it', async () => {
+    emu.injectFault({ status: 503, count: 1 });
+    expect(typeof (await getToken(emu))).toBe('string'); // a rule without a path leaves identity alone
+    await request(emu, 'DELETE', '/_emulator/faults');
+    emu.injectFault({ status: 429, count: 1, retryAfterSeconds: 1, pathContains: '/oauth2/v2.0/token' });
+    const throttled = await request(emu, 'POST', `/${emu.tenantId}/oauth2/v2.0/token`, { form: { grant_type: 'client_credentials' } });
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('1');
+    expect(throttled.body.error).toBe('too_many_requests');
+    expect(typeof (await getToken(emu))).toBe('string');
+  });
+
   it('rejects bad fault rules with a clear 400 and arms nothing', async () => {
     for (const bad of [{ status: 404 }, { status: 429, count: 0 }, { status: 429, retryAfterSeconds: -1 }, [1]]) {
       const res = await request(emu, 'POST', '/_emulator/faults', { body: bad });
