@@ -7,7 +7,9 @@
  * behind the first arrival. Timestamps, not arrival times, drive the timeline:
  * - a missing frame, or a pause in the sender, plays silence for exactly its
  *   length (counted as `gapFrames`), so recordings keep media time;
- * - a frame whose slot was already played is `late` and dropped;
+ * - a frame whose slot was already played is `late` and dropped; a sender that keeps
+ *   arriving late by a steady amount (its clock fell behind ours) gets its grid moved
+ *   so its frames play again (`resyncs`); a burst of replayed old frames does not;
  * - a burst far faster than real time fills the queue: the oldest frames are
  *   dropped and counted (`dropped`), never unbounded memory;
  * - latency stays bounded: play-out starts from the newest frames (a backlog that
@@ -95,6 +97,9 @@ export class PcmFrameInput implements FrameInput {
   private readonly catchUpFrames: number;
   /** Consecutive pulls with the queue above delay + catch-up slack. */
   private overPulls = 0;
+  /** Consecutive late frames with about the same lateness, and the lateness the run began with (frames). */
+  private lateRun = 0;
+  private lastLateness = 0;
   private baseTs: number | null = null;
   /** Grid index of the next frame to play; valid once started. */
   private nextIndex = 0;
@@ -146,8 +151,22 @@ export class PcmFrameInput implements FrameInput {
     }
     if (this.started && index < this.nextIndex) {
       this.stats.late++;
-      return;
-    }
+      const lateness = this.nextIndex - index;
+      // A run continues while the lateness stays within ±2 frames of where the run began.
+      if (this.lateRun > 0 && Math.abs(lateness - this.lastLateness) <= 2) this.lateRun++;
+      else {
+        this.lateRun = 1;
+        this.lastLateness = lateness;
+      }
+      if (this.lateRun < 10) return;
+      // Steadily late (not a replayed burst, whose lateness shrinks frame by frame): move the grid
+      // so this frame plays one delay from now. The time lost shows as a gap, as it should.
+      this.stats.resyncs++;
+      this.lateRun = 0;
+      this.dropBefore(Infinity);
+      this.baseTs = timestampMs - (this.nextIndex + this.delayFrames) * FRAME_MS;
+      index = this.nextIndex + this.delayFrames;
+    } else this.lateRun = 0;
     let free: Slot | null = null;
     let oldest: Slot | null = null;
     for (const s of this.slots) {

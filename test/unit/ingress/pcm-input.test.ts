@@ -112,3 +112,32 @@ describe('PcmFrameInput', () => {
     expect(() => new PcmFrameInput({ maxQueueMs: 1 })).toThrowError(expect.objectContaining({ code: 'MEDIABOT_CONFIG_INVALID' }));
   });
 });
+
+describe('PcmFrameInput with a sender that falls behind', () => {
+  it('moves the grid for a steadily late sender, but not for a replayed burst', () => {
+    const input = new PcmFrameInput({ playoutDelayMs: 40 });
+    let ts = 0;
+    for (let k = 0; k < 3; k++) {
+      input.push(16_000, ts, frame16(1));
+      ts += 20;
+    }
+    pullN(input, 10); // 3 played, then 5 pulls of nothing: the sender is now ~5 frames behind
+    ts -= 0; // it carries on from where it was, at real time: each frame arrives late by the same amount
+    let played = 0;
+    for (let k = 0; k < 40; k++) {
+      input.push(16_000, ts, frame16(2));
+      ts += 20;
+      input.pull(out);
+      if (out[480] === 2) played++;
+    }
+    expect(input.stats.resyncs).toBe(1);
+    expect(played).toBeGreaterThan(20);
+
+    const replay = new PcmFrameInput({ playoutDelayMs: 40 });
+    for (let k = 0; k < 3; k++) replay.push(16_000, k * 20, frame16(1));
+    pullN(replay, 60); // 1.2 s pass; then 50 old frames arrive at once (an outage flushed late)
+    for (let k = 3; k < 53; k++) replay.push(16_000, k * 20, frame16(3));
+    expect(replay.stats.late).toBe(50);
+    expect(replay.stats.resyncs).toBe(0);
+  });
+});
