@@ -27,9 +27,8 @@ export interface RtpMediaSessionOptions {
   ports: { min: number; max: number };
   /** Base of per-call scratch folders (analytics/timeline JSON). */
   scratchRoot: string;
-  recordDir?: string | undefined;
-  transcriber: 'none' | 'pocketsphinx' | 'azure' | 'ws';
-  transcriberWsUrl?: string | undefined;
+  /** Hooks every call gets (built-ins by name and user modules, from resolveHooksFromConfig). */
+  hooks: HookSpec[];
 }
 
 export interface MediaSessionInfo {
@@ -104,12 +103,7 @@ export class RtpMediaSessions implements MediaSessionProvider {
     const existing = this.sessions.get(mediaId);
     if (existing) return existing;
     const scratchDir = join(this.o.scratchRoot, mediaId.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    const hooks: HookSpec[] = [
-      { builtin: 'talk-events' },
-      { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> },
-    ];
-    if (this.o.recordDir !== undefined) hooks.push({ builtin: 'recorder', options: { dir: this.o.recordDir, format: 'both' } });
-    if (this.o.transcriber !== 'none') hooks.push({ builtin: 'transcribe', options: { engine: this.o.transcriber, ...(this.o.transcriberWsUrl !== undefined ? { url: this.o.transcriberWsUrl } : {}) } });
+    const hooks: HookSpec[] = [...this.o.hooks, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     let created: CreatedCall;
     try {
       ({ value: created } = await this.ports.allocate((port) => this.o.pool.createCall({ callId: mediaId, rtp: { host: this.o.host, port }, hooks, alwaysEncodeMix: false })));

@@ -24,7 +24,9 @@ import { EventBus } from '../events/bus.js';
 import { createGraphFromConfig, type GraphBundle } from '../graph/from-config.js';
 import type { MediaSessionProvider } from '../graph/media-config.js';
 import { createLogger, type Logger } from '../logger.js';
+import type { HookSpec } from '../media/core/call-spec.js';
 import { MediaThreadPool } from '../media/core/threads.js';
+import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfig } from '../media/hooks/registry.js';
 import { buildServer } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
@@ -50,6 +52,8 @@ export interface WorkerOptions {
   emulatorOptions?: Partial<Omit<EmulatorOptions, 'tenantId' | 'clientId' | 'clientSecret'>>;
   /** Supplies app-hosted media blobs (the bridge ingress); default: RTP sessions on the media threads. */
   mediaSessions?: MediaSessionProvider;
+  /** Where MEDIABOT_HOOKS and the Azure speech settings are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** Subscribe to callRecords change notifications (default true when Graph can reach us). */
   subscribeCallRecords?: boolean;
 }
@@ -110,6 +114,7 @@ export async function startWorker(config: MediabotConfig, opts: WorkerOptions = 
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
+    const hooks = await resolveWorkerHooks(config, opts.env);
     let cfg = config;
     let emulator: Emulator | null = null;
     if (config.useEmulator) {
@@ -120,7 +125,7 @@ export async function startWorker(config: MediabotConfig, opts: WorkerOptions = 
       cleanups.push(() => own.close());
       log.info({ graphUrl: cfg.graphUrl }, 'no Graph credentials: running against the embedded Graph emulator');
     }
-    return await assemble(cfg, emulator, opts, log, cleanups, cleanup);
+    return await assemble(hooks, cfg, emulator, opts, log, cleanups, cleanup);
   } catch (err) {
     await cleanup();
     throw err;
@@ -135,14 +140,38 @@ export async function startWorkerWithEmulator(config: MediabotConfig, emulator: 
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
-    return await assemble(emulatedConfig({ ...config, useEmulator: true }, emulator, clientSecret), emulator, opts, log, cleanups, cleanup);
+    const hooks = await resolveWorkerHooks(config, opts.env);
+    return await assemble(hooks, emulatedConfig({ ...config, useEmulator: true }, emulator, clientSecret), emulator, opts, log, cleanups, cleanup);
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
+/**
+ * The hooks every call gets: built-ins by name plus MEDIABOT_HOOKS modules, checked up front so a
+ * bad setting stops start-up rather than the first call. Timeline and analytics come from the
+ * worker's own module instead (it writes them out at call end).
+ */
+export async function resolveWorkerHooks(cfg: MediabotConfig, env: NodeJS.ProcessEnv = process.env): Promise<HookSpec[]> {
+  const hookModules = parseHookModules(env['MEDIABOT_HOOKS']);
+  await checkHookModules(hookModules);
+  return resolveHooksFromConfig({
+    transcriber: cfg.transcriber,
+    transcriberWsUrl: cfg.transcriberWsUrl,
+    azure: azureFromEnv(env),
+    record: cfg.record,
+    dataDir: cfg.dataDir,
+    recordFormat: 'both',
+    hookModules,
+    speakerTimeline: false,
+    analytics: false,
+    transcript: false,
+  });
+}
+
 async function assemble(
+  hooks: HookSpec[],
   cfg: MediabotConfig,
   emulator: Emulator | null,
   opts: WorkerOptions,
@@ -188,9 +217,7 @@ async function assemble(
     host: isLoopback(listenHost) ? listenHost : '0.0.0.0',
     ports: cfg.rtpPorts,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
-    recordDir: cfg.record ? join(cfg.dataDir, 'recordings') : undefined,
-    transcriber: cfg.transcriber,
-    transcriberWsUrl: cfg.transcriberWsUrl,
+    hooks,
   });
 
   let calls: CallService | undefined;

@@ -259,8 +259,10 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     await w.close();
     return null;
   } catch (err) {
-    const message = isMediabotError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     await worker?.close().catch(() => undefined);
+    // A bad setting is a configuration error (exit 2), whatever stage found it.
+    if (isMediabotError(err) && err.code === 'MEDIABOT_CONFIG_INVALID') throw err;
+    const message = isMediabotError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
     throw new MediabotError('MEDIABOT_DEMO_FAILED', `the demo failed while ${stage.current}: ${message}`, { stage: stage.current });
   }
 }
