@@ -104,9 +104,9 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
     if (values.record !== 'on' && values.record !== 'off') throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--record must be on or off (got "${values.record}")`);
     const engine = values.transcribe ?? (hasPocketsphinx() ? 'pocketsphinx' : 'none');
     if (engine !== 'pocketsphinx' && engine !== 'none') throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--transcribe must be pocketsphinx or none (got "${engine}")`);
-    hooks.push({ builtin: 'call-outputs', options: { dir: out } });
+    hooks.push({ builtin: 'speaker-timeline', options: { dir: out } }, { builtin: 'analytics', options: { dir: out } }, { builtin: 'transcript', options: { dir: out } });
     if (values.record === 'on') hooks.push({ builtin: 'recorder', options: { dir: join(out, 'recordings') } });
-    if (engine === 'pocketsphinx') hooks.push({ builtin: 'transcription', options: { engine } });
+    if (engine === 'pocketsphinx') hooks.push({ builtin: 'transcribe', options: { engine } });
   } else if (values.transcribe !== undefined) {
     throw new MediabotError('MEDIABOT_CONFIG_INVALID', '--transcribe needs --out DIR');
   }

@@ -1,8 +1,13 @@
 /**
  * Registers the built-in hooks by name so a call spec can name them across the
  * media-thread boundary (see src/media/core/hook-loader.ts). Options are the
- * plain-data options of each factory.
+ * plain-data options of each factory. `speaker-timeline`, `analytics` and
+ * `transcript` take an optional `dir`: at the end of the call they write
+ * `timeline.json`, `analytics.json`, and `transcript.json` + `transcript.vtt` there.
  */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { transcriptToWebVtt } from './export.js';
 import { registerBuiltinHook } from '../core/hook-loader.js';
 import { createAnalyticsHook } from './builtin/analytics.js';
 import { createSpeakerTimelineHook } from './builtin/speaker-timeline.js';
@@ -12,6 +17,17 @@ import { createRecorderHook } from './recorder/index.js';
 import { createTranscriber, type TranscriberName } from './registry.js';
 import { createTranscriptionHook } from './transcribe/hook.js';
 import { MediabotError } from '../../errors.js';
+
+/** Writes a call output atomically (temp file + rename): a reader never sees half a file. */
+function writeOutput(dir: unknown, name: string, text: string): void {
+  if (typeof dir !== 'string' || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 const num = (o: Record<string, unknown>, k: string): number | undefined => (typeof o[k] === 'number' ? (o[k] as number) : undefined);
 
@@ -25,15 +41,24 @@ registerBuiltinHook('speaker-timeline', (o) => {
   if (hold !== undefined) opts.holdMs = hold;
   if (margin !== undefined) opts.marginDb = margin;
   if (release !== undefined) opts.releaseMs = release;
+  opts.onStop = (segments) => writeOutput(o.dir, 'timeline.json', json({ callId: o.callId, segments }));
   return createSpeakerTimelineHook(opts);
 });
 
 registerBuiltinHook('analytics', (o) => {
   const w = num(o, 'interruptionWindowMs');
-  return createAnalyticsHook(w === undefined ? {} : { interruptionWindowMs: w });
+  const onStop = (snapshot: unknown): void => writeOutput(o.dir, 'analytics.json', json(snapshot));
+  return createAnalyticsHook(w === undefined ? { onStop } : { interruptionWindowMs: w, onStop });
 });
 
-registerBuiltinHook('transcript', () => createTranscriptHook());
+registerBuiltinHook('transcript', (o) =>
+  createTranscriptHook({
+    onStop: (doc) => {
+      writeOutput(o.dir, 'transcript.json', json(doc));
+      writeOutput(o.dir, 'transcript.vtt', transcriptToWebVtt(doc.lines));
+    },
+  }),
+);
 
 registerBuiltinHook('transcribe', (o) => {
   const t = createTranscriber({
