@@ -50,8 +50,13 @@ export class IdentityProvider {
     private readonly kid: string,
   ) {}
 
-  static async create(cfg: IdentityConfig): Promise<IdentityProvider> {
-    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  /** Generates the token-signing key pair (RS256, as Entra ID signs); start it early, it takes ~150 ms. */
+  static generateKeys(): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
+    return generateKeyPair('RS256', { extractable: true });
+  }
+
+  static async create(cfg: IdentityConfig, keys?: { privateKey: CryptoKey; publicKey: CryptoKey }): Promise<IdentityProvider> {
+    const { privateKey, publicKey } = keys ?? (await IdentityProvider.generateKeys());
     const kid = randomUUID().replace(/-/g, '');
     const jwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
     return new IdentityProvider(cfg, privateKey, publicKey, jwk, kid);

@@ -118,6 +118,9 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
   }
   const logger = opts.logger ?? silentLogger;
   const host = opts.host ?? '127.0.0.1';
+  // Key generation runs in parallel with the certificate work.
+  const identityKeysP = IdentityProvider.generateKeys();
+  const signerP = CallbackSigner.create();
   const tls = await createEmulatorTls();
   // The server listens before routes are registered: every URL the emulator hands out needs its port.
   let server: https.Server | undefined;
@@ -125,8 +128,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     logger: false,
     bodyLimit: 4 * 1024 * 1024,
     // Online meeting ids are long base64 strings.
-    maxParamLength: 4096,
-    ignoreTrailingSlash: true,
+    routerOptions: { maxParamLength: 4096, ignoreTrailingSlash: true },
     serverFactory: (handler) => {
       server = https.createServer({ key: tls.keyPem, cert: tls.certPem }, handler);
       return server;
@@ -159,8 +161,11 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const baseUrl = `https://${host}:${port}`;
 
-  const identity = await IdentityProvider.create({ baseUrl, tenantId: opts.tenantId, clientId: opts.clientId, clientSecret: opts.clientSecret, roles: opts.roles ?? DEFAULT_ROLES });
-  const signer = await CallbackSigner.create();
+  const identity = await IdentityProvider.create(
+    { baseUrl, tenantId: opts.tenantId, clientId: opts.clientId, clientSecret: opts.clientSecret, roles: opts.roles ?? DEFAULT_ROLES },
+    await identityKeysP,
+  );
+  const signer = await signerP;
   const notifier = new Notifier({ logger, ...(opts.notificationRetryDelaysMs ? { retryDelaysMs: opts.notificationRetryDelaysMs } : {}) });
   const speech = new SpeechBank(opts.speechCacheDir ?? defaultSpeechCacheDir());
   const speechReady = speech.prepare(DEFAULT_SCRIPT);
