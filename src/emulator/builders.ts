@@ -229,7 +229,7 @@ export function meetingResource(m: EmuMeeting, graphUrl: string, userId: string)
     joinWebUrl: m.joinWebUrl,
     videoTeleconferenceId: m.videoTeleconferenceId,
     externalId: m.externalId,
-    chatInfo: { '@odata.type': odataType('chatInfo'), threadId: m.threadId, messageId: '0', replyChainMessageId: null },
+    chatInfo: { '@odata.type': odataType('chatInfo'), threadId: m.threadId, messageId: '0', replyChainMessageId: '0' },
     joinMeetingIdSettings: { isPasscodeRequired: m.passcode !== null, joinMeetingId: m.joinMeetingId, passcode: m.passcode },
   };
 }

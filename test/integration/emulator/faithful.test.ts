@@ -378,7 +378,6 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       expect(created.status).toBe(201);
       expectShape('create-onlinemeeting-user-token.response.json', created.body, {
         '$.audioConferencing.ConferenceId': 'doc typo of conferenceId (which the emulator sends)',
-        '$.chatInfo.replyChainMessageId': 'null until a reply chain exists (Graph sends null; compared as any)',
       });
       const meMeeting = await graph('POST', '/me/onlineMeetings', vector('create-online-meeting-with-passcode.request.json'));
       expect(meMeeting.status).toBe(201);
@@ -388,9 +387,7 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       const again = await graph('POST', `/users/${emu.clientId}/onlineMeetings/createOrGet`, vector('create-or-get-onlinemeeting.request.json'));
       expect(again.status).toBe(200);
       expect(again.body.id).toBe(first.body.id);
-      expectShape('create-or-get-onlinemeeting.response.json', again.body, {
-        '$.participants.organizer.identity.user': 'the organizer identity also carries displayName/tenantId; compared by key below',
-      });
+      expectShape('create-or-get-onlinemeeting.response.json', again.body);
       const byId = await graph('GET', `/users/${emu.clientId}/onlineMeetings/${created.body.id}`);
       expectShape('get-onlinemeeting-user-token.response.json', byId.body);
       const url = encodeURIComponent(`JoinWebUrl eq '${created.body.joinWebUrl}'`);
@@ -552,7 +549,6 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
         '$.@odata.nextLink': 'one page',
         '$.value[].callee.identity.user': "in a meeting the callee endpoint is the bot, whose identity is an application",
         '$.value[].callee.feedback': 'no simulated user rates the call',
-        '$.value[].caller.feedback': 'as above',
       });
       const sessionsExp = await graph('GET', `/communications/callRecords/${body.callChainId}/sessions?$expand=segments`);
       expectShape('get_callrecord_sessions_expanded.response.json', sessionsExp.body, {
