@@ -28,7 +28,7 @@ const WORD_LINE = /^(\S+) (\d+\.\d+) (\d+\.\d+) (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)$
 /** Fillers and sentence markers pocketsphinx puts in the segmentation. */
 const FILLER = /^(<s>|<\/s>|<sil>|\[[A-Z_]+\]|\+\+.*\+\+)$/;
 /** Word lines of one utterance arrive right after its hypothesis; finalise if nothing more comes this long. */
-const SETTLE_MS = 150;
+const SETTLE_MS = 1000;
 
 /**
  * Local speech recognition with CMU pocketsphinx 0.8 (5prealpha), one
@@ -81,7 +81,9 @@ class PocketsphinxStream extends BaseTranscriberStream {
     const bin = opts.binary ?? 'pocketsphinx_continuous';
     const args = ['-infile', '/dev/stdin', '-time', 'yes', '-logfn', '/dev/null', ...(opts.args ?? POCKETSPHINX_DEFAULT_ARGS)];
     // `$0` is the binary, `$@` its arguments: nothing is interpolated into the shell text.
-    this.proc = spawn('sh', ['-c', 'cat | exec stdbuf -oL "$0" "$@"', bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // The recognizer runs at a lower CPU priority (nice 10): it is asynchronous and tolerates lag,
+    // the media threads' 20 ms ticks do not.
+    this.proc = spawn('sh', ['-c', 'cat | exec nice -n 10 stdbuf -oL "$0" "$@"', bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.exited = new Promise<void>((resolve) => {
       this.proc.once('close', (code, signal) => {
         this.finishUtterance();
@@ -142,7 +144,9 @@ class PocketsphinxStream extends BaseTranscriberStream {
   private onLine(raw: string): void {
     const line = raw.trimEnd();
     const m = WORD_LINE.exec(line);
-    if (m !== null && this.current !== null) {
+    if (m !== null) {
+      // A word line is never a hypothesis; one that comes after its utterance was settled is dropped.
+      if (this.current === null) return;
       this.current.words.push({ word: m[1]!, start: Number(m[2]), end: Number(m[3]), p: Number(m[4]) });
       if (m[1] === '</s>') this.finishUtterance();
       else this.armSettle();
