@@ -3,7 +3,7 @@
  * clock; every call pinned to this thread ticks from it. Calls, their UDP
  * sockets and their hooks live here, so the main thread only sees events.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { isMediabotError, MediabotError } from '../../errors.js';
 import { HookRunner } from '../hooks/runner.js';
 import type { MediaEvent } from '../hooks/types.js';
@@ -147,6 +147,7 @@ function statsOf(c: RunningCall): CallMediaStats {
     transport: c.transport ? { ...c.transport.stats } : c.pcm ? { pcmFrames: c.pcm.counters.frames, pcmBadFrames: c.pcm.counters.badFrames, strayPcmFrames } : null,
     stages: p.stageStats(),
     clock: { ...clock.stats },
+    threadId,
     hooks: c.runner ? c.runner.stats() : null,
   };
 }

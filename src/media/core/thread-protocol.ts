@@ -56,6 +56,8 @@ export interface CallMediaStats {
   stages: PipelineStageStats;
   /** The media thread's clock: ticks and late ticks across all its calls. */
   clock: ClockStats;
+  /** worker_threads threadId of the media thread running the call (calls with the same id share `clock`). */
+  threadId?: number;
   hooks: unknown;
 }
 

@@ -164,7 +164,7 @@ export class MediaThreadPool {
       batch = [];
       this.pcmBatches.set(callId, batch);
     }
-    batch.push({ sourceId: frame.sourceId, rate: frame.rate, timestampMs: frame.timestampMs, samples: Int16Array.from(frame.samples), flags: frame.flags ?? 0 });
+    batch.push({ sourceId: frame.sourceId, rate: frame.rate, timestampMs: frame.timestampMs, samples: frame.samples.slice(), flags: frame.flags ?? 0 });
     if (!this.pcmFlushScheduled) {
       this.pcmFlushScheduled = true;
       setImmediate(() => this.flushPcm());

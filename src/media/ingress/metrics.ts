@@ -8,11 +8,15 @@ import { Counter, type Registry } from 'prom-client';
 export type IngressAdapter = 'acs' | 'bridge';
 
 export class IngressMetrics {
-  private readonly values = new Map<string, number>();
+  /** adapter → event → count (no key strings built per increment: this runs per frame). */
+  private readonly values = new Map<IngressAdapter, Map<string, number>>([
+    ['acs', new Map()],
+    ['bridge', new Map()],
+  ]);
 
   inc(adapter: IngressAdapter, event: string, by = 1): void {
-    const key = `${adapter}|${event}`;
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
+    const m = this.values.get(adapter)!;
+    m.set(event, (m.get(event) ?? 0) + by);
   }
 
   /** Counts a fault by its error code (event name = the code). */
@@ -21,17 +25,12 @@ export class IngressMetrics {
   }
 
   get(adapter: IngressAdapter, event: string): number {
-    return this.values.get(`${adapter}|${event}`) ?? 0;
+    return this.values.get(adapter)?.get(event) ?? 0;
   }
 
   /** `{ acs: { frames: 10, ... }, bridge: { ... } }` */
   snapshot(): Record<IngressAdapter, Record<string, number>> {
-    const out: Record<IngressAdapter, Record<string, number>> = { acs: {}, bridge: {} };
-    for (const [key, v] of this.values) {
-      const [adapter, event] = key.split('|') as [IngressAdapter, string];
-      out[adapter][event] = v;
-    }
-    return out;
+    return { acs: Object.fromEntries(this.values.get('acs')!), bridge: Object.fromEntries(this.values.get('bridge')!) };
   }
 
   /** Exposes the counters on a Prometheus registry (read at scrape time). */
@@ -44,10 +43,7 @@ export class IngressMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const [key, v] of values) {
-          const [adapter, event] = key.split('|') as [string, string];
-          this.inc({ adapter, event }, v);
-        }
+        for (const [adapter, events] of values) for (const [event, v] of events) this.inc({ adapter, event }, v);
       },
     });
   }

@@ -18,6 +18,7 @@ import { IngressMetrics } from '../metrics.js';
 import { PCM_FLAG_SILENCE } from '../pcm-input.js';
 import { ensureWebsocket, FrameRateGate, sendBounded, type IngressCallHooks, type IngressCallInfo, type IngressCallSpec, type IngressPool } from '../shared.js';
 import { Upsampler } from '../upsampler.js';
+import { pcmFromPayload } from '../bridge/wire.js';
 import { ACS_STOP_AUDIO, acsAudioMessage, parseAcsMessage } from './messages.js';
 
 export interface AcsIngressOptions extends IngressCallHooks {
@@ -266,8 +267,7 @@ export class AcsIngress {
             this.metrics.fault('acs', 'MEDIABOT_INGRESS_RATE_EXCEEDED');
             continue;
           }
-          const samples = new Int16Array(samplesPerFrame);
-          for (let i = 0; i < samplesPerFrame; i++) samples[i] = msg.data.readInt16LE(off + 2 * i);
+          const samples = pcmFromPayload(msg.data, off, frameBytes);
           this.push(call, { sourceId, rate: call.rate, timestampMs: msg.timestampMs + k * 20, samples, flags: msg.silent ? PCM_FLAG_SILENCE : 0 });
         }
         if (sourceId !== ACS_MIXED_SOURCE) call.participants.add(sourceId);

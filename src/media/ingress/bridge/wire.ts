@@ -14,6 +14,7 @@
  *    18  u16 payloadLength
  *    20  ... payload      exactly payloadLength bytes
  */
+import { endianness } from 'node:os';
 import { MediabotError } from '../../../errors.js';
 
 export const FRAME_VERSION = 1;
@@ -93,8 +94,15 @@ export function encodeFrame(h: Omit<MediaFrameHeader, 'version' | 'payloadLength
   return out;
 }
 
+const LITTLE_ENDIAN_HOST = endianness() === 'LE';
+
 /** PCM payload bytes (s16le) → samples, copied into an aligned Int16Array. */
 export function pcmFromPayload(buf: Uint8Array, offset: number, bytes: number, out = new Int16Array(bytes >> 1)): Int16Array {
+  if (LITTLE_ENDIAN_HOST) {
+    // One memcpy: the payload's byte offset may be odd, the Int16Array's buffer is aligned.
+    new Uint8Array(out.buffer, out.byteOffset, bytes).set(buf.subarray(offset, offset + bytes));
+    return out;
+  }
   const v = new DataView(buf.buffer, buf.byteOffset + offset, bytes);
   for (let i = 0; i < out.length; i++) out[i] = v.getInt16(2 * i, true);
   return out;
@@ -102,6 +110,7 @@ export function pcmFromPayload(buf: Uint8Array, offset: number, bytes: number, o
 
 /** Samples → s16le bytes. */
 export function payloadFromPcm(pcm: Int16Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength));
   const out = new Uint8Array(pcm.length * 2);
   const v = new DataView(out.buffer);
   for (let i = 0; i < pcm.length; i++) v.setInt16(2 * i, pcm[i]!, true);
