@@ -55,6 +55,7 @@ export function summarizeStats(s: CallMediaStats): Record<string, unknown> {
       late: src.jitter?.['late'] ?? 0,
       duplicate: src.jitter?.['duplicate'] ?? 0,
       concealed: src.jitter?.['concealed'] ?? 0,
+      dropped: src.jitter?.['dropped'] ?? 0,
       fecRecovered: src.jitter?.['fecRecovered'] ?? 0,
       jitterMs: src.jitter?.['jitterMs'] ?? 0,
       depthMs: src.jitter?.['depthMs'] ?? 0,
