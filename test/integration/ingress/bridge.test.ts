@@ -5,12 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { MediaSessionProvider } from '../../../src/graph/media-config.js';
 import { appHostedMediaConfigFrom } from '../../../src/graph/media-config.js';
+import { createOpusEncoder } from '../../../src/media/core/codec.js';
 import { MediaThreadPool } from '../../../src/media/core/threads.js';
 import type { MediaEvent } from '../../../src/media/hooks/types.js';
 import { BridgeIngress, BridgeMediaSessionProvider, bridgeIngressPlugin, type BridgeControlEvent } from '../../../src/media/ingress/bridge/server.js';
 import { startBridgeSimulator } from '../../../src/media/ingress/bridge/simulator.js';
 import { encodeFrame, FrameCodec, FrameKind, payloadFromPcm } from '../../../src/media/ingress/bridge/wire.js';
 import type { IngressCallInfo } from '../../../src/media/ingress/shared.js';
+import { speech48 } from '../../helpers/speech.js';
 import { envelope16, haveLibrivox, librivox, LIBRIVOX, place16, readWav16, rmsOf, startServer, waitFor } from './helpers.js';
 
 const TOKEN = 'bridge-test-token';
@@ -302,6 +304,35 @@ describe('media bridge ingress', () => {
     expect(await c.next('pong')).toMatchObject({ ts: 1 });
     c.ws.send(JSON.stringify({ type: 'sessionEnded', callId: 'bad-input-call', reason: 'done' }));
     await waitFor(() => ended.find((e) => e.callId === 'bad-input-call'), 5000, 'call ended');
+    c.ws.close();
+  });
+
+  it('takes Opus frames (codec 1): decoded, played and detected as talk', async () => {
+    const c = await rawClient(url);
+    c.ws.send(hello({ sidecarId: 'opus' }));
+    await c.next('welcome');
+    c.ws.send(JSON.stringify({ type: 'sessionStarted', callId: 'opus-call', callIndex: 3 }));
+    await waitFor(() => started.find((s) => s.callId === 'opus-call'), 5000, 'call started');
+    const speech = speech48('Opus frames from the sidecar are decoded too.');
+    const enc = createOpusEncoder();
+    const packet = new Uint8Array(1276);
+    const frames = Math.floor(speech.length / 960);
+    const t0 = performance.now();
+    for (let n = 0; n < frames; n++) {
+      const wait = t0 + n * 20 - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const len = enc.encode(speech.subarray(n * 960, n * 960 + 960), packet);
+      c.ws.send(encodeFrame({ kind: FrameKind.Unmixed, codec: FrameCodec.Opus, flags: 0, callIndex: 3, sourceId: 33, sequence: n, timestampMs: n * 20 }, packet.subarray(0, len)));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const stats = await pool.callStats('opus-call');
+    const pcm = stats.sources.find((x) => x.sourceId === 'msi-33')!.pcm!;
+    expect(pcm.received).toBe(frames);
+    expect(pcm.played).toBeGreaterThan(frames * 0.8);
+    expect(events.some((e) => e.type === 'talk.start' && e.callId === 'opus-call' && e.sourceId === 'msi-33')).toBe(true);
+    expect(c.messages.filter((m) => m.type === 'error')).toEqual([]);
+    c.ws.send(JSON.stringify({ type: 'sessionEnded', callId: 'opus-call', reason: 'done' }));
+    await waitFor(() => ended.find((e) => e.callId === 'opus-call'), 5000, 'call ended');
     c.ws.close();
   });
 
