@@ -71,10 +71,24 @@ async function direct(clip: Clip): Promise<string[]> {
   return words(stdout);
 }
 
-/** All clips at once as participants of one `mediabot rtp` call, each through its own relay. */
-async function throughPipeline(clips: Clip[], work: string, label: string, loss: number): Promise<Map<string, string[]>> {
+/**
+ * Clips through `mediabot rtp` as participants of one call, each through its
+ * own relay. `concurrency` clips share a call (1 = one call per clip, the
+ * least contention on a small machine).
+ */
+async function throughPipeline(clips: Clip[], work: string, label: string, loss: number, concurrency = 1): Promise<Map<string, string[]>> {
+  const hyps = new Map<string, string[]>();
+  for (let i = 0; i < clips.length; i += concurrency) {
+    const batch = clips.slice(i, i + concurrency);
+    const part = await throughOneCall(batch, work, `${label}-${i}`, loss);
+    for (const [k, v] of part) hyps.set(k, v);
+  }
+  return hyps;
+}
+
+async function throughOneCall(clips: Clip[], work: string, label: string, loss: number): Promise<Map<string, string[]>> {
   const out = join(work, label);
-  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '13'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -106,7 +120,7 @@ async function throughPipeline(clips: Clip[], work: string, label: string, loss:
     hyps.set(c.id, words(lines.map((l) => l.text).join(' ')));
   });
   const dropped = relays.reduce((a, r) => a + r.dropped, 0);
-  progress(`${label}: ${doc.lines.length} transcript lines${loss > 0 ? `, ${dropped} packets dropped by the relay` : ''}`);
+  progress(`${label}: ${doc.lines.length} transcript line(s)${loss > 0 ? `, ${dropped} packet(s) dropped by the relay` : ''}`);
   return hyps;
 }
 
