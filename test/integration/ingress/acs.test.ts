@@ -136,7 +136,9 @@ describe('ACS media streaming ingress', () => {
       if (ts === 2000) client.ws.send(JSON.stringify({ kind: 'DtmfData', dtmfData: { data: '7', participantRawID: bobId, timestamp } }));
     }
     client.ws.close();
-    await waitFor(() => ended.find((e) => e.callId === callId), 30_000, 'ACS call ended');
+    const tClose = Date.now();
+    await waitFor(() => ended.find((e) => e.callId === callId), 40_000, 'ACS call ended');
+    console.log('ACS call end took', Date.now() - tClose, 'ms');
 
     // DTMF and barge-in (alice started talking while the bot's prompt played)
     expect(control).toContainEqual({ type: 'dtmf', callId, tone: '7', participantRawId: bobId });
@@ -202,6 +204,27 @@ describe('ACS media streaming ingress', () => {
     expect(out.every((f) => f.length === 480)).toBe(true);
     const file = events.find((e): e is Extract<MediaEvent, { type: 'recording.file' }> => e.type === 'recording.file' && e.callId === callId && e.sourceId === 'mixed');
     expect(rmsOf(readWav16(file!.path))).toBeGreaterThan(200);
+  });
+
+  it('ACS reconnecting with the same call connection id within the grace period keeps the call', async () => {
+    const callId = 'acs-reconnect';
+    const frame = b64(new Int16Array(320).fill(1500));
+    const send = (c: AcsClient, n: number): void => c.ws.send(JSON.stringify({ kind: 'AudioData', audioData: { timestamp: new Date(1_700_000_000_000 + n * 20).toISOString(), participantRawID: '8:acs:r', data: frame } }));
+    const first = await acsClient(url, callId, 'corr-r');
+    await waitFor(() => started.find((s) => s.callId === callId), 10_000, 'call registered');
+    for (let n = 0; n < 10; n++) send(first, n);
+    first.ws.close();
+    await first.closed;
+    const second = await acsClient(url, callId, 'corr-r');
+    for (let n = 10; n < 20; n++) send(second, n);
+    await new Promise((r) => setTimeout(r, 600)); // longer than the 300 ms grace
+    expect(ended.find((e) => e.callId === callId)).toBeUndefined();
+    expect(started.filter((s) => s.callId === callId)).toHaveLength(1);
+    expect(ingress.metrics.get('acs', 'reconnects')).toBeGreaterThanOrEqual(1);
+    const stats = await pool.callStats(callId);
+    expect(stats.sources.find((s) => s.sourceId === '8:acs:r')!.pcm!.received).toBe(20);
+    second.ws.close();
+    await waitFor(() => ended.find((e) => e.callId === callId), 10_000, 'call ended');
   });
 
   it('bad input: typed errors counted, the call keeps its audio and the socket stays up', async () => {

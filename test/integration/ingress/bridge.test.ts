@@ -299,11 +299,17 @@ describe('media bridge ingress', () => {
     const src = stats.sources.find((s) => s.sourceId === 'msi-5');
     expect(src?.pcm).toBeDefined();
     expect(src!.pcm!.depth).toBeLessThanOrEqual(50);
-    // the connection and the call are still alive: a control message still works
+    // the connection and the call are still alive: a control message still works, and so does the bot's side
     c.ws.send(JSON.stringify({ type: 'ping', ts: 1 }));
     expect(await c.next('pong')).toMatchObject({ ts: 1 });
-    c.ws.send(JSON.stringify({ type: 'sessionEnded', callId: 'bad-input-call', reason: 'done' }));
-    await waitFor(() => ended.find((e) => e.callId === 'bad-input-call'), 5000, 'call ended');
+    ingress.sendDtmf('bad-input-call', '12#');
+    expect(await c.next('sendDtmf')).toEqual({ type: 'sendDtmf', callId: 'bad-input-call', tones: '12#' });
+    expect(() => ingress.sendDtmf('bad-input-call', 'xyz')).toThrowError(expect.objectContaining({ code: 'MEDIABOT_BAD_REQUEST' }));
+    expect(() => ingress.sendDtmf('no-such-call', '1')).toThrowError(expect.objectContaining({ code: 'MEDIABOT_CALL_NOT_FOUND' }));
+    await ingress.endMediaSession('bad-input-call', 'bot hung up');
+    expect(await c.next('endMediaSession')).toEqual({ type: 'endMediaSession', callId: 'bad-input-call', reason: 'bot hung up' });
+    expect(ended.find((e) => e.callId === 'bad-input-call')).toMatchObject({ reason: 'bot hung up' });
+    expect(pool.hasCall('bad-input-call')).toBe(false);
     c.ws.close();
   });
 
