@@ -4,7 +4,10 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { MediabotError } from '../errors.js';
+import { decodeOggOpusFile } from './ogg-opus-reader.js';
 
 const run = promisify(execFile);
 
@@ -114,6 +117,21 @@ export function encodeWavPcm16(samples: Int16Array, sampleRate: number): Buffer 
   return out;
 }
 
+/** The cache and asset name of one rendered sentence. */
+export function speechKey(voice: string, text: string): string {
+  return createHash('sha256').update(`v1|${voice}|155|${text}`).digest('hex').slice(0, 24);
+}
+
+/** Pre-rendered speech shipped with mediabot (assets/speech), so the demo runs without espeak-ng. */
+export function speechAssetPath(key: string): string | null {
+  for (const rel of ['../../assets/speech', '../../../assets/speech']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    const file = join(dir, `${key}.opus`);
+    if (existsSync(file)) return file;
+  }
+  return null;
+}
+
 /**
  * Speech clips rendered with espeak-ng and resampled to 48 kHz mono with sox, cached on disk by a
  * hash of (voice, rate, text) so a restart reuses them.
@@ -124,7 +142,7 @@ export class SpeechBank {
   constructor(private readonly cacheDir: string) {}
 
   private key(voice: string, text: string): string {
-    return createHash('sha256').update(`v1|${voice}|155|${text}`).digest('hex').slice(0, 24);
+    return speechKey(voice, text);
   }
 
   /** Renders (or loads from cache) every sentence of the scripts. */
@@ -145,6 +163,11 @@ export class SpeechBank {
   private async load(voice: string, text: string): Promise<void> {
     const key = this.key(voice, text);
     if (this.clips.has(key)) return;
+    const asset = process.env['MEDIABOT_IGNORE_SPEECH_ASSETS'] === '1' ? null : speechAssetPath(key);
+    if (asset !== null) {
+      this.clips.set(key, await decodeOggOpusFile(asset));
+      return;
+    }
     const file = join(this.cacheDir, `${key}.wav`);
     const exists = await stat(file).then((s) => s.size > 44, () => false);
     if (!exists) {
