@@ -8,7 +8,7 @@
  * Bidirectional: the call's outbound audio goes back as AudioData, and StopAudio
  * is sent when a participant starts talking over the bot (barge-in).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
@@ -36,7 +36,13 @@ export interface AcsIngressOptions extends IngressCallHooks {
   endGraceMs?: number;
   sendHighWaterBytes?: number;
   slowConsumerMs?: number;
-  /** Checks the upgrade request (e.g. a secret in the URL, a bearer token); false → close 4401. */
+  /**
+   * Accepted secrets: ACS must connect with `?token=<secret>` in its transport URL or
+   * `Authorization: Bearer <secret>`. Without tokens (and without `authorize`) anyone who can
+   * reach the endpoint can stream into a new call: set one whenever it is reachable from outside.
+   */
+  tokens?: string[];
+  /** Checks the upgrade request further (e.g. ACS's own JWT); false → close 4401. */
   authorize?: (req: { headers: IncomingHttpHeaders; url: string }) => boolean;
   logger?: Logger;
   metrics?: IngressMetrics;
@@ -64,6 +70,8 @@ interface AcsCall {
   gates: Map<string, FrameRateGate>;
   pending: Array<{ sourceId: string; rate: number; timestampMs: number; samples: Int16Array; flags: number }> | null;
   ownsPoolCall: boolean;
+  /** Settles once the media call exists (true) or could not be created (false). */
+  ready: Promise<boolean>;
   unsubOutbound: () => void;
   /** performance.now() of the last non-silent outbound frame sent. */
   lastSpokeAt: number;
@@ -77,6 +85,7 @@ interface AcsCall {
 
 export const ACS_CLOSE = { unauthorized: 4401, replaced: 4409, slowConsumer: 4413, shuttingDown: 1001 } as const;
 export const ACS_MIXED_SOURCE = 'mixed';
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 const MAX_PENDING_FRAMES = 200;
 
 export class AcsIngress {
@@ -85,11 +94,13 @@ export class AcsIngress {
   private readonly listeners = new Set<(e: AcsControlEvent) => void>();
   private readonly log: Logger;
   private readonly unsubEvents: () => void;
+  private readonly tokenDigests: Buffer[];
   private closed = false;
 
   constructor(private readonly opts: AcsIngressOptions) {
     this.metrics = opts.metrics ?? new IngressMetrics();
     this.log = opts.logger ?? silentLogger;
+    this.tokenDigests = (opts.tokens ?? []).filter((t) => t.length > 0).map(digest);
     this.unsubEvents = opts.bargeIn === false ? () => {} : opts.pool.onEvent((e) => {
       if (e.type !== 'talk.start') return;
       const call = this.calls.get(e.callId);
@@ -99,6 +110,16 @@ export class AcsIngress {
       this.metrics.inc('acs', 'bargeIns');
       this.emit({ type: 'bargeIn', callId: call.callId, sourceId: e.sourceId });
     });
+  }
+
+  private tokenOk(req: { headers: IncomingHttpHeaders; url: string }): boolean {
+    const auth = req.headers.authorization;
+    const presented = new URL(req.url, 'http://x').searchParams.get('token') ?? (typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : null);
+    if (presented === null) return false;
+    const d = digest(presented);
+    let ok = false;
+    for (const t of this.tokenDigests) ok = timingSafeEqual(d, t) || ok;
+    return ok;
   }
 
   onControl(listener: (e: AcsControlEvent) => void): () => void {
@@ -145,7 +166,7 @@ export class AcsIngress {
       ws.close(ACS_CLOSE.shuttingDown, 'shutting down');
       return;
     }
-    if (this.opts.authorize && !this.opts.authorize(req)) {
+    if ((this.tokenDigests.length > 0 && !this.tokenOk(req)) || (this.opts.authorize && !this.opts.authorize(req))) {
       this.metrics.fault('acs', 'MEDIABOT_INGRESS_UNAUTHORIZED');
       ws.close(ACS_CLOSE.unauthorized, 'unauthorized');
       return;
@@ -200,6 +221,7 @@ export class AcsIngress {
       gates: new Map(),
       pending: ownsPoolCall ? [] : null,
       ownsPoolCall,
+      ready: Promise.resolve(true),
       unsubOutbound: () => {},
       lastSpokeAt: -Infinity,
       dropSince: null,
@@ -212,13 +234,14 @@ export class AcsIngress {
     this.calls.set(callId, call);
     this.metrics.inc('acs', 'callsStarted');
     const outbound = this.opts.outbound ?? 'mix-minus';
-    const started = (): void => {
-      if (call.ended) return;
+    const started = (): boolean => {
+      this.opts.onCallStarted?.(call.info);
+      if (call.ended) return true;
       const pending = call.pending;
       call.pending = null;
       if (pending) for (const f of pending) this.push(call, f);
       if (outbound !== 'off') call.unsubOutbound = pool.onOutbound(callId, (f) => this.sendOutbound(call, f.samples));
-      this.opts.onCallStarted?.(call.info);
+      return true;
     };
     if (!ownsPoolCall) {
       started();
@@ -230,11 +253,12 @@ export class AcsIngress {
       ...(this.opts.playoutDelayMs !== undefined ? { playoutDelayMs: this.opts.playoutDelayMs } : {}),
       ...(this.opts.maxQueueMs !== undefined ? { maxQueueMs: this.opts.maxQueueMs } : {}),
     };
-    pool.createCall({ ...base, callId, pcm: { ...pcm, ...base.pcm } }).then(started, (err: unknown) => {
+    call.ready = pool.createCall({ ...base, callId, pcm: { ...pcm, ...base.pcm } }).then(started, (err: unknown) => {
       this.log.error({ err, callId }, 'acs could not create the media call');
       this.calls.delete(callId);
       call.ended = true;
       call.ws?.close(1011, 'media unavailable');
+      return false;
     });
     return call;
   }
@@ -330,6 +354,7 @@ export class AcsIngress {
     this.calls.delete(call.callId);
     call.ws?.close(ACS_CLOSE.shuttingDown, reason.slice(0, 120));
     this.metrics.inc('acs', 'callsEnded');
+    if (!(await call.ready)) return;
     if (call.ownsPoolCall && this.opts.pool.hasCall(call.callId)) {
       await this.opts.pool.endCall(call.callId).catch((err: unknown) => this.log.warn({ err, callId: call.callId }, 'ending the media call failed'));
     }

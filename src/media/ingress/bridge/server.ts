@@ -102,6 +102,8 @@ interface BridgeCall {
   gates: Map<string, FrameRateGate>;
   decoders: Map<string, FrameDecoder>;
   ownsPoolCall: boolean;
+  /** Settles once the media call exists (true) or could not be created (false). */
+  ready: Promise<boolean>;
   /** Frames that arrived before the media call was created (bounded), then flushed. */
   pending: Array<{ sourceId: string; rate: number; timestampMs: number; samples: Int16Array; flags: number }> | null;
   outSeq: number;
@@ -486,6 +488,7 @@ export class BridgeIngress {
       gates: new Map(),
       decoders: new Map(),
       ownsPoolCall,
+      ready: Promise.resolve(true),
       pending: ownsPoolCall ? [] : null,
       outSeq: 0,
       unsubOutbound: () => {},
@@ -494,14 +497,15 @@ export class BridgeIngress {
     s.calls.set(callId, call);
     s.byIndex.set(callIndex, call);
     this.metrics.inc('bridge', 'callsStarted');
-    const started = (): void => {
-      if (call.ended) return;
+    const started = (): boolean => {
+      this.emit({ type: 'sessionStarted', callId, callIndex, sidecarId: s.sidecarId });
+      this.options.onCallStarted?.(call.info);
+      if (call.ended) return true;
       const pending = call.pending;
       call.pending = null;
       if (pending) for (const f of pending) this.pushToPool(call, f);
       if (this.opts.outbound !== 'off') call.unsubOutbound = pool.onOutbound(callId, (f) => this.sendOutbound(call, f.mediaTimeMs, f.samples));
-      this.emit({ type: 'sessionStarted', callId, callIndex, sidecarId: s.sidecarId });
-      this.options.onCallStarted?.(call.info);
+      return true;
     };
     if (!ownsPoolCall) {
       started();
@@ -513,11 +517,13 @@ export class BridgeIngress {
       ...(this.options.playoutDelayMs !== undefined ? { playoutDelayMs: this.options.playoutDelayMs } : {}),
       ...(this.options.maxQueueMs !== undefined ? { maxQueueMs: this.options.maxQueueMs } : {}),
     };
-    pool.createCall({ ...base, callId, pcm: { ...pcm, ...base.pcm } }).then(started, (err: unknown) => {
+    call.ready = pool.createCall({ ...base, callId, pcm: { ...pcm, ...base.pcm } }).then(started, (err: unknown) => {
       this.log.error({ err, callId }, 'bridge could not create the media call');
+      call.ended = true;
       s.calls.delete(callId);
       s.byIndex.delete(callIndex);
       if (s.conn) this.sendError(s.conn, new MediabotError('MEDIABOT_INGRESS_SESSION_FAILED', `mediabot could not start media for ${callId}: ${(err as Error).message}`), callId);
+      return false;
     });
   }
 
@@ -527,6 +533,7 @@ export class BridgeIngress {
     call.session.calls.delete(call.callId);
     call.session.byIndex.delete(call.callIndex);
     this.metrics.inc('bridge', 'callsEnded');
+    if (!(await call.ready)) return;
     this.emit({ type: 'sessionEnded', callId: call.callId, reason });
     if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
     call.unsubOutbound();
