@@ -12,7 +12,7 @@ import { MediabotError } from '../../errors.js';
 
 export type UpsampleRate = 16_000 | 24_000;
 
-/** Taps per polyphase branch. 24 keeps images 80 dB down while costing ~24 MAC per output sample. */
+/** Taps per polyphase branch (a multiple of 4: the inner loop is unrolled by 4). 24 keeps images 80 dB down. */
 export const TAPS_PER_PHASE = 24;
 const KAISER_BETA = 8;
 
@@ -55,21 +55,30 @@ function designPhases(factor: number, cutoffHz: number): Float64Array[] {
   return phases;
 }
 
-const PHASES: Record<UpsampleRate, Float64Array[]> = {
-  16_000: designPhases(3, 7_000),
-  24_000: designPhases(2, 10_500),
+/** Each phase's taps reversed and flattened: phase p at [p*T, (p+1)*T), tap k multiplies x[i-(T-1)+k]. */
+function flatten(phases: Float64Array[]): Float64Array {
+  const flat = new Float64Array(phases.length * TAPS_PER_PHASE);
+  phases.forEach((ph, p) => {
+    for (let k = 0; k < TAPS_PER_PHASE; k++) flat[p * TAPS_PER_PHASE + k] = ph[TAPS_PER_PHASE - 1 - k]!;
+  });
+  return flat;
+}
+
+const PHASES: Record<UpsampleRate, Float64Array> = {
+  16_000: flatten(designPhases(3, 7_000)),
+  24_000: flatten(designPhases(2, 10_500)),
 };
 
 export class Upsampler {
   readonly factor: number;
-  private readonly phases: Float64Array[];
+  private readonly taps: Float64Array;
   /** Input history: the last TAPS_PER_PHASE-1 samples, then room for one block. */
   private buf: Float64Array;
 
   constructor(readonly inputRate: UpsampleRate, maxBlock = 480) {
     const phases = PHASES[inputRate];
     if (!phases) throw new MediabotError('MEDIABOT_INGRESS_BAD_RATE', `cannot upsample from ${String(inputRate)} Hz (16000 or 24000)`);
-    this.phases = phases;
+    this.taps = phases;
     this.factor = 48_000 / inputRate;
     this.buf = new Float64Array(TAPS_PER_PHASE - 1 + maxBlock);
   }
@@ -92,15 +101,23 @@ export class Upsampler {
     }
     const buf = this.buf;
     for (let i = 0; i < n; i++) buf[h + i] = input[i]!;
-    const phases = this.phases;
+    const taps = this.taps;
+    const T = TAPS_PER_PHASE;
     for (let i = 0; i < n; i++) {
-      // buf[i + h] is the newest input sample x[i]; tap k multiplies x[i - k].
-      const newest = i + h;
-      for (let p = 0; p < L; p++) {
-        const ph = phases[p]!;
-        let acc = 0;
-        for (let k = 0; k < TAPS_PER_PHASE; k++) acc += ph[k]! * buf[newest - k]!;
-        out[i * L + p] = acc > 32767 ? 32767 : acc < -32768 ? -32768 : Math.round(acc);
+      // The window buf[i .. i+T) ends with the newest input sample x[i]; taps are stored reversed to match.
+      for (let p = 0, o = i * L, base = 0; p < L; p++, o++, base += T) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let k = 0; k < T; k += 4) {
+          a0 += taps[base + k]! * buf[i + k]!;
+          a1 += taps[base + k + 1]! * buf[i + k + 1]!;
+          a2 += taps[base + k + 2]! * buf[i + k + 2]!;
+          a3 += taps[base + k + 3]! * buf[i + k + 3]!;
+        }
+        const acc = a0 + a1 + a2 + a3;
+        out[o] = acc > 32767 ? 32767 : acc < -32768 ? -32768 : Math.round(acc);
       }
     }
     buf.copyWithin(0, n, n + h);
