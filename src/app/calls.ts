@@ -649,8 +649,20 @@ export class CallService {
     this.emitWorker({ type: 'call.artifacts', callId: m.callId, dir, files, at: new Date().toISOString() });
     for (const cb of this.finalized.get(key(m.callId)) ?? []) cb(artifacts);
     this.finalized.delete(key(m.callId));
+    this.prune(m.callId);
     this.log.info({ callId: m.callId, dir, files: files.length }, 'call artifacts written');
     return artifacts;
+  }
+
+  /** Drops per-call state the registry no longer lists (it keeps a bounded number of ended calls). */
+  private prune(endedCallId: string): void {
+    this.rosterSources.delete(key(endedCallId));
+    this.joinOrder.delete(key(endedCallId));
+    for (const [k, m] of this.calls) {
+      if (m.artifacts === null || this.o.signaling.registry.get(m.callId) !== undefined) continue;
+      this.calls.delete(k);
+      if (m.mediaId !== null) this.mediaToCall.delete(m.mediaId);
+    }
   }
 
   /** Ends every call's media (shutdown). */

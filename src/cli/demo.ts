@@ -26,12 +26,12 @@ export interface DemoOptions {
 const USAGE = `usage: mediabot demo [--participants N] [--seconds S]
 
   --participants N   simulated people in the meeting, 1-4 (default 3)
-  --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 30)
+  --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 25)
 `;
 
 export function parseDemoArgs(argv: string[]): { participants: number; seconds: number } {
   let participants = 3;
-  let seconds = 30;
+  let seconds = 25;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -98,6 +98,8 @@ function waitFor<T>(subscribe: (l: (e: LiveEvent) => void) => () => void, match:
       off();
       reject(new MediabotError('MEDIABOT_OPERATION_TIMEOUT', `${what} did not happen within ${timeoutMs} ms`));
     }, timeoutMs);
+    // A wait nobody needs any more must not keep the process alive.
+    timer.unref();
     const off = subscribe((e) => {
       const v = match(e);
       if (v !== undefined) {
@@ -199,15 +201,35 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     stage.set(`listening for ${o.seconds}s`, out);
     const ended = waitFor(w.subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && e.state === 'terminated' ? true : undefined), o.seconds * 1000 + 600_000, 'the call ending');
     ended.catch(() => undefined);
-    const endedEarly = await Promise.race([ended.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), o.seconds * 1000))]);
+    let listenTimer: NodeJS.Timeout | undefined;
+    const endedEarly = await Promise.race([ended.then(() => true), new Promise<false>((r) => (listenTimer = setTimeout(() => r(false), o.seconds * 1000)))]);
+    clearTimeout(listenTimer);
     let hangupAt = Date.now();
+    const isOver = (): boolean => {
+      const state = w.signaling.registry.get(callId)?.state;
+      return state === 'terminated' || state === 'terminating';
+    };
     if (!endedEarly) {
       stage.set('playing a prompt into the call', out);
-      const played = await w.calls.play(callId, { text: 'This meeting was recorded by mediabot. Goodbye.' });
-      out(`  played ${secs(played.durationMs)} of speech (${played.via === 'media' ? 'into the app-hosted media' : 'through Graph playPrompt'}; ${played.promptUrl})`);
-      stage.set('hanging up (DELETE /communications/calls/{id})', out);
+      try {
+        const played = await w.calls.play(callId, { text: 'This meeting was recorded by mediabot. Goodbye.' });
+        out(`  played ${secs(played.durationMs)} of speech (${played.via === 'media' ? 'into the app-hosted media' : 'through Graph playPrompt'}; ${played.promptUrl})`);
+      } catch (err) {
+        // The last people may leave (and the meeting end) just as the prompt starts.
+        if (!isOver()) throw err;
+        out('  the meeting ended while the prompt was starting');
+      }
       hangupAt = Date.now();
-      await w.calls.hangUp(callId);
+      if (!isOver()) {
+        stage.set('hanging up (DELETE /communications/calls/{id})', out);
+        try {
+          await w.calls.hangUp(callId);
+        } catch (err) {
+          if (!isOver()) throw err;
+        }
+      } else {
+        out('  everyone had left: the meeting ended by itself');
+      }
       await ended;
     } else {
       out('  everyone left before the time was up: the meeting ended by itself (no prompt played)');

@@ -74,6 +74,15 @@ describe('mediabot demo', () => {
     }
   }, 180_000);
 
+  it('finishes cleanly when the simulated people leave before the time is up', async () => {
+    const run = runCli(['demo', '--participants', '1', '--seconds', '60'], { MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_RECORD: 'off' });
+    expect(await run.exit, `${run.stdout()}\n${run.stderr()}`).toBe(0);
+    expect(run.stdout()).toContain('the meeting ended by itself');
+    expect(run.stdout()).toContain('Everyone else left');
+    expect(run.stdout()).toContain('transcript: none');
+    expect(run.stdout()).toContain('demo finished.');
+  }, 120_000);
+
   it('exits 2 on bad options and 1 naming the stage when one fails', async () => {
     const bad = runCli(['demo', '--seconds', 'lots']);
     expect(await bad.exit).toBe(2);
