@@ -3,8 +3,9 @@
  * media thread pool, on the real clock, with the recorder (WAV) and talk events on.
  *
  *  - bridge: 20 calls × 4 unmixed speakers + the mixed stream (one sidecar
- *    connection per call, the bridge simulator), outbound mix-minus back.
- *  - acs: 20 ACS calls × 2 unmixed participants in exact ACS JSON (base64 PCM).
+ *    connection per call, the bridge simulator), the call's mix sent back.
+ *  - acs: 20 ACS calls × 2 unmixed participants in exact ACS JSON (base64 PCM), the mix sent back
+ *    as AudioData. The peers run in their own process.
  *
  * Reports per phase: tick p99 (the worst call's per-tick time, ms), late ticks of
  * the media threads during the phase, frames in/out, and the main thread's
@@ -106,8 +107,9 @@ export async function benchIngress(opts: { quick?: boolean } = {}): Promise<Ingr
     sourceIdleMs: 600_000,
     hooks: process.env.BENCH_INGRESS_HOOKS === 'off' ? [] : [{ builtin: 'recorder', options: { dir: join(dir, callId), format: 'wav' } }, { builtin: 'talk-events' }],
   });
-  const bridge = new BridgeIngress({ pool, tokens: ['bench'], callSpec, heartbeatMs: 5000 });
-  const acs = new AcsIngress({ pool, callSpec, endGraceMs: 100 });
+  // Outbound 'mix' (the call's audio back every tick): the upper bound of outbound work.
+  const bridge = new BridgeIngress({ pool, tokens: ['bench'], callSpec, heartbeatMs: 5000, outbound: 'mix' });
+  const acs = new AcsIngress({ pool, callSpec, endGraceMs: 100, outbound: 'mix', bargeIn: false });
   const app = Fastify();
   await ensureWebsocket(app);
   await app.register(bridgeIngressPlugin, { ingress: bridge });
