@@ -38,4 +38,9 @@ export interface PcmCallOptions {
    * sources themselves (what the bot says into the call: RTP participants, playback sources). Default 'off'.
    */
   outbound?: 'off' | 'mix' | 'mix-minus' | undefined;
+  /**
+   * Encode each PCM source's frames to Opus (with `encoder` settings), so Ogg Opus recordings of
+   * PCM sources hold their audio (the recorder writes packets as received). Default false.
+   */
+  encodeOpus?: boolean | undefined;
 }

@@ -113,7 +113,7 @@ async function createCall(spec: CallSpec): Promise<CreatedCall> {
     const t = transport;
     reportTimer = setInterval(() => t.sendReports(), 5000);
   }
-  const pcm = spec.pcm ? new PcmCall(pipeline, spec.pcm) : null;
+  const pcm = spec.pcm ? new PcmCall(pipeline, spec.pcm, spec.encoder ?? {}) : null;
   calls.set(spec.callId, { pipeline, transport, runner, reportTimer, pcm });
   rebuild();
   return { callId: spec.callId, rtp };

@@ -5,6 +5,8 @@
  */
 import { isMediabotError } from '../../errors.js';
 import type { PcmCallOptions } from '../core/call-spec.js';
+import { createOpusEncoder } from '../core/codec.js';
+import type { EncoderSettings } from '../core/codec-types.js';
 import { SAMPLES_16K } from '../core/frame.js';
 import type { CallPipeline } from '../core/pipeline.js';
 import type { PcmFrameMessage } from '../core/thread-protocol.js';
@@ -30,6 +32,7 @@ export class PcmCall {
   constructor(
     private readonly pipeline: CallPipeline,
     private readonly opts: PcmCallOptions,
+    private readonly encoderSettings: Partial<EncoderSettings> = {},
   ) {
     this.outboundMode = opts.outbound ?? 'off';
   }
@@ -40,7 +43,11 @@ export class PcmCall {
       this.counters.frames++;
       let input = this.inputs.get(f.sourceId);
       if (!input) {
-        input = new PcmFrameInput({ ...(this.opts.playoutDelayMs !== undefined ? { playoutDelayMs: this.opts.playoutDelayMs } : {}), ...(this.opts.maxQueueMs !== undefined ? { maxQueueMs: this.opts.maxQueueMs } : {}) });
+        input = new PcmFrameInput({
+          ...(this.opts.playoutDelayMs !== undefined ? { playoutDelayMs: this.opts.playoutDelayMs } : {}),
+          ...(this.opts.maxQueueMs !== undefined ? { maxQueueMs: this.opts.maxQueueMs } : {}),
+          ...(this.opts.encodeOpus ? { encoder: createOpusEncoder(this.encoderSettings) } : {}),
+        });
         this.inputs.set(f.sourceId, input);
       }
       try {

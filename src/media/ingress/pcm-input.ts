@@ -20,6 +20,8 @@
  */
 import type { FrameOrigin } from '../hooks/types.js';
 import type { FrameInput } from '../core/source.js';
+import { MAX_OPUS_PACKET } from '../core/codec.js';
+import type { FrameEncoder } from '../core/codec-types.js';
 import { SAMPLES_48K } from '../core/frame.js';
 import { MediabotError } from '../../errors.js';
 import { Upsampler } from './upsampler.js';
@@ -39,6 +41,11 @@ export interface PcmInputOptions {
   resyncMs?: number;
   /** Queue excess over the play-out delay tolerated for up to a second before trimming. Default 200. */
   catchUpMs?: number;
+  /**
+   * Encode each played frame to Opus and expose it as `lastPayload`, so hooks that want packets
+   * (the recorder's Ogg Opus files) get this source's audio. Costs one encode per non-silent frame.
+   */
+  encoder?: FrameEncoder;
 }
 
 export interface PcmInputStats {
@@ -88,7 +95,7 @@ export function isPcmRate(rate: unknown): rate is PcmRate {
 }
 
 export class PcmFrameInput implements FrameInput {
-  readonly lastPayload: Uint8Array | null = null;
+  lastPayload: Uint8Array | null = null;
   readonly lastAudioLevel: { voice: boolean; level: number } | null = null;
   readonly stats: PcmInputStats = { received: 0, played: 0, gapFrames: 0, late: 0, duplicates: 0, dropped: 0, concealed: 0, silentFrames: 0, resyncs: 0, catchUps: 0, depth: 0 };
   private readonly slots: Slot[];
@@ -110,6 +117,8 @@ export class PcmFrameInput implements FrameInput {
   private up24: Upsampler | null = null;
   /** Rate of the last frame played (a change resets the upsamplers' history). */
   private lastRate: PcmRate | 0 = 0;
+  private readonly encoder: FrameEncoder | null;
+  private readonly packet: Uint8Array;
 
   constructor(opts: PcmInputOptions = {}) {
     const delay = opts.playoutDelayMs ?? 60;
@@ -121,6 +130,8 @@ export class PcmFrameInput implements FrameInput {
     this.delayFrames = Math.round(delay / FRAME_MS);
     this.resyncFrames = Math.round(resync / FRAME_MS);
     this.catchUpFrames = Math.max(1, Math.round((opts.catchUpMs ?? 200) / FRAME_MS));
+    this.encoder = opts.encoder ?? null;
+    this.packet = new Uint8Array(this.encoder ? MAX_OPUS_PACKET : 0);
     const n = Math.max(this.delayFrames + 2, Math.round(maxQueue / FRAME_MS));
     this.slots = Array.from({ length: n }, () => {
       const samples = new Int16Array(SAMPLES_48K);
@@ -203,6 +214,7 @@ export class PcmFrameInput implements FrameInput {
   }
 
   pull(out: Int16Array): FrameOrigin {
+    this.lastPayload = null;
     if (!this.started) {
       if (this.stats.depth === 0) {
         out.fill(0);
@@ -238,7 +250,9 @@ export class PcmFrameInput implements FrameInput {
         return 'silence';
       }
       this.upsample(s, out);
-      return s.flags & PCM_FLAG_CONCEALED ? 'plc' : 'packet';
+      if (s.flags & PCM_FLAG_CONCEALED) return 'plc';
+      if (this.encoder) this.lastPayload = this.packet.subarray(0, this.encoder.encode(out, this.packet));
+      return 'packet';
     }
     // Nothing for this slot: a loss or a pause. Silence of exactly one frame keeps media time.
     this.stats.gapFrames++;
