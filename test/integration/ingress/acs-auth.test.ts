@@ -17,6 +17,31 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<{ c
   });
 }
 
+describe('ACS ingress limits', () => {
+  it('closes a connection for a new call beyond maxCalls with 1013', async () => {
+    const pool = new MediaThreadPool(1);
+    const ingress = new AcsIngress({ pool, maxCalls: 1, endGraceMs: 50 });
+    const s = await startServer(async (app) => app.register(acsIngressPlugin, { ingress }));
+    try {
+      const first = new WebSocket(`${s.ws}/media/acs`, { headers: { 'x-ms-call-connection-id': 'cap-1' } });
+      await new Promise((r) => first.once('open', r));
+      const code = await new Promise<number>((resolve) => {
+        const second = new WebSocket(`${s.ws}/media/acs`, { headers: { 'x-ms-call-connection-id': 'cap-2' } });
+        second.on('close', (c) => resolve(c));
+        second.on('error', () => undefined);
+      });
+      expect(code).toBe(1013);
+      expect(pool.hasCall('cap-2')).toBe(false);
+      expect(ingress.metrics.get('acs', 'refusedOverCapacity')).toBe(1);
+      first.close();
+    } finally {
+      await ingress.close();
+      await s.app.close();
+      await pool.close();
+    }
+  });
+});
+
 describe('ACS ingress tokens', () => {
   it('refuses a connection without the token (4401, no call) and accepts ?token= or a bearer header', async () => {
     const pool = new MediaThreadPool(1);

@@ -36,6 +36,8 @@ export interface AcsIngressOptions extends IngressCallHooks {
   endGraceMs?: number;
   sendHighWaterBytes?: number;
   slowConsumerMs?: number;
+  /** Most ACS calls at once; a connection for a new call beyond it is closed with 1013 (try again later). Default 1000. */
+  maxCalls?: number;
   /**
    * Accepted secrets: ACS must connect with `?token=<secret>` in its transport URL or
    * `Authorization: Bearer <secret>`. Without tokens (and without `authorize`) anyone who can
@@ -187,6 +189,11 @@ export class AcsIngress {
       call.ws = ws;
       this.metrics.inc('acs', 'reconnects');
     } else {
+      if (this.calls.size >= (this.opts.maxCalls ?? 1000)) {
+        this.metrics.inc('acs', 'refusedOverCapacity');
+        ws.close(1013, 'too many calls');
+        return;
+      }
       call = this.startCall(callId, header('x-ms-call-correlation-id'), ws);
     }
     const c = call;

@@ -57,6 +57,8 @@ export interface BridgeIngressOptions extends IngressCallHooks {
   createTimeoutMs?: number;
   /** Frames a stream may send ahead of real time before frames are dropped. Default 100 (2 s). */
   burstFrames?: number;
+  /** Most calls across all sidecars; a sessionStarted beyond it is refused. Default 1000. */
+  maxCalls?: number;
   logger?: Logger;
   metrics?: IngressMetrics;
 }
@@ -474,6 +476,7 @@ export class BridgeIngress {
       return; // repeated after a resume: nothing to do
     }
     if (s.byIndex.has(callIndex)) throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `callIndex ${callIndex} is already used by call ${s.byIndex.get(callIndex)!.callId}`);
+    if (this.stats().calls >= (this.options.maxCalls ?? 1000)) throw new MediabotError('MEDIABOT_INGRESS_SESSION_FAILED', `mediabot already runs ${this.options.maxCalls ?? 1000} bridge calls`);
     const pool = this.options.pool;
     const ownsPoolCall = !pool.hasCall(callId);
     const call: BridgeCall = {
