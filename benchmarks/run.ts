@@ -219,23 +219,40 @@ function runCapacityThread(tracks: Tracks, streams: number, seconds: number, thr
   });
 }
 
+/**
+ * Capacity: receive-only streams split across all media threads, on the real
+ * clock. Starts at the 1000-stream target and climbs by 20 % while no tick is
+ * late, or steps down by 20 % until none is, so the answer is the largest
+ * count tried that held with zero late ticks.
+ */
 async function capacity(tracks: Tracks): Promise<{ streams: number; threads: number; late_ticks: number; seconds: number; tick_p99_ms: number; tried: unknown[] }> {
   const threads = availableParallelism();
   const seconds = quick ? 4 : 30;
+  const maxSteps = quick ? 3 : 5;
   const tried: Array<{ streams: number; late_ticks: number; tick_p99_ms: number; max_lateness_ms: number }> = [];
-  let best = { streams: 0, late: 0, p99: 0 };
-  const steps = quick ? [1000, 1300, 1600] : [800, 1000, 1200, 1400, 1600, 1800, 2000];
-  for (const streams of steps) {
+  let best: { streams: number; late: number; p99: number } | null = null;
+  let streams = 1000;
+  let direction = 0;
+  for (let step = 0; step < maxSteps; step++) {
     progress(`capacity: ${streams} streams on ${threads} media threads for ${seconds} s`);
     const per = Math.ceil(streams / threads);
-    const results = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, Math.min(per, streams - i * per), seconds, i)));
+    const results = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, Math.max(0, Math.min(per, streams - i * per)), seconds, i)));
     const late = results.reduce((a, r) => a + r.lateTicks, 0);
     const p99 = Math.max(...results.map((r) => r.tickP99Ms));
     tried.push({ streams, late_ticks: late, tick_p99_ms: round(p99), max_lateness_ms: round(Math.max(...results.map((r) => r.maxLatenessMs))) });
-    if (late > 0) break;
-    best = { streams, late, p99 };
+    progress(`  late ticks ${late}, tick p99 ${round(p99)} ms`);
+    if (late === 0) {
+      if (!best || streams > best.streams) best = { streams, late, p99 };
+      if (direction < 0) break; // stepped down to a count that holds
+      direction = 1;
+      streams = Math.round((streams * 1.2) / 50) * 50;
+    } else {
+      if (direction > 0) break; // the step up failed: the previous count is the answer
+      direction = -1;
+      streams = Math.round((streams * 0.8) / 50) * 50;
+    }
   }
-  return { streams: best.streams, threads, late_ticks: best.late, seconds, tick_p99_ms: round(best.p99), tried };
+  return { streams: best?.streams ?? 0, threads, late_ticks: best?.late ?? 0, seconds, tick_p99_ms: round(best?.p99 ?? 0), tried };
 }
 
 async function main(): Promise<void> {
