@@ -108,8 +108,9 @@ export async function benchIngress(opts: { quick?: boolean } = {}): Promise<Ingr
     hooks: process.env.BENCH_INGRESS_HOOKS === 'off' ? [] : [{ builtin: 'recorder', options: { dir: join(dir, callId), format: 'wav' } }, { builtin: 'talk-events' }],
   });
   // Outbound 'mix' (the call's audio back every tick): the upper bound of outbound work.
-  const bridge = new BridgeIngress({ pool, tokens: ['bench'], callSpec, heartbeatMs: 5000, outbound: 'mix' });
-  const acs = new AcsIngress({ pool, callSpec, endGraceMs: 100, outbound: 'mix', bargeIn: false });
+  const outbound = process.env.BENCH_INGRESS_OUTBOUND === 'off' ? 'off' : 'mix';
+  const bridge = new BridgeIngress({ pool, tokens: ['bench'], callSpec, heartbeatMs: 5000, outbound });
+  const acs = new AcsIngress({ pool, callSpec, endGraceMs: 100, outbound, bargeIn: false });
   const app = Fastify();
   await ensureWebsocket(app);
   await app.register(bridgeIngressPlugin, { ingress: bridge });

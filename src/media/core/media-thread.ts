@@ -14,6 +14,7 @@ import { loadHooks } from './hook-loader.js';
 import { CallPipeline } from './pipeline.js';
 import type { CallMediaStats, CreatedCall, FromMediaThread, OutboundFrame, ToMediaThread } from './thread-protocol.js';
 import { PcmCall } from '../ingress/pcm-call.js';
+import { SAMPLES_16K } from './frame.js';
 import '../hooks/builtin-specs.js';
 
 interface RunningCall {
@@ -33,6 +34,7 @@ let tickList: CallPipeline[] = [];
 let pendingEvents: MediaEvent[] = [];
 /** Calls whose outbound audio goes to the main thread each tick. */
 let outboundList: Array<{ callId: string; pipeline: CallPipeline; pcm: PcmCall }> = [];
+const outboundReady: Array<{ callId: string; pipeline: CallPipeline; pcm: PcmCall }> = [];
 /** PCM frames for calls this thread does not run (ended or unknown). */
 let strayPcmFrames = 0;
 
@@ -50,15 +52,21 @@ const clock = new MediaClock(() => {
 });
 
 function postOutbound(): void {
+  let n = 0;
+  for (const o of outboundList) if (o.pcm.outbound()) outboundReady[n++] = o;
+  if (n === 0) return;
+  // One buffer for all calls of this tick: one transfer per tick instead of one per call.
+  const all = new Int16Array(n * SAMPLES_16K);
   const frames: OutboundFrame[] = [];
-  for (const o of outboundList) {
-    const samples = o.pcm.outbound();
+  for (let i = 0; i < n; i++) {
+    const o = outboundReady[i]!;
+    const view = all.subarray(i * SAMPLES_16K, (i + 1) * SAMPLES_16K);
+    view.set(o.pcm.outFrame);
     // the pipeline already counted this tick, so its media time is one frame ahead
-    if (samples) frames.push({ callId: o.callId, mediaTimeMs: o.pipeline.mediaTimeMs - 20, samples });
+    frames.push({ callId: o.callId, mediaTimeMs: o.pipeline.mediaTimeMs - 20, samples: view });
   }
-  if (frames.length === 0) return;
   const msg: FromMediaThread = { type: 'outbound', frames };
-  port!.postMessage(msg, frames.map((f) => f.samples.buffer as ArrayBuffer));
+  port!.postMessage(msg, [all.buffer]);
 }
 
 function pushPcm(msg: Extract<ToMediaThread, { type: 'pcm' }>): void {

@@ -66,9 +66,12 @@ export class PcmCall {
     }
   }
 
-  /** The outbound frame of this tick (after the pipeline ticked), or null when silent or off. */
-  outbound(): Int16Array | null {
-    if (this.outboundMode === 'off') return null;
+  /** This tick's outbound frame, valid until the next call (a reused buffer). */
+  readonly outFrame = new Int16Array(SAMPLES_16K);
+
+  /** Computes the outbound frame of this tick (after the pipeline ticked) into `outFrame`; false when silent or off. */
+  outbound(): boolean {
+    if (this.outboundMode === 'off') return false;
     const acc = this.acc;
     acc.fill(0);
     let any = false;
@@ -80,15 +83,15 @@ export class PcmCall {
       const pcm = s.pcm16;
       for (let i = 0; i < SAMPLES_16K; i++) acc[i]! += pcm[i]!;
     }
-    if (!any) return null;
-    const out = new Int16Array(SAMPLES_16K);
+    if (!any) return false;
+    const out = this.outFrame;
     let energy = 0;
     for (let i = 0; i < SAMPLES_16K; i++) {
       const v = acc[i]!;
       out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
       energy |= v;
     }
-    return energy === 0 ? null : out;
+    return energy !== 0;
   }
 
   statsOf(sourceId: string): Record<string, number> | undefined {
