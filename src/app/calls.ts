@@ -334,7 +334,10 @@ export class CallService {
     const t0 = Date.now();
     if (m.mode === 'app' && m.mediaId !== null) {
       const session = this.o.media.get(m.mediaId);
-      if (!session) throw new MediabotError('MEDIABOT_CALL_TERMINATED', `the media of call ${callId} has ended`);
+      if (!session) {
+        // Media from another provider (the bridge sidecar) is not an RTP conference mediabot can play into.
+        throw new MediabotError(this.o.mediaSessions ? 'MEDIABOT_PROMPT_FAILED' : 'MEDIABOT_CALL_TERMINATED', this.o.mediaSessions ? `call ${callId} has no RTP media mediabot can play a prompt into` : `the media of call ${callId} has ended`);
+      }
       let downloaded: string | null = null;
       if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
       try {
