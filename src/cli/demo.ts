@@ -26,12 +26,12 @@ export interface DemoOptions {
 const USAGE = `usage: mediabot demo [--participants N] [--seconds S]
 
   --participants N   simulated people in the meeting, 1-4 (default 3)
-  --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 25)
+  --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 30)
 `;
 
 export function parseDemoArgs(argv: string[]): { participants: number; seconds: number } {
   let participants = 3;
-  let seconds = 25;
+  let seconds = 30;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];

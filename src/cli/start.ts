@@ -1,8 +1,8 @@
 /**
  * `mediabot start`: runs the worker. With Graph credentials it serves Graph callbacks, the operator
  * API, live events and the dashboard until SIGINT/SIGTERM. With none, it runs `mediabot demo`
- * against the embedded emulator and keeps serving, so `npm start` on a fresh machine shows the
- * whole job end to end.
+ * against the embedded emulator to a clean exit (`--keep-serving` keeps the dashboard up
+ * afterwards), so `npm start` on a fresh machine shows the whole job end to end.
  */
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../logger.js';
@@ -40,7 +40,8 @@ export async function runStartCommand(argv: string[]): Promise<number> {
   let worker: Worker | null;
   if (config.useEmulator) {
     out('mediabot: no Graph credentials (MEDIABOT_CLIENT_ID / MEDIABOT_CLIENT_SECRET or MEDIABOT_CLIENT_CERT) are set: running the demo against the embedded Graph emulator.');
-    worker = await runDemo({ ...parseDemoArgs(argv), keepServing: true, out });
+    const keepServing = argv.includes('--keep-serving');
+    worker = await runDemo({ ...parseDemoArgs(argv.filter((a) => a !== '--keep-serving')), keepServing, out });
   } else {
     worker = await startWorker(config, { logger: createLogger(config.logLevel) });
     out(`mediabot: listening on ${worker.url} (callbacks ${worker.callbackUri}); dashboard ${worker.url}/ · API docs ${worker.url}/docs`);

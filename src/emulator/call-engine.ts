@@ -364,7 +364,9 @@ export class CallEngine {
         const c = clipOf(s, r);
         return c ? (c.length * 1000) / SPEECH_RATE : 2500;
       },
-      { joinStaggerMs: call.kind === 'peerToPeer' ? 0 : this.ctx.timing.joinStaggerMs },
+      // People stay a while after their last sentence, as they do in a meeting, so a bot that
+      // talks or hangs up at the end still has an audience.
+      { joinStaggerMs: call.kind === 'peerToPeer' ? 0 : this.ctx.timing.joinStaggerMs, tailMs: this.ctx.timing.stayAfterScriptMs },
     );
     const endpoint = call.appHostedMedia ? parseMediaBlob(call.mediaConfig['blob']) : undefined;
     if (endpoint) call.media = new CallMediaSession(endpoint, this.ctx.logger);

@@ -23,6 +23,8 @@ export interface EmulatorTiming {
   ringTimeoutMs: number;
   /** Delay between simulated participants joining. */
   joinStaggerMs: number;
+  /** How long a simulated participant stays after their last sentence. */
+  stayAfterScriptMs: number;
 }
 
 export const DEFAULT_TIMING: EmulatorTiming = {
@@ -35,6 +37,7 @@ export const DEFAULT_TIMING: EmulatorTiming = {
   keepAliveTimeoutMs: 45 * 60_000,
   ringTimeoutMs: 60_000,
   joinStaggerMs: 400,
+  stayAfterScriptMs: 8_000,
 };
 
 /** What every emulator module shares. */
