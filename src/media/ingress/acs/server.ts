@@ -194,7 +194,14 @@ export class AcsIngress {
         ws.close(1013, 'too many calls');
         return;
       }
-      call = this.startCall(callId, header('x-ms-call-correlation-id'), ws);
+      try {
+        call = this.startCall(callId, header('x-ms-call-correlation-id'), ws);
+      } catch (err) {
+        this.metrics.fault('acs', isMediabotError(err) ? err.code : 'MEDIABOT_INTERNAL');
+        this.log.error({ err, callId }, 'acs could not start the call');
+        ws.close(1011, 'media unavailable');
+        return;
+      }
     }
     const c = call;
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -219,6 +226,8 @@ export class AcsIngress {
   private startCall(callId: string, correlationId: string | null, ws: WebSocket): AcsCall {
     const pool = this.opts.pool;
     const ownsPoolCall = !pool.hasCall(callId);
+    // Asked first: if it throws, nothing has been registered yet.
+    const base = ownsPoolCall ? (this.opts.callSpec?.(callId) ?? {}) : {};
     const call: AcsCall = {
       callId,
       info: { callId, adapter: 'acs', correlationId, startedAt: new Date().toISOString() },
@@ -254,7 +263,6 @@ export class AcsIngress {
       started();
       return call;
     }
-    const base = this.opts.callSpec?.(callId) ?? {};
     const pcm = {
       outbound,
       ...(this.opts.playoutDelayMs !== undefined ? { playoutDelayMs: this.opts.playoutDelayMs } : {}),

@@ -479,6 +479,8 @@ export class BridgeIngress {
     if (this.stats().calls >= (this.options.maxCalls ?? 1000)) throw new MediabotError('MEDIABOT_INGRESS_SESSION_FAILED', `mediabot already runs ${this.options.maxCalls ?? 1000} bridge calls`);
     const pool = this.options.pool;
     const ownsPoolCall = !pool.hasCall(callId);
+    // Asked first: if it throws, nothing has been registered yet.
+    const base = ownsPoolCall ? (this.options.callSpec?.(callId) ?? {}) : {};
     const call: BridgeCall = {
       callId,
       callIndex,
@@ -514,7 +516,6 @@ export class BridgeIngress {
       started();
       return;
     }
-    const base = this.options.callSpec?.(callId) ?? {};
     const pcm = {
       outbound: this.opts.outbound,
       ...(this.options.playoutDelayMs !== undefined ? { playoutDelayMs: this.options.playoutDelayMs } : {}),
