@@ -1,5 +1,5 @@
 /**
- * Renders the emulator's default script (espeak-ng + sox) into assets/speech
+ * Renders the emulator's default script and the demo's prompt (espeak-ng + sox) into assets/speech
  * as Ogg Opus, so `npm start` speaks without espeak-ng installed.
  * Run after changing DEFAULT_SCRIPT: `npx tsx scripts/render-demo-speech.ts`.
  */
@@ -11,17 +11,21 @@ import { createOpusEncoder } from '../src/media/core/codec.js';
 import { SAMPLES_48K } from '../src/media/core/frame.js';
 import { DEFAULT_SCRIPT, SpeechBank, speechKey } from '../src/emulator/speech.js';
 import { openOggOpusFile } from '../src/media/hooks/recorder/index.js';
+import { DEMO_PROMPT } from '../src/cli/demo.js';
 
 const outDir = fileURLToPath(new URL('../assets/speech', import.meta.url));
 const cache = mkdtempSync(join(tmpdir(), 'mediabot-render-'));
 process.env['MEDIABOT_IGNORE_SPEECH_ASSETS'] = '1';
 const bank = new SpeechBank(cache);
-await bank.prepare(DEFAULT_SCRIPT);
-for (const s of DEFAULT_SCRIPT) {
+const scripts = [...DEFAULT_SCRIPT, { name: 'mediabot (prompt)', voice: DEMO_PROMPT.voice, sentences: [DEMO_PROMPT.text] }];
+await bank.prepare(scripts);
+for (const s of scripts) {
   for (const text of s.sentences) {
     const pcm = bank.clip(s.voice, text);
     const enc = createOpusEncoder({ bitrate: 32_000, complexity: 10, inbandFec: false });
-    const writer = openOggOpusFile(join(outDir, `${speechKey(s.voice, text)}.opus`), { comments: { TITLE: text, ARTIST: s.name } });
+    const path = join(outDir, `${speechKey(s.voice, text)}.opus`);
+    rmSync(path, { force: true });
+    const writer = openOggOpusFile(path, { comments: { TITLE: text, ARTIST: s.name } });
     const buf = new Uint8Array(1276);
     const frame = new Int16Array(SAMPLES_48K);
     for (let at = 0; at < pcm.length; at += SAMPLES_48K) {

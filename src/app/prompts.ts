@@ -7,12 +7,17 @@
 import { execFile } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdir, stat, writeFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import opus from '@discordjs/opus';
 import { MediabotError } from '../errors.js';
+import { decodeOggOpusFile } from '../emulator/ogg-opus-reader.js';
+import { encodeWavPcm16, parseWavPcm16, speechAssetPath, speechKey } from '../emulator/speech.js';
+import { SAMPLES_16K, SAMPLES_48K } from '../media/core/frame.js';
+import { Decimator48to16 } from '../media/core/resampler.js';
+import { Upsampler } from '../media/ingress/upsampler.js';
 
 const run = promisify(execFile);
 
@@ -40,7 +45,10 @@ export class PromptStore {
       await run('espeak-ng', ['-v', voice, '-s', '160', '-w', raw, '--', text.replace(/\s+/g, ' ').trim()], { timeout: 30_000 });
       await run('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', this.path(id)], { timeout: 30_000 });
     } catch (err) {
-      throw new MediabotError('MEDIABOT_PROMPT_FAILED', `speech synthesis failed (espeak-ng/sox): ${(err as Error).message}`);
+      // Without espeak-ng/sox, a prompt shipped pre-rendered (the demo's) still plays.
+      const asset = speechAssetPath(speechKey(voice, text));
+      if (asset === null) throw new MediabotError('MEDIABOT_PROMPT_FAILED', `speech synthesis failed (espeak-ng/sox): ${(err as Error).message}`);
+      await writeFile(this.path(id), encodeWavPcm16(decimateTo16k(await decodeOggOpusFile(asset)), 16_000));
     } finally {
       await rm(raw, { force: true });
     }
@@ -53,8 +61,40 @@ export class PromptStore {
   }
 }
 
-/** Decodes any audio file sox reads into 48 kHz mono int16 samples. */
+/** 48 kHz → 16 kHz with the media core's speech-tap decimator. */
+function decimateTo16k(pcm48: Int16Array): Int16Array {
+  const d = new Decimator48to16();
+  const frames = Math.ceil(pcm48.length / SAMPLES_48K);
+  const out = new Int16Array(frames * SAMPLES_16K);
+  const frame = new Int16Array(SAMPLES_48K);
+  for (let f = 0; f < frames; f++) {
+    frame.fill(0);
+    frame.set(pcm48.subarray(f * SAMPLES_48K, Math.min(pcm48.length, (f + 1) * SAMPLES_48K)));
+    d.process(frame, out.subarray(f * SAMPLES_16K, (f + 1) * SAMPLES_16K));
+  }
+  return out;
+}
+
+/** 16 kHz mono PCM WAV (what PromptStore writes) to 48 kHz, without sox. */
+async function wav16kTo48k(file: string): Promise<Int16Array | null> {
+  let parsed: { sampleRate: number; samples: Int16Array };
+  try {
+    parsed = parseWavPcm16(await readFile(file));
+  } catch {
+    return null;
+  }
+  if (parsed.sampleRate === 48_000) return parsed.samples;
+  if (parsed.sampleRate !== 16_000) return null;
+  const up = new Upsampler(16_000, parsed.samples.length);
+  const out = new Int16Array(parsed.samples.length * 3);
+  up.process(parsed.samples, out);
+  return out;
+}
+
+/** Decodes any audio file sox reads into 48 kHz mono int16 samples (16/48 kHz WAV even without sox). */
 export async function load48k(file: string): Promise<Int16Array> {
+  const own = await wav16kTo48k(file);
+  if (own !== null) return own;
   try {
     const { stdout } = await run('sox', [file, '-t', 'raw', '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'], {
       encoding: 'buffer',

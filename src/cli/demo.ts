@@ -23,6 +23,10 @@ export interface DemoOptions {
   out: (line: string) => void;
 }
 
+/** What the demo says into the call before hanging up (shipped pre-rendered in assets/speech). */
+export const DEMO_PROMPT = { voice: 'en-us', text: 'This meeting was recorded by mediabot. Goodbye.' } as const;
+const DEMO_PROMPT_TEXT = DEMO_PROMPT.text;
+
 const USAGE = `usage: mediabot demo [--participants N] [--seconds S]
 
   --participants N   simulated people in the meeting, 1-4 (default 3)
@@ -212,7 +216,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     if (!endedEarly) {
       stage.set('playing a prompt into the call', out);
       try {
-        const played = await w.calls.play(callId, { text: 'This meeting was recorded by mediabot. Goodbye.' });
+        const played = await w.calls.play(callId, { text: DEMO_PROMPT_TEXT });
         out(`  played ${secs(played.durationMs)} of speech (${played.via === 'media' ? 'into the app-hosted media' : 'through Graph playPrompt'}; ${played.promptUrl})`);
       } catch (err) {
         // The last people may leave (and the meeting end) just as the prompt starts.
