@@ -14,7 +14,7 @@ const USAGE = `usage: mediabot <command> [options]
 
 commands:
   rtp       RTP/Opus audio conference mixer on a UDP port
-  start     run the worker (with no Graph credentials: the demo against the embedded emulator, then keep serving)
+  start     run the worker (with no Graph credentials: the demo against the embedded emulator; --keep-serving keeps the dashboard up after it)
   demo      join a simulated Teams meeting end to end and print what happened
   doctor    check configuration, token, permissions and the callback route (exit 0 pass, 1 fail, 2 bad config)
   emulator  run the embedded Graph emulator on its own
