@@ -23,6 +23,7 @@ import { HookRunner } from '../src/media/hooks/runner.js';
 import { createTalkEventsHook } from '../src/media/hooks/builtin/talk-events.js';
 import { createRecorderHook } from '../src/media/hooks/recorder/index.js';
 import { addFeeds } from './lib/feed.js';
+import { benchIngress } from './ingress.js';
 import { packetTracks } from './lib/speech-packets.js';
 import { median, nowUs, progress, quantile, round } from './lib/stats.js';
 
@@ -227,8 +228,8 @@ function runCapacityThread(tracks: Tracks, streams: number, seconds: number, thr
  */
 async function capacity(tracks: Tracks): Promise<{ streams: number; threads: number; late_ticks: number; seconds: number; tick_p99_ms: number; tried: unknown[] }> {
   const threads = availableParallelism();
-  const seconds = quick ? 4 : 30;
-  const maxSteps = quick ? 3 : 5;
+  const seconds = quick ? 3 : 30;
+  const maxSteps = quick ? 2 : 5;
   const tried: Array<{ streams: number; late_ticks: number; tick_p99_ms: number; max_lateness_ms: number }> = [];
   let best: { streams: number; late: number; p99: number } | null = null;
   let streams = 1000;
@@ -262,7 +263,7 @@ async function main(): Promise<void> {
   const tracks = await packetTracks();
   const floor = codecFloor(tracks);
   progress(`codec floor: decode ${floor.decode} µs, encode ${floor.encode} µs per frame`);
-  const ticks = quick ? 200 : 1500;
+  const ticks = quick ? 150 : 1500;
   const calls: CallResult[] = [];
   for (const [participants, talkers] of [
     [2, 2],
@@ -275,6 +276,8 @@ async function main(): Promise<void> {
     calls.push(r);
   }
   const hooksCase = await hookCosts(tracks, ticks);
+  progress('ingress: 20 bridge calls of 4 unmixed speakers, 20 ACS unmixed calls (recorder and talk events on)');
+  const ingress = await benchIngress({ quick });
   const cap = await capacity(tracks);
   const result = {
     mode: quick ? 'quick' : 'full',
@@ -282,6 +285,7 @@ async function main(): Promise<void> {
     codec_floor_us: floor,
     calls,
     hooks: hooksCase,
+    ingress,
     capacity: cap,
     seconds: round((Date.now() - started) / 1000, 1),
   };

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).runDemoCommand,
   doctor: async () => (await import('./doctor.js')).runDoctorCommand,
   emulator: async () => (await import('./emulator.js')).runEmulatorCommand,
+  'bridge-sim': async () => (await import('./bridge-sim.js')).runBridgeSimCommand,
 };
 
 const USAGE = `usage: mediabot <command> [options]
@@ -18,6 +19,7 @@ commands:
   demo      join a simulated Teams meeting end to end and print what happened
   doctor    check configuration, token, permissions and the callback route (exit 0 pass, 1 fail, 2 bad config)
   emulator  run the embedded Graph emulator on its own
+  bridge-sim  play the media sidecar's part of the bridge protocol against a mediabot (conformance peer)
 `;
 
 async function main(): Promise<number> {
