@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { editDistance, words } from '../src/app/wer.js';
 import { POCKETSPHINX_DEFAULT_ARGS } from '../src/media/hooks/transcribe/pocketsphinx.js';
 import { ffmpegSend, LossyRelay } from './lib/rtp-peers.js';
 import { progress, round } from './lib/stats.js';
@@ -27,25 +28,6 @@ interface Clip {
   id: string;
   wav: string;
   reference: string[];
-}
-
-function words(text: string): string[] {
-  return text
-    .toLowerCase()
-    .replace(/<\/?s>|\([^)]*\)|[^a-z' ]/g, ' ')
-    .split(/\s+/)
-    .filter((w) => w !== '');
-}
-
-/** Word-level edit distance (substitutions + insertions + deletions). */
-export function editDistance(ref: readonly string[], hyp: readonly string[]): number {
-  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= hyp.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[hyp.length]!;
 }
 
 function wer(clips: Clip[], hyps: Map<string, string[]>): number {
@@ -62,7 +44,8 @@ function loadClips(): Clip[] {
   const lines = readFileSync(join(LIBRIVOX, 'transcription'), 'utf8').split('\n').filter((l) => l.trim() !== '');
   return lines.map((line) => {
     const id = /\(([^)]+)\)\s*$/.exec(line)![1]!;
-    return { id, wav: join(LIBRIVOX, `${id}.wav`), reference: words(line) };
+    // Reference lines look like `<s> words </s> (clip-id)`.
+    return { id, wav: join(LIBRIVOX, `${id}.wav`), reference: words(line.replace(/<\/?s>|\([^)]*\)\s*$/g, ' ')) };
   });
 }
 

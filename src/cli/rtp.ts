@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,6 +5,7 @@ import { MediabotError } from '../errors.js';
 import type { HookSpec } from '../media/core/call-spec.js';
 import { MediaThreadPool, type CallMediaStats } from '../media/core/threads.js';
 import type { MediaEvent } from '../media/hooks/types.js';
+import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
 const USAGE = `usage: mediabot rtp --port P [--host 127.0.0.1] [--seconds N] [--stats FILE]
                     [--out DIR [--transcribe pocketsphinx|none] [--record on|off]]
@@ -33,15 +33,6 @@ function intArg(name: string, raw: string | undefined, min: number, max: number)
     throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--${name} must be a number ${min}-${max} (got "${raw}")`);
   }
   return Number(raw);
-}
-
-function hasPocketsphinx(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v pocketsphinx_continuous'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The JSON stats `mediabot rtp --stats FILE` writes. */
@@ -103,7 +94,7 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
     const out = resolve(values.out);
     mkdirSync(out, { recursive: true });
     if (values.record !== 'on' && values.record !== 'off') throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--record must be on or off (got "${values.record}")`);
-    const engine = values.transcribe ?? (hasPocketsphinx() ? 'pocketsphinx' : 'none');
+    const engine = values.transcribe ?? (pocketsphinxAvailable() ? 'pocketsphinx' : 'none');
     if (engine !== 'pocketsphinx' && engine !== 'none') throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--transcribe must be pocketsphinx or none (got "${engine}")`);
     hooks.push({ builtin: 'speaker-timeline', options: { dir: out } }, { builtin: 'analytics', options: { dir: out } }, { builtin: 'transcript', options: { dir: out } });
     if (values.record === 'on') hooks.push({ builtin: 'recorder', options: { dir: join(out, 'recordings') } });

@@ -11,19 +11,12 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from './helpers.js';
+import { pocketsphinxAvailable } from '../../src/media/hooks/transcribe/pocketsphinx.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // The page functions below run in the browser; this file is compiled without the DOM library.
 declare const document: { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> };
 
-function hasPocketsphinx(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v pocketsphinx_continuous'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let browser: BrowserContext | undefined;
 afterAll(async () => {
@@ -61,7 +54,7 @@ describe('dashboard', () => {
 
       mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
       const shot = (): Promise<Buffer> => page.screenshot({ path: join(REPO, 'test-artifacts', 'dashboard.png'), fullPage: true });
-      if (hasPocketsphinx()) {
+      if (pocketsphinxAvailable()) {
         await page.waitForSelector('.caption', { timeout: 40_000 });
         await shot();
         const first = await page.$$eval('.caption', (els) => els.map((e) => e.textContent ?? ''));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../../../logger.js';
 import { silentLogger } from '../../../logger.js';
@@ -17,6 +17,16 @@ export interface PocketsphinxOptions {
   /** Audio waiting for the decoder beyond which new audio is skipped (and counted in droppedMs). Default 60 000 ms. */
   maxBacklogMs?: number;
   logger?: Logger;
+}
+
+/** Whether Debian's `pocketsphinx_continuous` is on the PATH. */
+export function pocketsphinxAvailable(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v pocketsphinx_continuous'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const POCKETSPHINX_DEFAULT_ARGS: readonly string[] = ['-fwdflat', 'no', '-bestpath', 'no', '-vad_postspeech', '25'];
