@@ -24,6 +24,7 @@ import type { CallView } from '../signaling/registry.js';
 import type { Signaling } from '../signaling/signaling.js';
 import type { SpeechStore } from '../store/speech-store.js';
 import { ANALYTICS_FILE, TIMELINE_FILE } from './media-hooks.js';
+import type { IngressMediaPort } from './ingress.js';
 import type { RtpMediaSessions } from './media-sessions.js';
 import { fetchPrompt, load48k, randomSsrc, sendRtpAudio, type PromptStore } from './prompts.js';
 
@@ -91,6 +92,10 @@ interface CallMedia {
   lastMediaTimeMs: number;
   finalizing: Promise<CallArtifacts> | null;
   artifacts: CallArtifacts | null;
+  /** A call that exists only as an ingress stream (ACS, or a sidecar session mediabot did not ask for). */
+  ingressOnly: boolean;
+  /** The app-hosted media is an RTP session of `media` (prompts can be played into it). */
+  rtpMedia: boolean;
 }
 
 export interface CallServiceOptions {
@@ -112,6 +117,8 @@ export interface CallServiceOptions {
   speech?: SpeechStore;
   /** Supplies blobs for app-hosted media (default: `media`, the RTP sessions). */
   mediaSessions?: MediaSessionProvider;
+  /** Media of ingress calls (ACS streams, bridge sessions): scratch folders and ending. */
+  ingress?: IngressMediaPort;
   prompts: PromptStore;
   logger: Logger;
 }
@@ -185,7 +192,7 @@ export class CallService {
     const k = key(callId);
     let m = this.calls.get(k);
     if (!m) {
-      m = { callId, mediaId: null, mode: 'service', speakers: new Map(), promptSources: new Set(), transcript: [], dominant: null, lastMediaTimeMs: 0, finalizing: null, artifacts: null };
+      m = { callId, mediaId: null, mode: 'service', speakers: new Map(), promptSources: new Set(), transcript: [], dominant: null, lastMediaTimeMs: 0, finalizing: null, artifacts: null, ingressOnly: false, rtpMedia: false };
       this.calls.set(k, m);
     }
     return m;
@@ -280,6 +287,7 @@ export class CallService {
     const m = this.state(call.id);
     m.mode = mode;
     m.mediaId = mediaId;
+    m.rtpMedia = mediaId !== null && this.o.media.get(mediaId) !== undefined;
     const view = this.o.signaling.registry.track(call.id, { direction: 'outgoing' });
     if (mediaId !== null) this.link(mediaId, call.id);
     this.log.info({ callId: call.id, mediaId, mode }, 'call created');
@@ -293,8 +301,31 @@ export class CallService {
     const m = this.state(callId);
     m.mode = 'app';
     m.mediaId = callId;
+    m.rtpMedia = this.o.media.get(callId) !== undefined;
     this.link(callId, callId);
     return session;
+  }
+
+  /**
+   * An ingress adapter started a call's media. A bridge session for a call mediabot created is
+   * already linked; any other stream (ACS) becomes a call of its own, listed with its stream id.
+   */
+  ingressCallStarted(info: { callId: string; adapter: string }): void {
+    if (this.mediaToCall.has(info.callId)) return;
+    this.o.signaling.registry.track(info.callId, { direction: 'incoming', state: 'established' });
+    const m = this.state(info.callId);
+    m.mode = 'app';
+    m.mediaId = info.callId;
+    m.ingressOnly = true;
+    this.link(info.callId, info.callId);
+    this.log.info({ callId: info.callId, adapter: info.adapter }, 'ingress call started');
+  }
+
+  /** An ingress call's media ended: a call that exists only as that stream ends with it. */
+  ingressCallEnded(info: { callId: string; reason: string }): void {
+    const m = this.calls.get(key(info.callId));
+    if (!m?.ingressOnly) return;
+    this.o.signaling.registry.apply({ kind: 'callState', callId: info.callId, changeType: 'updated', state: 'terminated', resultInfo: null, terminationReason: info.reason, transfer: null, etag: null });
   }
 
   async hangUp(callId: string): Promise<void> {
@@ -335,8 +366,9 @@ export class CallService {
     if (m.mode === 'app' && m.mediaId !== null) {
       const session = this.o.media.get(m.mediaId);
       if (!session) {
-        // Media from another provider (the bridge sidecar) is not an RTP conference mediabot can play into.
-        throw new MediabotError(this.o.mediaSessions ? 'MEDIABOT_PROMPT_FAILED' : 'MEDIABOT_CALL_TERMINATED', this.o.mediaSessions ? `call ${callId} has no RTP media mediabot can play a prompt into` : `the media of call ${callId} has ended`);
+        // Media from another provider (the bridge sidecar, ACS) is not an RTP conference mediabot can play into.
+        const external = !m.rtpMedia;
+        throw new MediabotError(external ? 'MEDIABOT_PROMPT_FAILED' : 'MEDIABOT_CALL_TERMINATED', external ? `call ${callId} has no RTP media mediabot can play a prompt into` : `the media of call ${callId} has ended`);
       }
       let downloaded: string | null = null;
       if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
@@ -506,7 +538,7 @@ export class CallService {
     const taken = new Set([...m.speakers.values()].map((s) => s.participantId).filter((x): x is string => x !== null));
     for (const s of m.speakers.values()) {
       if (s.participantId !== null || s.prompt) continue;
-      const ssrc = /^ssrc-(\d+)$/.exec(s.sourceId)?.[1];
+      const ssrc = /^(?:ssrc|msi)-(\d+)$/.exec(s.sourceId)?.[1];
       let pid: string | undefined;
       if (ssrc !== undefined) for (const [p, ids] of rosterSources) if (ids.includes(ssrc)) pid = p;
       pid ??= order.find((p) => !taken.has(p) && !(rosterSources.get(p) ?? []).some((id) => [...m.speakers.keys()].includes(`ssrc-${id}`)));
@@ -586,16 +618,20 @@ export class CallService {
     let timeline: unknown = null;
     if (m.mediaId !== null) {
       const session = this.o.media.get(m.mediaId);
+      const ingressDir = session ? undefined : this.o.ingress?.scratchDir(m.mediaId);
       try {
-        mediaStats = await this.o.media.close(m.mediaId);
+        if (ingressDir !== undefined) await this.o.ingress!.end(m.mediaId);
+        else mediaStats = await this.o.media.close(m.mediaId);
       } catch (err) {
         this.log.warn({ err, callId: m.callId }, 'ending the call media failed');
       }
-      if (session) {
-        analytics = await readJson(join(session.scratchDir, ANALYTICS_FILE));
-        timeline = await readJson(join(session.scratchDir, TIMELINE_FILE));
-        await rm(session.scratchDir, { recursive: true, force: true });
+      const scratchDir = session?.scratchDir ?? ingressDir;
+      if (scratchDir !== undefined) {
+        analytics = await readJson(join(scratchDir, ANALYTICS_FILE));
+        timeline = await readJson(join(scratchDir, TIMELINE_FILE));
+        await rm(scratchDir, { recursive: true, force: true });
       }
+      if (ingressDir !== undefined) this.o.ingress?.forget?.(m.mediaId);
     }
     const label = (id: string): string | null => this.label(m, id);
     const files: string[] = [];

@@ -42,6 +42,7 @@ import { CallRecordStore } from '../store/callrecords.js';
 import { SpeechStore } from '../store/speech-store.js';
 import { CallService, type LiveEvent } from './calls.js';
 import { callOperationsPort, callRecordsPort, subscriptionsPort } from './graph-ports.js';
+import { WorkerIngress } from './ingress.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from './media-sessions.js';
 import { PromptStore } from './prompts.js';
@@ -77,6 +78,8 @@ export interface Worker {
   emulator: Emulator | null;
   /** The CA trusted in addition to the system's (the emulator's). */
   caPem: string | undefined;
+  /** The WebSocket media ingresses on the main port: /media/acs and /media/bridge. */
+  ingress: WorkerIngress;
   /** Every live event: bus events (with Graph call ids) and the worker's own. */
   subscribe(listener: (e: LiveEvent) => void): () => void;
   close(): Promise<void>;
@@ -221,6 +224,20 @@ async function assemble(
   });
 
   let calls: CallService | undefined;
+  // ACS streams and sidecar sessions: tokens from MEDIABOT_API_TOKEN; without one (loopback only) a
+  // random per-process bridge token (Worker.ingress.bridgeToken) and an open ACS endpoint.
+  const ingressTokens = cfg.apiToken !== undefined ? [cfg.apiToken] : [];
+  const bridgeToken = ingressTokens[0] ?? randomBytes(24).toString('base64url');
+  const ingress = new WorkerIngress({
+    pool,
+    hooks,
+    scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
+    tokens: ingressTokens.length > 0 ? ingressTokens : [bridgeToken],
+    acsTokens: ingressTokens,
+    logger: log,
+    onCallStarted: (info) => calls?.ingressCallStarted(info),
+    onCallEnded: (info) => calls?.ingressCallEnded(info),
+  });
   const signaling = createSignaling({
     calls: callOperationsPort(graph.graph),
     callbackUri,
@@ -243,16 +260,19 @@ async function assemble(
     tenantId: cfg.tenantId,
     media,
     speech,
-    ...(opts.mediaSessions ? { mediaSessions: opts.mediaSessions } : {}),
+    mediaSessions: opts.mediaSessions ?? ingress.sessionProvider(media),
+    ingress,
     prompts,
     logger: log.child({ component: 'calls' }),
   });
   const service = calls;
   cleanups.push(() => service.closeAll());
+  cleanups.push(() => ingress.close());
   pool.onEvent((e) => service.ingestMediaEvent(e));
 
   const metrics = createMetrics();
   const mediaMetrics = createMediaMetrics(metrics.registry, pool, () => media.ids());
+  ingress.registerMetrics(metrics.registry);
   cleanups.push(() => mediaMetrics.stop());
 
   const validator = new CallbackTokenValidator({
@@ -332,6 +352,7 @@ async function assemble(
       },
       { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
       { plugin: dashboardRoutes as FastifyPluginAsync<never> },
+      ...ingress.plugins(),
     ],
   });
   cleanups.push(() => server.close());
@@ -357,6 +378,7 @@ async function assemble(
     metrics,
     emulator,
     caPem,
+    ingress,
     subscribe,
     close: async () => {
       readiness.startDraining();
