@@ -4,7 +4,6 @@
  * speaker show, live captions appear and change, and the end reason is explained at the end.
  * Saves a screenshot to test-artifacts/dashboard.png.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

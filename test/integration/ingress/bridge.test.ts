@@ -14,6 +14,7 @@ import { encodeFrame, FrameCodec, FrameKind, payloadFromPcm } from '../../../src
 import type { IngressCallInfo } from '../../../src/media/ingress/shared.js';
 import { speech48 } from '../../helpers/speech.js';
 import { envelope16, haveLibrivox, librivox, LIBRIVOX, place16, readWav16, rmsOf, startServer, waitFor } from './helpers.js';
+import { correlation } from '../../helpers/speech.js';
 
 const TOKEN = 'bridge-test-token';
 
@@ -196,7 +197,7 @@ describe('media bridge ingress', () => {
         if (n < 50) break;
         const a = envRec.slice(0, n);
         const b = envSrc.slice(lag, lag + n);
-        const corr = pearson(a, b);
+        const corr = correlation(a, b);
         if (corr > best.corr) best = { corr, lag };
       }
       expect(best.corr, `speaker ${s.sourceId} recording matches its speech`).toBeGreaterThan(0.9);
@@ -248,7 +249,7 @@ describe('media bridge ingress', () => {
     let bestBefore = -1;
     for (let l = -80; l <= 10; l++) {
       const from = Math.max(5, 5 - l);
-      const c = pearson(env.slice(from + l, firstSkipped - 2 + l), src.slice(from, firstSkipped - 2));
+      const c = correlation(env.slice(from + l, firstSkipped - 2 + l), src.slice(from, firstSkipped - 2));
       if (c > bestBefore) [bestBefore, lag] = [c, l];
     }
     expect(bestBefore).toBeGreaterThan(0.9);
@@ -256,7 +257,7 @@ describe('media bridge ingress', () => {
     expect(gap.length).toBe(report.framesSkipped - 2);
     expect(Math.max(...gap)).toBeLessThan(5);
     // after the gap the audio is at the same offset: the outage neither shifted nor shortened the timeline
-    const after = pearson(env.slice(lag + lastSkipped + 6, lag + src.length - 5), src.slice(lastSkipped + 6, src.length - 5));
+    const after = correlation(env.slice(lag + lastSkipped + 6, lag + src.length - 5), src.slice(lastSkipped + 6, src.length - 5));
     expect(after).toBeGreaterThan(0.9);
     // whole: the file reaches the end of the streamed media time, the gap included, not shortened by the outage
     expect(env.length).toBeGreaterThanOrEqual(src.length + lag - 2);
@@ -367,23 +368,3 @@ describe('media bridge ingress', () => {
   });
 });
 
-function pearson(a: number[], b: number[]): number {
-  const n = Math.min(a.length, b.length);
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]!;
-    mb += b[i]!;
-  }
-  ma /= n;
-  mb /= n;
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < n; i++) {
-    num += (a[i]! - ma) * (b[i]! - mb);
-    da += (a[i]! - ma) ** 2;
-    db += (b[i]! - mb) ** 2;
-  }
-  return da === 0 || db === 0 ? 0 : num / Math.sqrt(da * db);
-}
