@@ -119,8 +119,49 @@ static napi_value encoder_ctl(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The DSP kernels are compiled twice (AVX2 and baseline x86-64) and the loader
+ * picks the one the CPU runs (GCC function multi-versioning), so the binary
+ * stays portable.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+MULTIVERSION
+static void fir_decimate3_kernel(float* buf, const float* taps, size_t tl, const int16_t* x, size_t il, int16_t* y, size_t ol) {
+  size_t h = tl - 1;
+  for (size_t i = 0; i < il; i++) buf[h + i] = (float)x[i];
+  for (size_t n = 0; n < ol; n++) {
+    const float* s = buf + n * 3 + 2;
+    float acc = 0.f;
+    for (size_t k = 0; k < tl; k++) acc += taps[k] * s[k];
+    long r = lrintf(acc);
+    y[n] = (int16_t)(r > 32767 ? 32767 : r < -32768 ? -32768 : r);
+  }
+  memmove(buf, buf + il, h * sizeof(float));
+}
+
+MULTIVERSION
+static void mix_add_kernel(float* sum, const int16_t* x, size_t n) {
+  for (size_t i = 0; i < n; i++) sum[i] += (float)x[i];
+}
+
+/* mixAdd(sum: Float32Array, pcm: Int16Array): sum += pcm, for the mixer's accumulation. */
+static napi_value mix_add(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; void *sp, *xp; size_t sl, xl;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !get_typed(env, argv[0], napi_float32_array, &sp, &sl) || !get_typed(env, argv[1], napi_int16_array, &xp, &xl) || xl < sl) {
+    napi_throw_type_error(env, "MEDIABOT_NATIVE_ARGS", "mixAdd(sum: Float32Array, pcm: Int16Array)"); return NULL;
+  }
+  mix_add_kernel((float*)sp, (const int16_t*)xp, sl);
+  return NULL;
+}
+
+/*
  * firDecimate3(buf: Float32Array, taps: Float32Array, input: Int16Array, out: Int16Array)
- * A symmetric FIR low-pass evaluated at every third sample. `buf` holds the
+ * A linear-phase FIR low-pass evaluated at every third sample. `buf` holds the
  * filter history (taps - 1 samples) followed by room for the input frame; the
  * history is shifted in place. Same algorithm as the TypeScript fallback.
  */
@@ -132,18 +173,7 @@ static napi_value fir_decimate3(napi_env env, napi_callback_info info) {
       tl < 2 || bl != tl - 1 + il || ol * 3 != il) {
     napi_throw_type_error(env, "MEDIABOT_NATIVE_ARGS", "firDecimate3(buf, taps, input, out): sizes do not match"); return NULL;
   }
-  float* buf = (float*)b; const float* taps = (const float*)t; const int16_t* x = (const int16_t*)in; int16_t* y = (int16_t*)o;
-  size_t h = tl - 1, half = tl / 2, last = tl - 1;
-  for (size_t i = 0; i < il; i++) buf[h + i] = (float)x[i];
-  for (size_t n = 0; n < ol; n++) {
-    const float* s = buf + n * 3 + 2;
-    float acc = 0.f;
-    for (size_t k = 0; k < half; k++) acc += taps[k] * (s[k] + s[last - k]);
-    if (tl & 1) acc += taps[half] * s[half];
-    long r = lrintf(acc);
-    y[n] = (int16_t)(r > 32767 ? 32767 : r < -32768 ? -32768 : r);
-  }
-  memmove(buf, buf + il, h * sizeof(float));
+  fir_decimate3_kernel((float*)b, (const float*)t, tl, (const int16_t*)in, il, (int16_t*)o, ol);
   return NULL;
 }
 
@@ -176,6 +206,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "encode", NULL, encode, NULL, NULL, NULL, napi_default, NULL },
     { "encoderCtl", NULL, encoder_ctl, NULL, NULL, NULL, napi_default, NULL },
     { "firDecimate3", NULL, fir_decimate3, NULL, NULL, NULL, napi_default, NULL },
+    { "mixAdd", NULL, mix_add, NULL, NULL, NULL, napi_default, NULL },
     { "levelCentiDbov", NULL, level_centi_dbov, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -2,6 +2,7 @@ import { MAX_OPUS_PACKET } from './codec.js';
 import type { FrameEncoder } from './codec-types.js';
 import { SAMPLES_48K } from './frame.js';
 import { SoftLimiter } from './limiter.js';
+import { native } from './native.js';
 
 /** One input and output of the mixer: a participant. */
 export interface MixParticipant {
@@ -44,11 +45,13 @@ export class Mixer {
   mix(participants: readonly MixParticipant[], count: number): void {
     const sum = this.sum;
     sum.fill(0);
+    const kernel = native;
     for (let p = 0; p < count; p++) {
       const part = participants[p]!;
       if (!part.contributes) continue;
       const pcm = part.pcm48;
-      for (let i = 0; i < SAMPLES_48K; i++) sum[i]! += pcm[i]!;
+      if (kernel) kernel.mixAdd(sum, pcm);
+      else for (let i = 0; i < SAMPLES_48K; i++) sum[i]! += pcm[i]!;
     }
     this.fullLimiter.process(sum, this.mix48);
     this.mixEncodedThisTick = false;

@@ -9,6 +9,8 @@ export interface NativeKernels {
   encode(enc: unknown, pcm: Int16Array, out: Uint8Array): number;
   encoderCtl(enc: unknown, request: number, value: number): number;
   firDecimate3(buf: Float32Array, taps: Float32Array, input: Int16Array, out: Int16Array): void;
+  /** sum[i] += pcm[i] for i < sum.length. */
+  mixAdd(sum: Float32Array, pcm: Int16Array): void;
   /** Frame level in hundredths of dBov (an integer, so the call allocates nothing). */
   levelCentiDbov(pcm: Int16Array): number;
 }
