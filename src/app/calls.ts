@@ -96,6 +96,8 @@ interface CallMedia {
   ingressOnly: boolean;
   /** The app-hosted media is an RTP session of `media` (prompts can be played into it). */
   rtpMedia: boolean;
+  /** Who is behind each media source, as the media sidecar reported it (bridge sourceMap). */
+  sourceMap: Map<string, { participantId: string; displayName: string | null }>;
 }
 
 export interface CallServiceOptions {
@@ -192,7 +194,7 @@ export class CallService {
     const k = key(callId);
     let m = this.calls.get(k);
     if (!m) {
-      m = { callId, mediaId: null, mode: 'service', speakers: new Map(), promptSources: new Set(), transcript: [], dominant: null, lastMediaTimeMs: 0, finalizing: null, artifacts: null, ingressOnly: false, rtpMedia: false };
+      m = { callId, mediaId: null, mode: 'service', speakers: new Map(), promptSources: new Set(), transcript: [], dominant: null, lastMediaTimeMs: 0, finalizing: null, artifacts: null, ingressOnly: false, rtpMedia: false, sourceMap: new Map() };
       this.calls.set(k, m);
     }
     return m;
@@ -321,6 +323,16 @@ export class CallService {
     this.log.info({ callId: info.callId, adapter: info.adapter }, 'ingress call started');
   }
 
+  /** The media sidecar said which roster participant each media source (MSI) of a call is. */
+  ingressSourceMap(mediaId: string, entries: Array<{ sourceId: string; participantId: string; displayName: string | null }>): void {
+    const callId = this.mediaToCall.get(mediaId);
+    if (callId === undefined) return;
+    const m = this.calls.get(key(callId));
+    if (!m) return;
+    for (const e of entries) m.sourceMap.set(e.sourceId, { participantId: e.participantId, displayName: e.displayName });
+    this.mapSpeakers(callId, true);
+  }
+
   /** An ingress call's media ended: a call that exists only as that stream ends with it. */
   ingressCallEnded(info: { callId: string; reason: string }): void {
     const m = this.calls.get(key(info.callId));
@@ -365,6 +377,22 @@ export class CallService {
     const t0 = Date.now();
     if (m.mode === 'app' && m.mediaId !== null) {
       const session = this.o.media.get(m.mediaId);
+      const ingressPlay = this.o.ingress?.play;
+      if (!session && ingressPlay !== undefined && this.o.ingress!.scratchDir(m.mediaId) !== undefined) {
+        // An ingress call (bridge sidecar, ACS): the prompt is a playback source of its media call,
+        // which the adapter sends back into the meeting with the outbound mix.
+        let downloaded: string | null = null;
+        if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
+        try {
+          const samples = await load48k(file);
+          const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
+          m.promptSources.add(sourceId);
+          await ingressPlay.call(this.o.ingress, m.mediaId, sourceId, samples);
+        } finally {
+          if (downloaded !== null) await rm(downloaded, { force: true });
+        }
+        return { via: 'media', promptUrl, durationMs: Date.now() - t0 };
+      }
       if (!session) {
         // Media from another provider (the bridge sidecar, ACS) is not an RTP conference mediabot can play into.
         const external = !m.rtpMedia;
@@ -539,8 +567,10 @@ export class CallService {
     for (const s of m.speakers.values()) {
       if (s.participantId !== null || s.prompt) continue;
       const ssrc = /^(?:ssrc|msi)-(\d+)$/.exec(s.sourceId)?.[1];
-      let pid: string | undefined;
-      if (ssrc !== undefined) for (const [p, ids] of rosterSources) if (ids.includes(ssrc)) pid = p;
+      let pid: string | undefined = m.sourceMap.get(s.sourceId)?.participantId;
+      if (pid === undefined && ssrc !== undefined) for (const [p, ids] of rosterSources) if (ids.includes(ssrc)) pid = p;
+      // Sidecar sources (MSIs) are named by its sourceMap or the roster, never guessed by join order.
+      if (pid === undefined && s.sourceId.startsWith('msi-')) continue;
       pid ??= order.find((p) => !taken.has(p) && !(rosterSources.get(p) ?? []).some((id) => [...m.speakers.keys()].includes(`ssrc-${id}`)));
       if (pid === undefined) continue;
       s.participantId = pid;
@@ -549,7 +579,7 @@ export class CallService {
     }
     for (const s of m.speakers.values()) {
       if (s.participantId === null) continue;
-      const name = names.get(s.participantId) ?? null;
+      const name = names.get(s.participantId) ?? m.sourceMap.get(s.sourceId)?.displayName ?? null;
       if (name !== null && name !== s.displayName) {
         s.displayName = name;
         changed = true;

@@ -268,6 +268,9 @@ async function assemble(
   const service = calls;
   cleanups.push(() => service.closeAll());
   cleanups.push(() => ingress.close());
+  ingress.bridge.onControl((e) => {
+    if (e.type === 'sourceMap') service.ingressSourceMap(e.callId, e.entries);
+  });
   pool.onEvent((e) => service.ingestMediaEvent(e));
 
   const metrics = createMetrics();

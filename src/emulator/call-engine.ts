@@ -12,6 +12,7 @@ import {
 import type { CallRecordStore } from './call-records.js';
 import type { EmulatorContext } from './context.js';
 import { badRequest, conflict, forbidden, GraphError, notFound } from './graph-error.js';
+import { parseBridgeBlob } from './bridge-sidecar.js';
 import { CallMediaSession, parseMediaBlob } from './media-session.js';
 import type { MeetingStore } from './meetings.js';
 import { planMeeting, renderSpeakerTrack, type SpeakerPlan } from './schedule.js';
@@ -369,7 +370,9 @@ export class CallEngine {
       { joinStaggerMs: call.kind === 'peerToPeer' ? 0 : this.ctx.timing.joinStaggerMs, tailMs: this.ctx.timing.stayAfterScriptMs },
     );
     const endpoint = call.appHostedMedia ? parseMediaBlob(call.mediaConfig['blob']) : undefined;
+    const bridgeBlob = call.appHostedMedia && !endpoint ? parseBridgeBlob(call.mediaConfig['blob']) : undefined;
     if (endpoint) call.media = new CallMediaSession(endpoint, this.ctx.logger);
+    else if (bridgeBlob && this.ctx.bridgeSidecar?.mediaFor(bridgeBlob)) call.media = this.ctx.bridgeSidecar.mediaFor(bridgeBlob);
     else if (call.appHostedMedia) this.ctx.logger.info({ callId: call.id }, 'app-hosted media blob carries no RTP endpoint; no media streamed');
     // Only calls with app-hosted media follow the script to the end (people leave); otherwise they stay.
     const scripted = call.appHostedMedia;

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { EmulatorBridgeSidecar } from './bridge-sidecar.js';
 import type { CallbackSigner } from './callback-signer.js';
 import type { Notifier } from './notifier.js';
 import type { SpeechBank } from './speech.js';
@@ -55,4 +56,6 @@ export interface EmulatorContext {
   speech: SpeechBank;
   /** Resolves when the default script's speech is rendered; rejects if espeak-ng/sox failed. */
   speechReady: Promise<void>;
+  /** Bridge-sidecar mode: the sidecar connected to the bot, whose blobs route a call's media through it. */
+  bridgeSidecar?: EmulatorBridgeSidecar | null;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EmulatorBridgeSidecar } from './bridge-sidecar.js';
 import https from 'node:https';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MediabotError, isMediabotError } from '../errors.js';
@@ -93,6 +94,11 @@ export interface Emulator {
   /** The default speech script (names, voices, sentences). */
   script: readonly SpeakerScript[];
   stats(): EmulatorStats;
+  /**
+   * Bridge-sidecar mode: connects the emulator's media sidecar to a bot's /media/bridge. Calls the
+   * bot then joins with a blob from it stream their people through the sidecar instead of RTP.
+   */
+  attachBridgeSidecar(o: { url: string; token: string }): Promise<EmulatorBridgeSidecar>;
   /** Resolves when queued notifications are delivered (for tests). */
   drainNotifications(): Promise<void>;
   close(): Promise<void>;
@@ -348,10 +354,17 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
       faults.clear();
     },
     stats,
+    async attachBridgeSidecar(o) {
+      ctx.bridgeSidecar?.close();
+      ctx.bridgeSidecar = await EmulatorBridgeSidecar.connect({ ...o, logger: logger.child({ component: 'emulator-sidecar' }) });
+      return ctx.bridgeSidecar;
+    },
     drainNotifications: () => notifier.drain(),
     async close() {
       if (closed) return;
       closed = true;
+      ctx.bridgeSidecar?.close();
+      ctx.bridgeSidecar = null;
       engine.close();
       subscriptions.close();
       notifier.close();

@@ -1,4 +1,4 @@
-import type { CallMediaSession } from './media-session.js';
+import type { EmulatorCallMedia } from './bridge-sidecar.js';
 
 export type Json = Record<string, unknown>;
 
@@ -80,7 +80,8 @@ export interface EmuCall {
   departed: EmuParticipant[];
   operations: Map<string, EmuOperation>;
   timers: Set<NodeJS.Timeout>;
-  media: CallMediaSession | undefined;
+  /** RTP to the bot, or the emulator's bridge sidecar (bridge-sidecar mode). */
+  media: EmulatorCallMedia | undefined;
   createdAt: Date;
   establishedAt: Date | undefined;
   endedAt: Date | undefined;
