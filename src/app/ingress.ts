@@ -100,7 +100,9 @@ export class WorkerIngress implements IngressMediaPort {
     const ended = new Promise<void>((r) => (resolveEnded = r));
     this.known.set(callId, { scratchDir, ended, resolveEnded });
     const hooks: HookSpec[] = [...this.o.hooks, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
-    return { hooks, alwaysEncodeMix: false, pcm: { encodeOpus: true } };
+    // No RTP peer needs the mix in Opus here, but the recorder's mix.opus does.
+    const recording = this.o.hooks.some((h) => 'builtin' in h && h.builtin === 'recorder');
+    return { hooks, alwaysEncodeMix: recording, pcm: { encodeOpus: true } };
   }
 
   scratchDir(mediaId: string): string | undefined {

@@ -15,11 +15,19 @@ import { startWorker, type Worker } from '../app/worker.js';
 import { wer } from '../app/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 
+export type DemoMedia = 'rtp' | 'bridge';
+
 export interface DemoOptions {
   participants: number;
   seconds: number;
   /** Keep the worker running after the demo (what `mediabot start` does without credentials). */
   keepServing: boolean;
+  /**
+   * How the meeting's audio reaches mediabot: 'rtp' (default) the emulator's people send Opus RTP to
+   * the endpoint in mediabot's blob; 'bridge' the emulator also plays the media sidecar, connected to
+   * /media/bridge, which creates the blob and streams the people as unmixed speakers.
+   */
+  media?: DemoMedia;
   out: (line: string) => void;
 }
 
@@ -27,15 +35,18 @@ export interface DemoOptions {
 export const DEMO_PROMPT = { voice: 'en-us', text: 'This meeting was recorded by mediabot. Goodbye.' } as const;
 const DEMO_PROMPT_TEXT = DEMO_PROMPT.text;
 
-const USAGE = `usage: mediabot demo [--participants N] [--seconds S]
+const USAGE = `usage: mediabot demo [--participants N] [--seconds S] [--media rtp|bridge]
 
   --participants N   simulated people in the meeting, 1-4 (default 3)
   --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 30)
+  --media M          rtp: the people send Opus RTP to mediabot (default);
+                     bridge: through a simulated media sidecar on /media/bridge (Teams' real path)
 `;
 
-export function parseDemoArgs(argv: string[]): { participants: number; seconds: number } {
+export function parseDemoArgs(argv: string[]): { participants: number; seconds: number; media: DemoMedia } {
   let participants = 3;
   let seconds = 30;
+  let media: DemoMedia = 'rtp';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -46,9 +57,13 @@ export function parseDemoArgs(argv: string[]): { participants: number; seconds: 
     };
     if (flag === '--participants') participants = intArg(flag, value(), 1, 4);
     else if (flag === '--seconds') seconds = intArg(flag, value(), 3, 600);
-    else throw new MediabotError('MEDIABOT_CONFIG_INVALID', `unknown option ${a}\n${USAGE}`);
+    else if (flag === '--media') {
+      const v = value();
+      if (v !== 'rtp' && v !== 'bridge') throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--media must be rtp or bridge (got ${JSON.stringify(v)})`);
+      media = v;
+    } else throw new MediabotError('MEDIABOT_CONFIG_INVALID', `unknown option ${a}\n${USAGE}`);
   }
-  return { participants, seconds };
+  return { participants, seconds, media };
 }
 
 function intArg(flag: string, v: string, min: number, max: number): number {
@@ -129,6 +144,14 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     out(`  worker     ${w.url}   (dashboard ${w.url}/ · API docs ${w.url}/docs)`);
     out(`  graph      ${w.config.graphUrl} (embedded emulator, own CA)`);
     out(`  data dir   ${w.config.dataDir}`);
+    if (o.media === 'bridge') {
+      stage.set("connecting the emulator's media sidecar to /media/bridge", out);
+      const bridgeUrl = `${w.url.replace(/^http/, 'ws')}/media/bridge`;
+      const sidecar = await w.emulator!.attachBridgeSidecar({ url: bridgeUrl, token: w.ingress.bridgeToken });
+      out(`  media      bridge: sidecar ${sidecar.sidecarId} on ${bridgeUrl} creates the media session and streams unmixed speakers`);
+    } else {
+      out('  media      RTP/Opus: the simulated people send to the endpoint in mediabot\'s blob');
+    }
 
     stage.set('creating an online meeting (POST /me/onlineMeetings)', out);
     const now = new Date();

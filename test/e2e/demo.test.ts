@@ -74,6 +74,44 @@ describe('mediabot demo', () => {
     }
   }, 180_000);
 
+  it('runs over the media bridge with --media bridge: sidecar blob, unmixed speakers named from the sourceMap', async () => {
+    const run = runCli(['demo', '--media', 'bridge', '--seconds', '8']);
+    const code = await run.exit;
+    expect(code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
+    const out = run.stdout();
+    for (const s of ['media      bridge: sidecar', 'call established', 'is talking', 'dominant speaker: ', 'played', 'call terminated', 'talk time per speaker', 'demo finished.']) expect(out).toContain(s);
+    // Speakers are named (from the sidecar's sourceMap), never shown as their MSI ids.
+    expect(out).not.toMatch(/\] {3}msi-\d+ is talking/);
+    expect(out).not.toMatch(/^ {2}msi-\d+ /m);
+
+    const callId = /call id\s+(\S+)/.exec(out)![1]!;
+    const callDir = join(run.dataDir, 'calls', callId);
+    const recRoot = join(run.dataDir, 'recordings');
+    const [mediaDir] = readdirSync(recRoot);
+    const recs = readdirSync(join(recRoot, mediaDir!));
+    expect(recs).toEqual(expect.arrayContaining(['mix.opus', 'mix.wav']));
+    const msi = recs.filter((f) => /^msi-\d+\.opus$/.test(f));
+    expect(msi.length).toBeGreaterThanOrEqual(2);
+    for (const f of [...msi, 'mix.opus']) {
+      const p = ffprobe(join(recRoot, mediaDir!, f));
+      expect(p.codec, f).toBe('opus');
+      expect(p.duration, f).toBeGreaterThan(f === 'mix.opus' ? 7 : 2);
+    }
+
+    const analytics = JSON.parse(readFileSync(join(callDir, 'analytics.json'), 'utf8'));
+    const talkers = analytics.participants.filter((p: { sourceId: string; talkMs: number }) => p.sourceId.startsWith('msi-') && p.talkMs > 0);
+    expect(talkers.length).toBeGreaterThanOrEqual(2);
+    expect(talkers.map((p: { speaker: string }) => p.speaker)).toEqual(expect.arrayContaining(['Alice Moreno', 'Brian Okafor']));
+    const call = JSON.parse(readFileSync(join(callDir, 'call.json'), 'utf8'));
+    expect(call.state).toBe('terminated');
+    expect(call.speakers.filter((s: { sourceId: string; displayName: string | null }) => s.sourceId.startsWith('msi-') && s.displayName !== null).length).toBeGreaterThanOrEqual(2);
+    if (out.includes('transcriber: pocketsphinx')) {
+      const transcript = JSON.parse(readFileSync(join(callDir, 'transcript.json'), 'utf8'));
+      expect(transcript.lines.length).toBeGreaterThan(0);
+      expect(transcript.lines.every((l: { speaker: string | null }) => l.speaker !== null)).toBe(true);
+    }
+  }, 180_000);
+
   it('finishes cleanly when the simulated people leave before the time is up', async () => {
     const run = runCli(['demo', '--participants', '1', '--seconds', '60'], { MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_RECORD: 'off' });
     expect(await run.exit, `${run.stdout()}\n${run.stderr()}`).toBe(0);
@@ -87,6 +125,9 @@ describe('mediabot demo', () => {
     const bad = runCli(['demo', '--seconds', 'lots']);
     expect(await bad.exit).toBe(2);
     expect(bad.stderr()).toContain('--seconds must be an integer');
+    const badMedia = runCli(['demo', '--media', 'pigeon']);
+    expect(await badMedia.exit).toBe(2);
+    expect(badMedia.stderr()).toContain('--media must be rtp or bridge');
 
     // An HTTP port already taken: the start-up stage fails.
     const blocker = createServer();
