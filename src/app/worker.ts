@@ -224,16 +224,17 @@ async function assemble(
   });
 
   let calls: CallService | undefined;
-  // ACS streams and sidecar sessions: tokens from MEDIABOT_API_TOKEN; without one (loopback only) a
-  // random per-process bridge token (Worker.ingress.bridgeToken) and an open ACS endpoint.
-  const ingressTokens = cfg.apiToken !== undefined ? [cfg.apiToken] : [];
-  const bridgeToken = ingressTokens[0] ?? randomBytes(24).toString('base64url');
+  // ACS streams present MEDIABOT_API_TOKEN; sidecars MEDIABOT_BRIDGE_TOKEN or MEDIABOT_API_TOKEN.
+  // With neither (loopback only): a random per-process bridge token (Worker.ingress.bridgeToken)
+  // and an open ACS endpoint, like the open operator API.
+  const acsTokens = cfg.apiToken !== undefined ? [cfg.apiToken] : [];
+  const bridgeTokens = [cfg.bridgeToken, cfg.apiToken].filter((t): t is string => t !== undefined);
   const ingress = new WorkerIngress({
     pool,
     hooks,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
-    tokens: ingressTokens.length > 0 ? ingressTokens : [bridgeToken],
-    acsTokens: ingressTokens,
+    tokens: bridgeTokens.length > 0 ? bridgeTokens : [randomBytes(24).toString('base64url')],
+    acsTokens,
     logger: log,
     onCallStarted: (info) => calls?.ingressCallStarted(info),
     onCallEnded: (info) => calls?.ingressCallEnded(info),

@@ -17,6 +17,8 @@ export interface MediabotConfig {
   authorityUrl: string;
   callbackOpenIdUrl: string;
   apiToken: string | undefined;
+  /** A token only media sidecars use on /media/bridge (besides apiToken). */
+  bridgeToken: string | undefined;
   rtpPorts: { min: number; max: number };
   transcriber: Transcriber;
   transcriberWsUrl: string | undefined;
@@ -113,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
   if (apiToken === undefined && !isLoopback(host)) {
     throw invalid('MEDIABOT_API_TOKEN', '', `a token: it must be set when MEDIABOT_HOST (${host}) listens beyond loopback`);
   }
+  const bridgeToken = get('MEDIABOT_BRIDGE_TOKEN');
+  if (bridgeToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(bridgeToken)) throw invalid('MEDIABOT_BRIDGE_TOKEN', '(hidden)', '16-512 printable characters without spaces');
 
   return {
     tenantId,
@@ -127,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
     authorityUrl: parseUrl('MEDIABOT_AUTHORITY_URL', get('MEDIABOT_AUTHORITY_URL') ?? CONFIG_DEFAULTS.authorityUrl),
     callbackOpenIdUrl: parseUrl('MEDIABOT_CALLBACK_OPENID_URL', get('MEDIABOT_CALLBACK_OPENID_URL') ?? CONFIG_DEFAULTS.callbackOpenIdUrl),
     apiToken,
+    bridgeToken,
     rtpPorts: { min: rtpMin, max: rtpMax },
     transcriber,
     transcriberWsUrl,

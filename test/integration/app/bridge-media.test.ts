@@ -8,17 +8,19 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type Worker } from '../../../src/app/worker.js';
+import { loadConfig } from '../../../src/config/config.js';
 import { silentLogger } from '../../../src/logger.js';
 import { testConfig, until } from './helpers.js';
 
 const TOKEN = 'bridge-media-test-token-0123456789';
+const BRIDGE_TOKEN = 'sidecar-only-token-9876543210';
 const HAVE_PS = spawnSync('sh', ['-c', 'command -v pocketsphinx_continuous']).status === 0;
 if (!HAVE_PS) console.warn('bridge media test: pocketsphinx_continuous is missing; the transcript assertion is skipped (apt install pocketsphinx)');
 
 let worker: Worker;
 
 beforeAll(async () => {
-  worker = await startWorker(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_TRANSCRIBER: HAVE_PS ? 'pocketsphinx' : 'none', MEDIABOT_RECORD: 'on' }), {
+  worker = await startWorker(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_BRIDGE_TOKEN: BRIDGE_TOKEN, MEDIABOT_TRANSCRIBER: HAVE_PS ? 'pocketsphinx' : 'none', MEDIABOT_RECORD: 'on' }), {
     logger: silentLogger,
     emulatorOptions: { timing: { joinStaggerMs: 200, stayAfterScriptMs: 1500, emptyGraceMs: 500 } },
   });
@@ -34,10 +36,17 @@ describe('app-hosted media through the media bridge', () => {
   it('refuses a sidecar with a wrong token', async () => {
     await expect(worker.emulator!.attachBridgeSidecar({ url: bridgeUrl(), token: 'wrong-token' })).rejects.toThrow(/4401|closed/);
     expect(worker.ingress.sidecarConnected()).toBe(false);
+    // MEDIABOT_BRIDGE_TOKEN is validated like every setting.
+    expect(() => loadConfig({ MEDIABOT_BRIDGE_TOKEN: 'short' })).toThrow(/MEDIABOT_BRIDGE_TOKEN/);
+    // The API token works for a sidecar too.
+    const viaApiToken = await worker.emulator!.attachBridgeSidecar({ url: bridgeUrl(), token: TOKEN });
+    await until('the sidecar to be connected', () => (worker.ingress.sidecarConnected() ? true : undefined));
+    viaApiToken.close();
+    await until('the sidecar to be gone', () => (worker.ingress.sidecarConnected() ? undefined : true));
   });
 
   it('joins with the sidecar blob and names the sidecar speakers from its sourceMap', async () => {
-    const sidecar = await worker.emulator!.attachBridgeSidecar({ url: bridgeUrl(), token: TOKEN });
+    const sidecar = await worker.emulator!.attachBridgeSidecar({ url: bridgeUrl(), token: BRIDGE_TOKEN });
     await until('the sidecar to be connected', () => (worker.ingress.sidecarConnected() ? true : undefined));
 
     const script = worker.emulator!.script.slice(0, 2);
