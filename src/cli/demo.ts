@@ -23,9 +23,10 @@ export interface DemoOptions {
   /** Keep the worker running after the demo (what `mediabot start` does without credentials). */
   keepServing: boolean;
   /**
-   * How the meeting's audio reaches mediabot: 'rtp' (default) the emulator's people send Opus RTP to
-   * the endpoint in mediabot's blob; 'bridge' the emulator also plays the media sidecar, connected to
-   * /media/bridge, which creates the blob and streams the people as unmixed speakers.
+   * How the meeting's audio reaches mediabot: 'bridge' (default, Teams' real topology) the emulator
+   * also plays the media sidecar, connected to /media/bridge, which creates the blob and streams the
+   * people as unmixed speakers; 'rtp' the emulator's people send Opus RTP to the endpoint in
+   * mediabot's own blob.
    */
   media?: DemoMedia;
   out: (line: string) => void;
@@ -39,14 +40,14 @@ const USAGE = `usage: mediabot demo [--participants N] [--seconds S] [--media rt
 
   --participants N   simulated people in the meeting, 1-4 (default 3)
   --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 30)
-  --media M          rtp: the people send Opus RTP to mediabot (default);
-                     bridge: through a simulated media sidecar on /media/bridge (Teams' real path)
+  --media M          bridge: through a simulated media sidecar on /media/bridge, Teams' real
+                     media path (default); rtp: the people send Opus RTP to mediabot
 `;
 
 export function parseDemoArgs(argv: string[]): { participants: number; seconds: number; media: DemoMedia } {
   let participants = 3;
   let seconds = 30;
-  let media: DemoMedia = 'rtp';
+  let media: DemoMedia = 'bridge';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -144,7 +145,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     out(`  worker     ${w.url}   (dashboard ${w.url}/ · API docs ${w.url}/docs)`);
     out(`  graph      ${w.config.graphUrl} (embedded emulator, own CA)`);
     out(`  data dir   ${w.config.dataDir}`);
-    if (o.media === 'bridge') {
+    if ((o.media ?? 'bridge') === 'bridge') {
       stage.set("connecting the emulator's media sidecar to /media/bridge", out);
       const bridgeUrl = `${w.url.replace(/^http/, 'ws')}/media/bridge`;
       const sidecar = await w.emulator!.attachBridgeSidecar({ url: bridgeUrl, token: w.ingress.bridgeToken });

@@ -17,8 +17,8 @@ function ffprobe(file: string): { codec: string; duration: number } {
 }
 
 describe('mediabot demo', () => {
-  it('runs end to end with --seconds 8 and leaves every artifact', async () => {
-    const run = runCli(['demo', '--seconds', '8']);
+  it('runs end to end over RTP (--media rtp --seconds 8) and leaves every artifact', async () => {
+    const run = runCli(['demo', '--media', 'rtp', '--seconds', '8']);
     const code = await run.exit;
     expect(code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
     const out = run.stdout();
@@ -74,8 +74,8 @@ describe('mediabot demo', () => {
     }
   }, 180_000);
 
-  it('runs over the media bridge with --media bridge: sidecar blob, unmixed speakers named from the sourceMap', async () => {
-    const run = runCli(['demo', '--media', 'bridge', '--seconds', '8']);
+  it('runs over the media bridge (the default; --media bridge): sidecar blob, unmixed speakers named from the sourceMap', async () => {
+    const run = runCli(['demo', '--seconds', '8']);
     const code = await run.exit;
     expect(code, `${run.stdout()}\n${run.stderr()}`).toBe(0);
     const out = run.stdout();
@@ -113,7 +113,7 @@ describe('mediabot demo', () => {
   }, 180_000);
 
   it('finishes cleanly when the simulated people leave before the time is up', async () => {
-    const run = runCli(['demo', '--participants', '1', '--seconds', '60'], { MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_RECORD: 'off' });
+    const run = runCli(['demo', '--media', 'bridge', '--participants', '1', '--seconds', '60'], { MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_RECORD: 'off' });
     expect(await run.exit, `${run.stdout()}\n${run.stderr()}`).toBe(0);
     expect(run.stdout()).toContain('the meeting ended by itself');
     expect(run.stdout()).toContain('Everyone else left');
