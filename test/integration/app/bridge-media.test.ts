@@ -92,6 +92,27 @@ describe('app-hosted media through the media bridge', () => {
     await until('the sidecar to be gone', () => (worker.ingress.sidecarConnected() ? undefined : true));
   }, 120_000);
 
+  it('answers an incoming call with a sidecar blob and hears the caller through the sidecar', async () => {
+    const sidecar = await worker.emulator!.attachBridgeSidecar({ url: bridgeUrl(), token: BRIDGE_TOKEN });
+    await until('the sidecar to be connected', () => (worker.ingress.sidecarConnected() ? true : undefined));
+    const id = worker.emulator!.placeIncomingCall({ callbackUri: worker.callbackUri, from: { displayName: 'Dana Caller' } });
+    await until('media through the sidecar', () => ((worker.emulator!.callDetails(id) as any)?.media?.target?.bridge ? true : undefined), 20_000);
+    expect(sidecar.createRequests).toBe(1);
+    expect(worker.calls.mediaMode(id)).toBe('app');
+    const dana = await until(
+      'the caller talking, named',
+      () => worker.calls.speakers(id).find((s) => s.sourceId.startsWith('msi-') && s.displayName === 'Dana Caller' && (s.talkMs > 0 || s.talking)),
+      30_000,
+      200,
+    );
+    expect(dana.participantId).not.toBeNull();
+    await worker.calls.hangUp(id);
+    const art = await worker.calls.whenFinalized(id, 30_000);
+    expect(art.recordings.some((r) => r.speaker === 'Dana Caller' && r.format === 'ogg' && r.bytes > 1000)).toBe(true);
+    sidecar.close();
+    await until('the sidecar to be gone', () => (worker.ingress.sidecarConnected() ? undefined : true));
+  }, 60_000);
+
   it('uses RTP blobs again once no sidecar is connected', async () => {
     const meeting = worker.emulator!.createMeeting({ subject: 'rtp again', people: 1 });
     const call = await worker.calls.join({ joinWebUrl: meeting.joinWebUrl });
