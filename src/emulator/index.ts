@@ -33,9 +33,13 @@
  * raw or base64 (see encodeMediaBlob). Each simulated person sends Opus RTP (48 kHz mono, 20 ms,
  * own SSRC, own UDP socket) to that address; the bot's audio is accepted on each person's socket
  * (reply to the packets' source address) and counted/decoded into the call's media stats.
+ * Bridge-sidecar mode (`attachBridgeSidecar`): the emulator also plays the media sidecar on the bot's
+ * /media/bridge; a call joined or answered with that sidecar's blob streams its people through it
+ * as unmixed 16 kHz speakers with activeSpeakers, dominantSpeaker and a sourceMap.
  */
 export { createEmulator, type Emulator, type EmulatorOptions, type EmulatorStats } from './server.js';
 export { encodeMediaBlob, parseMediaBlob, type MediaEndpoint } from './media-session.js';
+export { EmulatorBridgeSidecar, encodeBridgeBlob, parseBridgeBlob, type BridgeBlob, type EmulatorCallMedia } from './bridge-sidecar.js';
 export { DEFAULT_ROLES } from './identity.js';
 export { DEFAULT_SCRIPT, type SpeakerScript } from './speech.js';
 export type { FaultRule } from './faults.js';
