@@ -24,6 +24,8 @@ export class LossyRelay {
   forwarded = 0;
   /** SSRC of the sender's stream (from its first RTP packet), 0 before. */
   senderSsrc = 0;
+  /** When the sender's first RTP packet arrived (performance.now() ms), or -1. */
+  firstFromSenderMs = -1;
   dropped = 0;
   reordered = 0;
   private held: Buffer | null = null;
@@ -62,7 +64,10 @@ export class LossyRelay {
       this.socket.send(msg, this.mixerPort, '127.0.0.1');
       return;
     }
-    if (this.senderSsrc === 0 && msg.length >= 12) this.senderSsrc = msg.readUInt32BE(8);
+    if (this.senderSsrc === 0 && msg.length >= 12) {
+      this.senderSsrc = msg.readUInt32BE(8);
+      this.firstFromSenderMs = performance.now();
+    }
     if (this.rng() < (this.opts.loss ?? 0)) {
       this.dropped++;
       return;
