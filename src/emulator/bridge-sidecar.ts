@@ -14,6 +14,8 @@ import type { Logger } from '../logger.js';
 import { parseControlMessage } from '../media/ingress/bridge/schemas.js';
 import { decodeFrameHeader, encodeFrame, FrameCodec, FrameKind, HEADER_BYTES, pcmFromPayload, payloadFromPcm } from '../media/ingress/bridge/wire.js';
 import type { MediaEndpoint, MediaParticipantStats, ReceivedAudioStats } from './media-session.js';
+import { SAMPLES_16K, SAMPLES_48K } from '../media/core/frame.js';
+import { Decimator48to16 } from '../media/core/resampler.js';
 
 /** What the call engine drives for a call's app-hosted media (RTP or this sidecar). */
 export interface EmulatorCallMedia {
@@ -55,10 +57,12 @@ function emptyReceived(): ReceivedAudioStats {
   return { packets: 0, rtcpPackets: 0, bytes: 0, decodedFrames: 0, decodeErrors: 0, malformed: 0, soundFrames: 0, meanRms: 0, maxRms: 0, ssrcs: [] };
 }
 
-/** 48 kHz → 16 kHz: a 3-tap average (a crude low-pass for speech) then every third sample. */
+/** 48 kHz → 16 kHz with the media core's anti-aliased decimator (as the media platform delivers 16 kHz). */
 export function to16k(track48: Int16Array): Int16Array {
-  const out = new Int16Array(Math.floor(track48.length / 3));
-  for (let i = 0; i < out.length; i++) out[i] = Math.round((track48[3 * i]! + track48[3 * i + 1]! + track48[3 * i + 2]!) / 3);
+  const d = new Decimator48to16();
+  const frames = Math.floor(track48.length / SAMPLES_48K);
+  const out = new Int16Array(frames * SAMPLES_16K);
+  for (let f = 0; f < frames; f++) d.process(track48.subarray(f * SAMPLES_48K, (f + 1) * SAMPLES_48K), out.subarray(f * SAMPLES_16K, (f + 1) * SAMPLES_16K));
   return out;
 }
 
