@@ -246,7 +246,10 @@ async function buildApp(o: TokenProviderOptions, logger: Logger): Promise<AppEnt
         piiLoggingEnabled: false,
         logLevel: LogLevel.Warning,
         loggerCallback: (level, message) => {
-          if (level <= LogLevel.Warning) logger.warn({ msal: true }, message);
+          // msal warns about things that are normal for app-only tokens (e.g. "No client info in
+          // response"): its errors are warnings here, its warnings are debug lines.
+          if (level === LogLevel.Error) logger.warn({ msal: true }, message);
+          else logger.debug({ msal: true }, message);
         },
       },
     },

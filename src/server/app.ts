@@ -60,7 +60,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: httpLogger,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    disableRequestLogging: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
