@@ -6,7 +6,10 @@
  *   pipeline_wer  the same audio sent by ffmpeg as Opus RTP through `mediabot rtp`
  *                 and its pocketsphinx transcription hook (16 kHz tap);
  *   loss5_wer     the same with 5 % random packet loss and 5 % reordering.
- * Both sides use the same decoder arguments, so differences are the media path's.
+ *   codec_wer     (reference) the same Opus encoding decoded offline by ffmpeg: what the
+ *                 sender's codec alone costs, so `pipeline_wer - codec_wer` is mediabot's part.
+ * The sender is ffmpeg as a softphone would be set up (Opus VOIP 32 kbps, 20 ms, in-band FEC
+ * for an expected 10 % loss). Every run uses the same decoder arguments.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { editDistance, words } from '../src/app/wer.js';
 import { POCKETSPHINX_DEFAULT_ARGS } from '../src/media/hooks/transcribe/pocketsphinx.js';
-import { ffmpegSend, LossyRelay } from './lib/rtp-peers.js';
+import { ffmpegOpusArgs, ffmpegSend, LossyRelay } from './lib/rtp-peers.js';
 import { progress, round } from './lib/stats.js';
 
 const run = promisify(execFile);
@@ -49,9 +52,18 @@ function loadClips(): Clip[] {
   });
 }
 
-async function direct(clip: Clip): Promise<string[]> {
-  const { stdout } = await run('pocketsphinx_continuous', ['-infile', clip.wav, ...POCKETSPHINX_DEFAULT_ARGS, '-logfn', '/dev/null'], { maxBuffer: 1 << 20 });
+async function recognize(wav: string): Promise<string[]> {
+  const { stdout } = await run('pocketsphinx_continuous', ['-infile', wav, ...POCKETSPHINX_DEFAULT_ARGS, '-logfn', '/dev/null'], { maxBuffer: 1 << 20 });
   return words(stdout);
+}
+
+/** The sender's codec alone: the same ffmpeg Opus encoding, decoded offline to 16 kHz. */
+async function codecOnly(clip: Clip, work: string): Promise<string[]> {
+  const opus = join(work, 'codec.opus');
+  const wav = join(work, 'codec.wav');
+  await run('ffmpeg', ['-v', 'error', '-y', '-i', clip.wav, '-ar', '48000', ...ffmpegOpusArgs({ fec: true }), opus]);
+  await run('ffmpeg', ['-v', 'error', '-y', '-i', opus, '-ar', '16000', '-ac', '1', wav]);
+  return recognize(wav);
 }
 
 /**
@@ -91,7 +103,7 @@ async function throughOneCall(clips: Clip[], work: string, label: string, loss: 
       return f;
     }),
   );
-  const senders = wavs.map((w, i) => ffmpegSend(w, ports[i]!));
+  const senders = wavs.map((w, i) => ffmpegSend(w, ports[i]!, { fec: true }));
   await Promise.all(senders.map((s) => once(s, 'exit')));
   await once(child, 'exit');
   for (const r of relays) r.close();
@@ -113,7 +125,11 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'mediabot-wer-'));
   progress(`${clips.length} LibriVox clips; direct pocketsphinx runs`);
   const directHyps = new Map<string, string[]>();
-  for (const c of clips) directHyps.set(c.id, await direct(c));
+  const codecHyps = new Map<string, string[]>();
+  for (const c of clips) {
+    directHyps.set(c.id, await recognize(c.wav));
+    codecHyps.set(c.id, await codecOnly(c, work));
+  }
   progress('through mediabot rtp (clean network)');
   const pipelineHyps = await throughPipeline(clips, work, 'pipeline', 0);
   progress('through mediabot rtp (5 % loss, 5 % reordering)');
@@ -122,11 +138,13 @@ async function main(): Promise<void> {
     direct_wer: round(wer(clips, directHyps)),
     pipeline_wer: round(wer(clips, pipelineHyps)),
     loss5_wer: round(wer(clips, lossHyps)),
+    codec_wer: round(wer(clips, codecHyps)),
     clips: clips.length,
     per_clip: clips.map((c) => ({
       id: c.id,
       words: c.reference.length,
       direct: editDistance(c.reference, directHyps.get(c.id)!),
+      codec: editDistance(c.reference, codecHyps.get(c.id)!),
       pipeline: editDistance(c.reference, pipelineHyps.get(c.id)!),
       loss5: editDistance(c.reference, lossHyps.get(c.id)!),
     })),

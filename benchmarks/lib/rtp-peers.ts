@@ -110,6 +110,14 @@ export class LossyRelay {
 }
 
 /** ffmpeg sending a WAV file as Opus RTP in real time to a local UDP port. */
-export function ffmpegSend(wav: string, port: number): ChildProcess {
-  return spawn('ffmpeg', ['-v', 'error', '-re', '-i', wav, '-c:a', 'libopus', '-b:a', '32k', '-application', 'voip', '-frame_duration', '20', '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** The Opus settings of the ffmpeg sender: a softphone's (VOIP, 32 kbps, 20 ms), with in-band FEC when asked. */
+export function ffmpegOpusArgs(opts: { fec?: boolean } = {}): string[] {
+  const args = ['-c:a', 'libopus', '-b:a', '32k', '-application', 'voip', '-frame_duration', '20'];
+  // Stream-qualified: a bare -fec would be taken by the RTP muxer's own option.
+  if (opts.fec) args.push('-fec:a', '1', '-packet_loss:a', '10');
+  return args;
+}
+
+export function ffmpegSend(wav: string, port: number, opts: { fec?: boolean } = {}): ChildProcess {
+  return spawn('ffmpeg', ['-v', 'error', '-re', '-i', wav, ...ffmpegOpusArgs(opts), '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
