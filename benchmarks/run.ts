@@ -229,7 +229,7 @@ function runCapacityThread(tracks: Tracks, streams: number, seconds: number, thr
 async function capacity(tracks: Tracks): Promise<{ streams: number; threads: number; late_ticks: number; seconds: number; tick_p99_ms: number; tried: unknown[] }> {
   const threads = availableParallelism();
   const seconds = quick ? 3 : 30;
-  const maxSteps = quick ? 2 : 5;
+  const maxSteps = quick ? 2 : 7;
   const tried: Array<{ streams: number; late_ticks: number; tick_p99_ms: number; max_lateness_ms: number }> = [];
   let best: { streams: number; late: number; p99: number } | null = null;
   let streams = 1000;

@@ -4,7 +4,6 @@
  * joinWebUrl exactly as against Microsoft, lets simulated people talk (overlapping turns), plays a
  * prompt, hangs up, and prints what happened and what was written.
  */
-import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type MediabotConfig } from '../config/config.js';
@@ -14,6 +13,7 @@ import type { CallArtifacts, LiveEvent } from '../app/calls.js';
 import { startWorker, type Worker } from '../app/worker.js';
 import { wer } from '../app/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
+import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
 export type DemoMedia = 'rtp' | 'bridge';
 
@@ -72,22 +72,13 @@ function intArg(flag: string, v: string, min: number, max: number): number {
   return Number(v);
 }
 
-export function hasPocketsphinx(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v pocketsphinx_continuous'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The demo's config: always the embedded emulator; the transcriber defaults to pocketsphinx when installed. */
 export function demoConfig(env: NodeJS.ProcessEnv = process.env): { config: MediabotConfig; transcriberNote: string } {
   const explicit = env['MEDIABOT_TRANSCRIBER'];
   let note: string;
   const patched = { ...env };
   if (explicit === undefined || explicit === '') {
-    const ok = hasPocketsphinx();
+    const ok = pocketsphinxAvailable();
     patched['MEDIABOT_TRANSCRIBER'] = ok ? 'pocketsphinx' : 'none';
     note = ok ? 'transcriber: pocketsphinx (found pocketsphinx_continuous)' : 'transcriber: none (pocketsphinx_continuous is not installed; apt install pocketsphinx pocketsphinx-en-us for captions)';
   } else {
