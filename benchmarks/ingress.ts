@@ -98,7 +98,7 @@ function peersEntry(): { path: string; execArgv: string[] } {
 }
 
 export async function benchIngress(opts: { quick?: boolean } = {}): Promise<IngressBenchResult> {
-  const seconds = opts.quick ? 6 : 20;
+  const seconds = opts.quick ? 4 : 20;
   const calls = 20;
   const threads = Math.max(1, Math.min(availableParallelism(), 4));
   const dir = mkdtempSync(join(tmpdir(), 'mediabot-bench-ingress-'));

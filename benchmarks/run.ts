@@ -107,7 +107,7 @@ interface CallResult {
  * median over blocks, so a change of machine load hits both sides alike.
  */
 async function benchCall(tracks: Tracks, participants: number, talkers: number, ticks: number, hooks: Hook[] = []): Promise<CallResult> {
-  const warmup = 100;
+  const warmup = quick ? 50 : 100;
   const block = 50;
   const mixes = new Int16Array(block * SAMPLES_48K);
   const callId = `bench-${participants}-${hooks.length}`;
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
   const tracks = await packetTracks();
   const floor = codecFloor(tracks);
   progress(`codec floor: decode ${floor.decode} µs, encode ${floor.encode} µs per frame`);
-  const ticks = quick ? 150 : 1500;
+  const ticks = quick ? 100 : 1500;
   const calls: CallResult[] = [];
   for (const [participants, talkers] of [
     [2, 2],
