@@ -74,18 +74,30 @@ export class CallRecordStore {
       .map((r) => this.summary(r));
   }
 
-  /** PSTN usage rows for calls with a phone leg in [from, to). */
-  pstnRows(from: Date, to: Date): Json[] {
-    return this.pstnCalls(from, to).map((r) => {
-      const start = r.call.establishedAt ?? r.call.createdAt;
-      const end = r.call.endedAt ?? new Date();
-      const outgoing = r.call.direction === 'outgoing';
-      return {
-        id: randomUUID(),
-        callId: `${randomInt(1e9, 2e9)}_${randomInt(1e8, 2e8)}@127.0.0.1`,
+  /** What PSTN and direct-routing usage rows share: the bot as user, times and direction. */
+  private usage(r: StoredRecord): { start: Date; end: Date; outgoing: boolean; user: Json } {
+    const start = r.call.establishedAt ?? r.call.createdAt;
+    const end = r.call.endedAt ?? new Date();
+    return {
+      start,
+      end,
+      outgoing: r.call.direction === 'outgoing',
+      user: {
         userId: this.ctx.clientId,
         userPrincipalName: `${this.ctx.botDisplayName.toLowerCase().replace(/[^a-z]+/g, '.')}@contoso.example`,
         userDisplayName: this.ctx.botDisplayName,
+      },
+    };
+  }
+
+  /** PSTN usage rows for calls with a phone leg in [from, to). */
+  pstnRows(from: Date, to: Date): Json[] {
+    return this.pstnCalls(from, to).map((r) => {
+      const { start, end, outgoing, user } = this.usage(r);
+      return {
+        id: randomUUID(),
+        callId: `${randomInt(1e9, 2e9)}_${randomInt(1e8, 2e8)}@127.0.0.1`,
+        ...user,
         startDateTime: start.toISOString(),
         endDateTime: end.toISOString(),
         duration: Math.round((end.getTime() - start.getTime()) / 1000),
@@ -110,15 +122,11 @@ export class CallRecordStore {
 
   directRoutingRows(from: Date, to: Date): Json[] {
     return this.pstnCalls(from, to).map((r) => {
-      const start = r.call.establishedAt ?? r.call.createdAt;
-      const end = r.call.endedAt ?? new Date();
-      const outgoing = r.call.direction === 'outgoing';
+      const { start, end, outgoing, user } = this.usage(r);
       return {
         id: randomUUID(),
         correlationId: r.call.callChainId,
-        userId: this.ctx.clientId,
-        userPrincipalName: `${this.ctx.botDisplayName.toLowerCase().replace(/[^a-z]+/g, '.')}@contoso.example`,
-        userDisplayName: this.ctx.botDisplayName,
+        ...user,
         startDateTime: start.toISOString(),
         inviteDateTime: r.call.createdAt.toISOString(),
         failureDateTime: '0001-01-01T00:00:00Z',

@@ -11,7 +11,7 @@ import { AcsIngress, acsIngressPlugin, type AcsControlEvent } from '../../../src
 import { PCM_FLAG_PLAYBACK } from '../../../src/media/ingress/pcm-call.js';
 import type { IngressCallInfo } from '../../../src/media/ingress/shared.js';
 import { speech48 } from '../../helpers/speech.js';
-import { envelope16, haveLibrivox, LIBRIVOX, librivox, readWav16, rmsOf, startServer, waitFor } from './helpers.js';
+import { envelope16, haveLibrivox, LIBRIVOX, librivox, readWav16, rmsOf, startIngressServer, waitFor } from './helpers.js';
 
 const HAVE_PS = spawnSync('sh', ['-c', 'command -v pocketsphinx_continuous && command -v stdbuf']).status === 0;
 if (!haveLibrivox) console.warn(`skipping ACS speech tests: ${LIBRIVOX} is missing (apt install pocketsphinx-testdata)`);
@@ -86,15 +86,7 @@ describe('ACS media streaming ingress', () => {
       onCallEnded: (i) => ended.push(i),
     });
     ingress.onControl((e) => control.push(e));
-    const s = await startServer(async (app) => {
-      await app.register(acsIngressPlugin, { ingress });
-    });
-    url = `${s.ws}/media/acs`;
-    close = async () => {
-      await ingress.close();
-      await s.app.close();
-      await pool.close();
-    };
+    ({ url, close } = await startIngressServer((app) => app.register(acsIngressPlugin, { ingress }), '/media/acs', { ingress, pool }));
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaThreadPool } from '../../../src/media/core/threads.js';
 import { BridgeIngress, bridgeIngressPlugin } from '../../../src/media/ingress/bridge/server.js';
 import { speech48, writeWav48 } from '../../helpers/speech.js';
-import { haveLibrivox, LIBRIVOX, startServer, waitFor } from './helpers.js';
+import { haveLibrivox, LIBRIVOX, startIngressServer, waitFor } from './helpers.js';
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const script = "import('./src/cli/bridge-sim.ts').then((m) => m.runBridgeSimCommand(process.argv.slice(1))).then((c) => process.exit(c))";
@@ -30,13 +30,7 @@ describe('mediabot bridge-sim', () => {
     dir = mkdtempSync(join(tmpdir(), 'mediabot-bridge-sim-'));
     pool = new MediaThreadPool(1);
     ingress = new BridgeIngress({ pool, tokens: ['cli-token'], outbound: 'mix', onCallEnded: (i) => ended.push(i.callId) });
-    const s = await startServer(async (app) => app.register(bridgeIngressPlugin, { ingress }));
-    url = `${s.ws}/media/bridge`;
-    close = async () => {
-      await ingress.close();
-      await s.app.close();
-      await pool.close();
-    };
+    ({ url, close } = await startIngressServer((app) => app.register(bridgeIngressPlugin, { ingress }), '/media/bridge', { ingress, pool }));
   });
 
   afterAll(async () => {

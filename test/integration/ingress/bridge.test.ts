@@ -13,7 +13,7 @@ import { startBridgeSimulator } from '../../../src/media/ingress/bridge/simulato
 import { encodeFrame, FrameCodec, FrameKind, payloadFromPcm } from '../../../src/media/ingress/bridge/wire.js';
 import type { IngressCallInfo } from '../../../src/media/ingress/shared.js';
 import { speech48 } from '../../helpers/speech.js';
-import { envelope16, haveLibrivox, librivox, LIBRIVOX, place16, readWav16, rmsOf, startServer, waitFor } from './helpers.js';
+import { envelope16, haveLibrivox, librivox, LIBRIVOX, place16, readWav16, rmsOf, startIngressServer, waitFor } from './helpers.js';
 import { correlation } from '../../helpers/speech.js';
 
 const TOKEN = 'bridge-test-token';
@@ -79,15 +79,7 @@ describe('media bridge ingress', () => {
       onCallEnded: (i) => ended.push(i),
     });
     ingress.onControl((e) => control.push(e));
-    const s = await startServer(async (app) => {
-      await app.register(bridgeIngressPlugin, { ingress });
-    });
-    url = `${s.ws}/media/bridge`;
-    close = async () => {
-      await ingress.close();
-      await s.app.close();
-      await pool.close();
-    };
+    ({ url, close } = await startIngressServer((app) => app.register(bridgeIngressPlugin, { ingress }), '/media/bridge', { ingress, pool }));
   });
 
   afterAll(async () => {

@@ -86,3 +86,22 @@ export function readWav16(path: string): Int16Array {
   if (sampleRate !== 16_000) throw new Error(`${path} is ${sampleRate} Hz`);
   return samples;
 }
+
+/** A fastify server with one ingress plugin mounted; `close` stops ingress, server and pool in that order. */
+export async function startIngressServer(
+  mount: (app: FastifyInstance) => PromiseLike<unknown>,
+  path: '/media/acs' | '/media/bridge',
+  parts: { ingress: { close(): Promise<void> }; pool: MediaThreadPool },
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const s = await startServer(async (app) => {
+    await mount(app);
+  });
+  return {
+    url: `${s.ws}${path}`,
+    close: async () => {
+      await parts.ingress.close();
+      await s.app.close();
+      await parts.pool.close();
+    },
+  };
+}
