@@ -135,10 +135,16 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
   }, 5000);
 
   await new Promise<void>((resolve) => {
-    const done = (): void => resolve();
+    // Whichever comes first ends the run; the others are taken down so nothing keeps the process up.
+    const timer = seconds === undefined ? undefined : setTimeout(done, seconds * 1000);
+    function done(): void {
+      clearTimeout(timer);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    }
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
-    if (seconds !== undefined) setTimeout(done, seconds * 1000);
   });
   clearInterval(status);
   const stats = await pool.endCall(callId);

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,17 +37,38 @@ function skewMs(relays: LossyRelay[], i: number, j: number): number {
   return relays[j]!.firstFromSenderMs - relays[i]!.firstFromSenderMs;
 }
 
+/** Waits for an ffmpeg sender and fails with its stderr if it did not exit cleanly. */
+async function senderDone(child: ChildProcess, name: string): Promise<void> {
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`ffmpeg sender ${name} exited with ${code}: ${err}`);
+}
+
 async function runConference(opts: { loss?: number; reorder?: number }): Promise<{ relays: LossyRelay[]; stats: Record<string, unknown>; speech: Int16Array[] }> {
   const statsFile = join(dir, `stats-${opts.loss ?? 0}.json`);
-  const cli = await startCli(['rtp', '--port', '0', '--seconds', '14', '--stats', statsFile], /udp:\/\/127\.0\.0\.1:(\d+)/);
-  const port = Number(cli.match[1]);
+  // Everything slow (speech synthesis, sockets) happens before the mixer starts, and the mixer
+  // is stopped only once every sender has finished: no fixed time window to miss on a busy machine.
   const speech = TURNS.map((t) => speech48(t.text, t.voice));
+  const wavs = TURNS.map((t, i) => writeWav48(join(dir, `p${i}-${opts.loss ?? 0}.wav`), padded(speech[i]!, t.startMs, TOTAL_MS)));
+  const cli = await startCli(['rtp', '--port', '0', '--seconds', '120', '--stats', statsFile], /udp:\/\/127\.0\.0\.1:(\d+)/);
+  const port = Number(cli.match[1]);
   const relays = TURNS.map((_, i) => new LossyRelay(port, { ...opts, seed: i + 7 }));
   const relayPorts = await Promise.all(relays.map((r) => r.bind()));
-  const senders = TURNS.map((t, i) => ffmpegSend(writeWav48(join(dir, `p${i}.wav`), padded(speech[i]!, t.startMs, TOTAL_MS)), relayPorts[i]!));
-  await Promise.all(senders.map((s) => once(s, 'exit')));
-  await once(cli.child, 'exit');
-  for (const r of relays) r.close();
+  const senders = wavs.map((wav, i) => senderDone(ffmpegSend(wav, relayPorts[i]!), `p${i}`));
+  try {
+    await Promise.all(senders);
+    // Let the last mix packets drain before stopping the mixer.
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    cli.child.kill('SIGINT');
+    await once(cli.child, 'exit');
+    for (const r of relays) r.close();
+  }
+  for (const [i, r] of relays.entries()) {
+    if (r.firstFromSenderMs < 0) throw new Error(`relay ${i} never heard its sender`);
+    if (r.received.length < 2) throw new Error(`relay ${i} got ${r.received.length} mix packets; mixer output:\n${cli.output()}`);
+  }
   return { relays, stats: JSON.parse(readFileSync(statsFile, 'utf8')) as Record<string, unknown>, speech };
 }
 
