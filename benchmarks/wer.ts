@@ -83,7 +83,7 @@ async function throughPipeline(clips: Clip[], work: string, label: string, loss:
 
 async function throughOneCall(clips: Clip[], work: string, label: string, loss: number): Promise<Map<string, string[]>> {
   const out = join(work, label);
-  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -105,6 +105,9 @@ async function throughOneCall(clips: Clip[], work: string, label: string, loss: 
   );
   const senders = wavs.map((w, i) => ffmpegSend(w, ports[i]!, { fec: true }));
   await Promise.all(senders.map((s) => once(s, 'exit')));
+  // Stop the call once the last packets have been played out (the transcriber then flushes).
+  await new Promise((r) => setTimeout(r, 500));
+  child.kill('SIGINT');
   await once(child, 'exit');
   for (const r of relays) r.close();
   const doc = JSON.parse(readFileSync(join(out, 'transcript.json'), 'utf8')) as { lines: Array<{ sourceId: string; startMs: number; text: string }> };

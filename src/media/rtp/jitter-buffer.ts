@@ -21,8 +21,14 @@
  *   - below target: one concealed frame is inserted instead of playing
  *     (the delay grows by one frame per tick until the target is reached);
  *   - above target + 1 for a while: one frame is dropped, at most once per
- *     SHRINK_INTERVAL_TICKS, preferring a frame the sender marked as not voice
- *     (RFC 6464) so speech is rarely cut;
+ *     SHRINK_INTERVAL_TICKS;
+ *   - both wait for a quiet moment, so words are neither stretched by
+ *     concealment nor cut: a frame the sender marked as not voice (RFC 6464),
+ *     or, when it sends no level, a decoded frame below QUIET_DBOV. After
+ *     ADJUST_PATIENCE_TICKS without one (continuous sound), they go ahead.
+ *     (A speech recognizer reading the 16 kHz tap is the reason: concealment
+ *     inserted mid-word costs recognition accuracy, the same frame in a pause
+ *     costs nothing.)
  *   - above max: frames are dropped at once down to max (catch-up after a stall);
  *   - empty: the buffer goes back to buffering and resumes when the target
  *     depth is there again (talk spurts restart with a safe margin).
@@ -35,6 +41,7 @@
 import { MediabotError } from '../../errors.js';
 import type { FrameDecoder } from '../core/codec-types.js';
 import { FRAME_MS, SAMPLES_48K } from '../core/frame.js';
+import { frameLevelDbov } from '../core/level.js';
 import type { FrameOrigin } from '../hooks/types.js';
 import type { AudioLevel, RtpPacket } from './packet.js';
 import { InterarrivalJitter, type ReceptionCounters } from './rtcp.js';
@@ -95,8 +102,10 @@ const JITTER_K = 3;
 const MARGIN_SLACK = 0.2;
 const TARGET_HOLD_TICKS = 50;
 const SHRINK_INTERVAL_TICKS = 25;
-/** Ticks a pending shrink waits for a non-voice frame before dropping any frame. */
-const SHRINK_PATIENCE_TICKS = 50;
+/** Ticks a pending grow or shrink waits for a quiet moment before going ahead anyway. */
+const ADJUST_PATIENCE_TICKS = 25;
+/** A decoded frame below this level (dBov) is a pause between words. */
+const QUIET_DBOV = -45;
 /** Slots beyond max depth, for bursts that arrive before the over-max catch-up. */
 const RING_MARGIN = 16;
 /**
@@ -176,7 +185,12 @@ export class JitterBuffer {
   private targetHold = 0;
   private depthLevel = 0;
   private shrinkCooldown = 0;
-  private shrinkWait = 0;
+  /** Ticks a pending depth change has waited for a quiet moment. */
+  private adjustWait = 0;
+  /** Whether the frame played last was quiet (a pause), as far as it was judged. */
+  private lastQuiet = true;
+  /** A depth change is pending: judge the level of decoded frames that carry no RFC 6464 level. */
+  private watchLevel = false;
 
   constructor(opts: JitterBufferOptions) {
     const minMs = opts.minDepthMs ?? 20;
@@ -333,15 +347,22 @@ export class JitterBuffer {
       return this.fillGap(out);
     }
 
+    if (this.shrinkCooldown > 0) this.shrinkCooldown--;
+    const grow = depth < this.target && this.depthLevel < this.target - 0.5;
+    const shrink = depth > this.target && this.depthLevel > this.target + 1 && this.shrinkCooldown === 0;
+    // Only while a change is pending are decoded frames judged quiet or not.
+    this.watchLevel = grow || shrink;
+    if (!this.watchLevel) this.adjustWait = 0;
+
     if (depth > this.maxFrames) {
       this.skipTo(this.highest - this.maxFrames + 1);
       depth = this.maxFrames;
       this.depthLevel = depth;
-    } else if (this.shouldShrink(depth)) {
+    } else if (shrink && this.shrinkNow()) {
       this.dropHead();
       depth--;
       this.depthLevel -= 1;
-    } else if (depth < this.target && this.depthLevel < this.target - 0.5) {
+    } else if (grow && this.quietMoment(this.lastQuiet)) {
       st.depthMs = depth * FRAME_MS;
       this.depthLevel += 1;
       return this.fill(out); // grow: hold playout back one frame
@@ -394,7 +415,8 @@ export class JitterBuffer {
     this.started = false;
     this.playing = false;
     this.played = false;
-    this.shrinkWait = 0;
+    this.adjustWait = 0;
+    this.lastQuiet = true;
   }
 
   private adaptTarget(): void {
@@ -412,19 +434,20 @@ export class JitterBuffer {
     this.stats.targetMs = this.target * FRAME_MS;
   }
 
-  private shouldShrink(depth: number): boolean {
-    if (this.shrinkCooldown > 0) this.shrinkCooldown--;
-    if (depth <= this.target || this.depthLevel <= this.target + 1 || this.shrinkCooldown > 0) {
-      this.shrinkWait = 0;
-      return false;
-    }
+  /** A shrink is pending: drops the head now if this is a quiet moment (its RFC 6464 flag, else the last frame's level). */
+  private shrinkNow(): boolean {
     const head = this.nextSeq & this.mask;
     if (this.slotSeq[head] !== this.nextSeq) return false; // a hole is skipped by playout anyway
     const lv = this.slotLevel[head]!;
-    const quiet = lv === NO_LEVEL || (lv & 0x80) === 0;
-    if (!quiet && ++this.shrinkWait < SHRINK_PATIENCE_TICKS) return false;
-    this.shrinkWait = 0;
+    if (!this.quietMoment(lv === NO_LEVEL ? this.lastQuiet : (lv & 0x80) === 0)) return false;
     this.shrinkCooldown = SHRINK_INTERVAL_TICKS;
+    return true;
+  }
+
+  /** Whether a pending depth change goes ahead now: in a pause, or after waiting long enough for one. */
+  private quietMoment(quiet: boolean): boolean {
+    if (!quiet && ++this.adjustWait < ADJUST_PATIENCE_TICKS) return false;
+    this.adjustWait = 0;
     return true;
   }
 
@@ -476,6 +499,10 @@ export class JitterBuffer {
           this.level.voice = (lv & 0x80) !== 0;
           this.level.level = lv & 0x7f;
           this.lastAudioLevel = this.level;
+          this.lastQuiet = !this.level.voice;
+        } else {
+          // Not judged (no change pending) counts as not quiet: a change waits a tick for a fresh judgement.
+          this.lastQuiet = this.watchLevel && frameLevelDbov(out) < QUIET_DBOV;
         }
         return 'packet';
       }
@@ -534,6 +561,7 @@ export class JitterBuffer {
   private silence(out: Int16Array): FrameOrigin {
     out.fill(0, 0, SAMPLES_48K);
     this.stats.silence++;
+    this.lastQuiet = true;
     return 'silence';
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { codecBackend, createOpusDecoder } from '../../../src/media/core/codec.js';
 import { SAMPLES_48K } from '../../../src/media/core/frame.js';
+import { frameLevelDbov } from '../../../src/media/core/level.js';
 import type { FrameOrigin } from '../../../src/media/hooks/types.js';
 import { JitterBuffer } from '../../../src/media/rtp/jitter-buffer.js';
 import { audioLevelExtension, parseRtp, serializeRtp } from '../../../src/media/rtp/packet.js';
@@ -323,6 +324,43 @@ describe(`JitterBuffer with real Opus speech (${codecBackend} libopus)`, () => {
     expect(jb.push(pkt(1, 12), 2000)).toBe('reset');
     expect(resets).toBe(2);
     expect(jb.stats).toMatchObject({ ssrcChanges: 2, late: 1, ssrc: 1 });
+  });
+
+  it.each([1, 2, 3])('jitter that starts mid-speech: depth changes go into pauses, not words (seed %i)', (seed) => {
+    // A sender without RFC 6464 levels: on time for 3 s, then 0-50 ms of jitter. The buffer
+    // must deepen (inserting frames) and later shed delay (dropping frames); both should wait
+    // for a quiet frame rather than stretch or cut a word.
+    const levels = referenceDecode(speech.length).map((pcm) => frameLevelDbov(pcm));
+    const loud = (i: number): boolean => levels[i % speech.length]! > -45;
+    let x = seed;
+    const arrivals = Array.from({ length: 600 }, (_, i) => {
+      x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
+      return { i, atMs: i * FRAME + (i < 150 ? 0 : ((x >>> 8) / 0x100_0000) * 50) };
+    }).sort((a, b) => a.atMs - b.atMs);
+    const jb = new JitterBuffer({ createDecoder: createOpusDecoder });
+    const index = new Map<Uint8Array, number>();
+    const out = new Int16Array(SAMPLES_48K);
+    let e = 0;
+    let last = 0;
+    let concealedInWords = 0;
+    let droppedInWords = 0;
+    for (let tick = 0; tick < 600; tick++) {
+      for (; e < arrivals.length && arrivals[e]!.atMs <= tick * FRAME + FRAME / 2; e++) {
+        const i = arrivals[e]!.i;
+        const p = parseRtp(serializeRtp({ payloadType: 111, sequence: i, timestamp: i * 960, ssrc: 7, payload: speech[i % speech.length]! }));
+        index.set(p.payload, i);
+        jb.push(p, arrivals[e]!.atMs);
+      }
+      const dropped = jb.stats.dropped;
+      const origin = jb.pull(out);
+      if (origin === 'plc' && loud(last)) concealedInWords++;
+      if (origin === 'packet') last = index.get(jb.lastPayload!)!;
+      if (jb.stats.dropped > dropped && loud(last)) droppedInWords++;
+    }
+    expect(jb.stats.targetMs).toBeGreaterThanOrEqual(60); // it did deepen
+    // Three quarters of this speech is loud frames: placing changes blindly would put most in words.
+    expect(concealedInWords).toBeLessThanOrEqual(Math.ceil(jb.stats.concealed / 2));
+    expect(droppedInWords).toBeLessThanOrEqual(1);
   });
 
   it('rejects a too-small output buffer and bad options with typed errors', () => {
