@@ -10,6 +10,10 @@
  *                 sender's codec alone costs, so `pipeline_wer - codec_wer` is mediabot's part.
  * The sender is ffmpeg as a softphone would be set up (Opus VOIP 32 kbps, 20 ms, in-band FEC
  * for an expected 10 % loss). Every run uses the same decoder arguments.
+ *
+ * The five clips hold 71 words, so one word is 0.014 of WER, and the network runs are not
+ * bit-for-bit repeatable (packet timing moves utterance boundaries). The two network conditions
+ * are therefore run `--runs N` times (default 3) and reported as the median, with every run's value.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,11 +21,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { editDistance, words } from '../src/app/wer.js';
 import { POCKETSPHINX_DEFAULT_ARGS } from '../src/media/hooks/transcribe/pocketsphinx.js';
 import { ffmpegOpusArgs, ffmpegSend, LossyRelay } from './lib/rtp-peers.js';
-import { progress, round } from './lib/stats.js';
+import { median, progress, round } from './lib/stats.js';
 
 const run = promisify(execFile);
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
@@ -123,6 +127,9 @@ async function throughOneCall(clips: Clip[], work: string, label: string, loss: 
 }
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error(`--runs must be an integer 1-50 (got "${values.runs}")`);
   if (!existsSync(join(LIBRIVOX, 'transcription'))) throw new Error(`${LIBRIVOX} is missing: install Debian's pocketsphinx-testdata`);
   const clips = loadClips();
   const work = mkdtempSync(join(tmpdir(), 'mediabot-wer-'));
@@ -133,23 +140,36 @@ async function main(): Promise<void> {
     directHyps.set(c.id, await recognize(c.wav));
     codecHyps.set(c.id, await codecOnly(c, work));
   }
-  progress('through mediabot rtp (clean network)');
-  const pipelineHyps = await throughPipeline(clips, work, 'pipeline', 0);
-  progress('through mediabot rtp (5 % loss, 5 % reordering)');
-  const lossHyps = await throughPipeline(clips, work, 'loss5', 0.05);
+  const pipelineRuns: Array<Map<string, string[]>> = [];
+  const lossRuns: Array<Map<string, string[]>> = [];
+  for (let r = 1; r <= runs; r++) {
+    progress(`run ${r}/${runs}: through mediabot rtp (clean network)`);
+    pipelineRuns.push(await throughPipeline(clips, work, `pipeline-${r}`, 0));
+    progress(`run ${r}/${runs}: through mediabot rtp (5 % loss, 5 % reordering)`);
+    lossRuns.push(await throughPipeline(clips, work, `loss5-${r}`, 0.05));
+  }
+  const pipelineWers = pipelineRuns.map((h) => round(wer(clips, h)));
+  const lossWers = lossRuns.map((h) => round(wer(clips, h)));
+  const direct = wer(clips, directHyps);
   const result = {
-    direct_wer: round(wer(clips, directHyps)),
-    pipeline_wer: round(wer(clips, pipelineHyps)),
-    loss5_wer: round(wer(clips, lossHyps)),
+    direct_wer: round(direct),
     codec_wer: round(wer(clips, codecHyps)),
+    pipeline_wer: round(median(pipelineWers)),
+    loss5_wer: round(median(lossWers)),
+    pipeline_minus_direct: round(median(pipelineWers) - direct),
+    loss5_minus_direct: round(median(lossWers) - direct),
+    runs,
+    pipeline_wer_runs: pipelineWers,
+    loss5_wer_runs: lossWers,
     clips: clips.length,
+    words: clips.reduce((a, c) => a + c.reference.length, 0),
     per_clip: clips.map((c) => ({
       id: c.id,
       words: c.reference.length,
       direct: editDistance(c.reference, directHyps.get(c.id)!),
       codec: editDistance(c.reference, codecHyps.get(c.id)!),
-      pipeline: editDistance(c.reference, pipelineHyps.get(c.id)!),
-      loss5: editDistance(c.reference, lossHyps.get(c.id)!),
+      pipeline: pipelineRuns.map((h) => editDistance(c.reference, h.get(c.id)!)),
+      loss5: lossRuns.map((h) => editDistance(c.reference, h.get(c.id)!)),
     })),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -85,6 +85,20 @@ export interface GraphRequester {
 
 const RETRYABLE_STATUS = new Set([429, 503, 504]);
 
+/**
+ * Network errors that prove the request never reached the server (no connection was made),
+ * so even a POST (create a call, play a prompt) can be sent again without doing it twice.
+ */
+const NOT_SENT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+/** Whether a request that failed on the network with `err` may be sent again. */
+export function safeToResend(method: string, err: unknown): boolean {
+  if (IDEMPOTENT_METHODS.has(method.toUpperCase())) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_SENT_ERRORS.has(code);
+}
+
 /** Retry-After as milliseconds: delta-seconds (decimals allowed, Graph sends e.g. 2.128) or an HTTP date. */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
   if (value === undefined) return undefined;
@@ -232,13 +246,16 @@ export class GraphHttp implements GraphRequester {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         this.logger.warn({ method, url: url.pathname, clientRequestId, attempt, err: message }, 'graph request failed on the network');
-        if (attempt < policy.maxAttempts) {
+        // A POST or PATCH that may have reached Graph is not sent again: it could create a second call.
+        const resendable = safeToResend(method, err);
+        if (resendable && attempt < policy.maxAttempts) {
           await sleep(backoffDelay(attempt, policy));
           continue;
         }
-        throw new GraphError('MEDIABOT_GRAPH_UNREACHABLE', `${method} ${url.pathname}: ${message} (after ${attempt} attempts)`, {
+        const why = resendable ? `after ${attempt} attempts` : `not retried: a ${method} that may have reached Graph could be applied twice`;
+        throw new GraphError('MEDIABOT_GRAPH_UNREACHABLE', `${method} ${url.pathname}: ${message} (${why})`, {
           clientRequestId,
-          retryable: true,
+          retryable: resendable,
           attempts: attempt,
           method,
           url: url.toString(),

@@ -131,6 +131,20 @@ describe('GraphHttp retries', () => {
     const res = await h2.request<{ id: string }>('GET', '/communications/calls/c');
     expect(res.body?.id).toBe('c');
     expect(server.requests).toHaveLength(2);
+
+    // A refused connection never reached the server, so even a POST is sent again.
+    const refusedPost = await expectGraphError(http.request('POST', '/communications/calls', { a: 1 }));
+    expect(refusedPost.attempts).toBe(3);
+  });
+
+  it('does not resend a POST whose connection dropped after it was sent: it may have created the call', async () => {
+    const { server, http } = await setup({ maxAttempts: 3 });
+    server.handler = () => ({ status: 201, drop: true });
+    const err = await expectGraphError(http.request('POST', '/communications/calls', { a: 1 }));
+    expect(err.code).toBe('MEDIABOT_GRAPH_UNREACHABLE');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('not retried');
+    expect(server.requests).toHaveLength(1);
   });
 });
 
