@@ -1,7 +1,8 @@
 /**
  * One media thread of the capacity benchmark: receive-only calls (decode,
  * talk detection, 16 kHz tap; no mixing) fed from pre-encoded speech packets,
- * ticking on the real drift-corrected clock for a fixed time.
+ * ticking on the real drift-corrected clock for a fixed time. The calls are
+ * speech-only: Opus decodes straight to the 16 kHz tap.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaClock } from '../src/media/core/clock.js';
@@ -21,7 +22,7 @@ const job = workerData as Job;
 const calls: Array<{ pipeline: CallPipeline; feeds: TrackFeed[] }> = [];
 for (let made = 0, c = 0; made < job.streams; c++) {
   const n = Math.min(job.streamsPerCall, job.streams - made);
-  const pipeline = new CallPipeline({ callId: `cap-${job.threadIndex}-${c}`, mixing: false, sourceIdleMs: 3_600_000 });
+  const pipeline = new CallPipeline({ callId: `cap-${job.threadIndex}-${c}`, mixing: false, speechOnly: true, sourceIdleMs: 3_600_000 });
   // Every stream carries speech (a third of them talking at once is typical; decoding cost is the same).
   const feeds = addFeeds(pipeline, job.tracks, n, n, (job.threadIndex << 20) + c * 1000);
   calls.push({ pipeline, feeds });

@@ -1,4 +1,5 @@
 import { createOpusDecoder } from '../../src/media/core/codec.js';
+import type { DecodeRate } from '../../src/media/core/codec-types.js';
 import type { CallPipeline } from '../../src/media/core/pipeline.js';
 import { JitterBuffer } from '../../src/media/rtp/jitter-buffer.js';
 import { emptyRtpPacket, type RtpPacket } from '../../src/media/rtp/packet.js';
@@ -8,7 +9,7 @@ import { emptyRtpPacket, type RtpPacket } from '../../src/media/rtp/packet.js';
  * into a real jitter buffer each tick, as the UDP transport would.
  */
 export class TrackFeed {
-  readonly jitter = new JitterBuffer({ createDecoder: createOpusDecoder });
+  readonly jitter: JitterBuffer;
   private readonly packet: RtpPacket = emptyRtpPacket();
   private n = 0;
 
@@ -26,7 +27,9 @@ export class TrackFeed {
     private readonly track: Uint8Array[],
     readonly ssrc: number,
     private readonly offset: number,
+    sampleRate: DecodeRate = 48_000,
   ) {
+    this.jitter = new JitterBuffer({ createDecoder: createOpusDecoder, sampleRate });
     this.packet.ssrc = ssrc;
     this.packet.payloadType = 111;
   }
@@ -47,7 +50,7 @@ export function addFeeds(pipeline: CallPipeline, tracks: { speech: Uint8Array[][
   for (let i = 0; i < participants; i++) {
     const talker = i < talkers;
     const track = talker ? tracks.speech[i % tracks.speech.length]! : tracks.noise;
-    const feed = new TrackFeed(track, ssrcBase + i, talker ? 0 : i * 7);
+    const feed = new TrackFeed(track, ssrcBase + i, talker ? 0 : i * 7, pipeline.speechOnly ? 16_000 : 48_000);
     pipeline.addSource(`p${i}`, feed.jitter);
     feeds.push(feed);
   }

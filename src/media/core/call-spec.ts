@@ -20,6 +20,11 @@ export interface CallSpec {
   hooks?: HookSpec[] | undefined;
   alwaysEncodeMix?: boolean | undefined;
   mixing?: boolean | undefined;
+  /**
+   * With `mixing: false`: RTP sources decode straight to the 16 kHz speech tap, about a third
+   * cheaper per stream; hooks then see a silent `pcm48` (so a 48 kHz WAV recording is refused).
+   */
+  speechOnly?: boolean | undefined;
   sourceIdleMs?: number | undefined;
   /** How long ending the call waits for hooks (transcribers) to drain. Default 30 s. */
   hookStopTimeoutMs?: number | undefined;

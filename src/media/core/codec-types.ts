@@ -2,8 +2,11 @@
  * The codec seam of the media core. Implementations write into caller-owned
  * buffers so the tick allocates nothing of its own.
  */
+/** Rates a decoder can produce: 48 kHz for mixing, 16 kHz straight into the speech tap. */
+export type DecodeRate = 48_000 | 16_000;
+
 export interface FrameDecoder {
-  /** Decodes one packet into `out` (960 samples at 48 kHz mono). Returns samples written. */
+  /** Decodes one packet into `out` (one 20 ms frame at the decoder's rate: 960 or 320 samples). Returns samples written. */
   decode(packet: Uint8Array, out: Int16Array): number;
   /**
    * Recovers the frame *before* `nextPacket` from the in-band FEC data carried in

@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import { MediabotError } from '../../errors.js';
-import type { EncoderSettings, FrameDecoder, FrameEncoder, OpusApplication } from './codec-types.js';
+import type { DecodeRate, EncoderSettings, FrameDecoder, FrameEncoder, OpusApplication } from './codec-types.js';
 import { native, type NativeKernels } from './native.js';
-import { SAMPLES_48K } from './frame.js';
 
 export type { EncoderSettings, FrameDecoder, FrameEncoder } from './codec-types.js';
 
@@ -75,8 +74,11 @@ export function packetHasFec(packet: Uint8Array): boolean {
 
 class NativeDecoder implements FrameDecoder {
   private handle: unknown;
-  constructor(private readonly n: NativeKernels) {
-    this.handle = n.createDecoder(48_000, 1);
+  constructor(
+    private readonly n: NativeKernels,
+    rate: DecodeRate,
+  ) {
+    this.handle = n.createDecoder(rate, 1);
   }
   decode(packet: Uint8Array, out: Int16Array): number {
     const rc = this.n.decode(this.handle, packet, out, 0);
@@ -121,8 +123,11 @@ class NativeEncoder implements FrameEncoder {
 class DiscordDecoder implements FrameDecoder {
   private codec: InstanceType<DiscordOpus['OpusEncoder']>;
   private static readonly EMPTY = Buffer.alloc(0);
-  constructor(private readonly lib: DiscordOpus) {
-    this.codec = new lib.OpusEncoder(48_000, 1);
+  constructor(
+    private readonly lib: DiscordOpus,
+    private readonly rate: DecodeRate,
+  ) {
+    this.codec = new lib.OpusEncoder(rate, 1);
   }
   private copy(pcm: Buffer, out: Int16Array): number {
     const n = Math.min(out.length, pcm.length >> 1);
@@ -141,10 +146,10 @@ class DiscordDecoder implements FrameDecoder {
   }
   conceal(out: Int16Array): number {
     this.copy(this.codec.decode(DiscordDecoder.EMPTY), out);
-    return SAMPLES_48K;
+    return this.rate / 50;
   }
   reset(): void {
-    this.codec = new this.lib.OpusEncoder(48_000, 1);
+    this.codec = new this.lib.OpusEncoder(this.rate, 1);
   }
 }
 
@@ -182,8 +187,10 @@ export function validateEncoderSettings(s: EncoderSettings): EncoderSettings {
   return s;
 }
 
-export function createOpusDecoder(): FrameDecoder {
-  return native ? new NativeDecoder(native) : new DiscordDecoder(discordOpus());
+/** An Opus decoder producing 20 ms frames at `rate` (libopus decodes straight to 16 kHz more cheaply than to 48). */
+export function createOpusDecoder(rate: DecodeRate = 48_000): FrameDecoder {
+  if (rate !== 48_000 && rate !== 16_000) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `decode rate must be 48000 or 16000 (got ${String(rate)})`);
+  return native ? new NativeDecoder(native, rate) : new DiscordDecoder(discordOpus(), rate);
 }
 
 export function createOpusEncoder(settings: Partial<EncoderSettings> = {}): FrameEncoder {

@@ -98,6 +98,11 @@ function rebuild(): void {
 
 async function createCall(spec: CallSpec): Promise<CreatedCall> {
   if (calls.has(spec.callId)) throw new MediabotError('MEDIABOT_BAD_REQUEST', `call ${spec.callId} already runs on this media thread`);
+  if (spec.speechOnly) {
+    if (spec.mixing !== false) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'speechOnly needs mixing: false');
+    const wants48k = (spec.hooks ?? []).some((h) => 'builtin' in h && h.builtin === 'recorder' && h.options?.['wavRate'] === 48_000);
+    if (wants48k) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'a speechOnly call has no 48 kHz audio: record WAV at 16000 Hz');
+  }
   const hooks = await loadHooks(spec.hooks ?? [], spec.callId);
   // Transcribers finish the last utterances after the call ends: give hooks time to drain.
   const runner = hooks.length > 0 ? new HookRunner({ callId: spec.callId, hooks, emit: queueEvent, stopTimeoutMs: spec.hookStopTimeoutMs ?? 30_000 }) : null;
@@ -109,6 +114,7 @@ async function createCall(spec: CallSpec): Promise<CreatedCall> {
     emit: queueEvent,
     alwaysEncodeMix: spec.alwaysEncodeMix ?? false,
     mixing: spec.mixing ?? true,
+    speechOnly: spec.speechOnly ?? false,
     sourceIdleMs: spec.sourceIdleMs ?? 10_000,
   });
   let transport: UdpRtpTransport | null = null;

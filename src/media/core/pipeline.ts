@@ -1,4 +1,5 @@
 import type { HookContext, MediaEvent, TickFrame } from '../hooks/types.js';
+import { MediabotError } from '../../errors.js';
 import { createOpusEncoder, DEFAULT_ENCODER_SETTINGS } from './codec.js';
 import type { EncoderSettings, FrameEncoder } from './codec-types.js';
 import { FRAME_MS, SAMPLES_16K } from './frame.js';
@@ -30,6 +31,11 @@ export interface PipelineOptions {
   alwaysEncodeMix?: boolean;
   /** Whether to mix and encode at all (false for a receive-only tap: decode, talk, 16 kHz). */
   mixing?: boolean;
+  /**
+   * A receive-only call whose hooks need only the 16 kHz tap: RTP sources decode straight
+   * to 16 kHz (cheaper in libopus, and no decimation) and `pcm48` stays silent. Needs `mixing: false`.
+   */
+  speechOnly?: boolean;
   /** A source with no input for this long is removed. */
   sourceIdleMs?: number;
   now?: () => number;
@@ -68,6 +74,7 @@ export class CallPipeline implements HookContext {
   private readonly emitFn: (event: MediaEvent) => void;
   private send: SendPacket | null;
   private readonly mixing: boolean;
+  readonly speechOnly: boolean;
   private readonly alwaysEncodeMix: boolean;
   private readonly idleMs: number;
   private readonly now: () => number;
@@ -84,6 +91,8 @@ export class CallPipeline implements HookContext {
     this.emitFn = opts.emit ?? (() => {});
     this.send = opts.send ?? null;
     this.mixing = opts.mixing ?? true;
+    this.speechOnly = opts.speechOnly ?? false;
+    if (this.speechOnly && this.mixing) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'a speech-only call cannot mix: set mixing to false');
     this.alwaysEncodeMix = opts.alwaysEncodeMix ?? false;
     this.idleMs = opts.sourceIdleMs ?? 10_000;
     this.now = opts.now ?? (() => performance.now());
@@ -118,6 +127,7 @@ export class CallPipeline implements HookContext {
   addSource(sourceId: string, input: FrameInput, opts: { receivesMix?: boolean } = {}): MediaSource {
     const existing = this.sourcesById.get(sourceId);
     if (existing) return existing;
+    if (this.mixing && input.sampleRate === 16_000) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `source ${sourceId} gives 16 kHz frames; a mixing call needs 48 kHz`);
     const settings = this.encoderSettings;
     const makeEncoder = (): FrameEncoder => createOpusEncoder(settings);
     const src = new MediaSource(sourceId, input, makeEncoder, this.talkOpts, this.now(), opts.receivesMix ?? true);

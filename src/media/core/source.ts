@@ -10,10 +10,13 @@ import { TalkDetector, type TalkDetectorOptions } from './talk-detector.js';
 
 /**
  * Where a source's frames come from: the RTP jitter buffer, or a PCM queue
- * (ACS and bridge ingress). `pull` fills exactly one 20 ms frame at 48 kHz.
+ * (ACS and bridge ingress). `pull` fills exactly one 20 ms frame at
+ * `sampleRate` (48 kHz when absent).
  */
 export interface FrameInput {
   pull(out: Int16Array): FrameOrigin;
+  /** 16 kHz for an input decoding straight into the speech tap (a speech-only call). */
+  readonly sampleRate?: number;
   /** The Opus packet played by the last pull, or null. */
   readonly lastPayload: Uint8Array | null;
   /** The sender's RFC 6464 level of the last packet, when it sends one. */
@@ -43,6 +46,8 @@ export class MediaSource implements SourceFrame, MixParticipant {
   /** Set by transports: opaque per-source send state (address, RTP sequence). */
   transport: unknown = null;
   private readonly decimator = new Decimator48to16();
+  /** The input writes the 16 kHz tap itself: no 48 kHz frame, no decimation (`pcm48` stays silent). */
+  readonly speechOnly: boolean;
   private readonly talk: TalkDetector;
   private enc: FrameEncoder | null = null;
 
@@ -57,6 +62,7 @@ export class MediaSource implements SourceFrame, MixParticipant {
   ) {
     this.talk = new TalkDetector(talk);
     this.lastInputMs = nowMs;
+    this.speechOnly = input.sampleRate === 16_000;
   }
 
   /** Lazily created: only participants who talk ever need their own encoder. */
@@ -67,16 +73,17 @@ export class MediaSource implements SourceFrame, MixParticipant {
 
   /** Step 1 and 2 of the tick: pull (decode or conceal), tap at 16 kHz, detect talk. */
   pullFrame(): void {
-    this.origin = this.input.pull(this.pcm48);
+    const speechOnly = this.speechOnly;
+    this.origin = this.input.pull(speechOnly ? this.pcm16 : this.pcm48);
     this.opus = this.origin === 'packet' ? this.input.lastPayload : null;
     this.contributes = this.origin !== 'silence';
-    this.decimator.process(this.pcm48, this.pcm16);
+    if (!speechOnly) this.decimator.process(this.pcm48, this.pcm16);
     const sent = this.origin === 'packet' ? this.input.lastAudioLevel : null;
     if (sent) {
       this.levelDbov = -sent.level;
       this.talking = this.talk.update(this.levelDbov, sent.voice);
     } else {
-      this.levelDbov = this.contributes ? frameLevelDbov(this.pcm48) : -127;
+      this.levelDbov = this.contributes ? frameLevelDbov(speechOnly ? this.pcm16 : this.pcm48) : -127;
       this.talking = this.talk.update(this.levelDbov);
     }
   }

@@ -12,7 +12,7 @@ export type FrameOrigin = 'packet' | 'fec' | 'plc' | 'silence';
 export interface SourceFrame {
   /** Stable id of the source within the call (participant id, or `ssrc-<n>` for raw RTP). */
   readonly sourceId: string;
-  /** 20 ms at 48 kHz mono int16 (960 samples). A view, reused next tick. */
+  /** 20 ms at 48 kHz mono int16 (960 samples). A view, reused next tick. Silent in a speech-only call. */
   readonly pcm48: Int16Array;
   /** 20 ms at 16 kHz mono int16 (320 samples), the speech tap. A view. */
   readonly pcm16: Int16Array;

@@ -39,8 +39,8 @@
  * keep "talking" through the mix.
  */
 import { MediabotError } from '../../errors.js';
-import type { FrameDecoder } from '../core/codec-types.js';
-import { FRAME_MS, SAMPLES_48K } from '../core/frame.js';
+import type { DecodeRate, FrameDecoder } from '../core/codec-types.js';
+import { FRAME_MS } from '../core/frame.js';
 import { frameLevelDbov } from '../core/level.js';
 import type { FrameOrigin } from '../hooks/types.js';
 import type { AudioLevel, RtpPacket } from './packet.js';
@@ -50,7 +50,9 @@ import { SEQ_INVALID, SEQ_RESTARTED, SequenceTracker } from './sequence.js';
 export type PushResult = 'accepted' | 'duplicate' | 'late' | 'reset';
 
 export interface JitterBufferOptions {
-  createDecoder: () => FrameDecoder;
+  createDecoder: (rate: DecodeRate) => FrameDecoder;
+  /** Rate of the frames `pull` writes (default 48 kHz; 16 kHz for a speech-only call). */
+  sampleRate?: DecodeRate;
   /** Lowest playout depth (default 20 ms = one frame). */
   minDepthMs?: number;
   /** Highest playout depth (default 200 ms). */
@@ -148,6 +150,9 @@ export class JitterBuffer {
   /** Counters for an RTCP report block about the current source (live view). */
   readonly reception: ReceptionCounters;
 
+  /** Rate of the frames `pull` writes; a frame is `frameSamples` samples. */
+  readonly sampleRate: DecodeRate;
+  private readonly frameSamples: number;
   private readonly decoder: FrameDecoder;
   private readonly now: () => number;
   private readonly minFrames: number;
@@ -202,7 +207,9 @@ export class JitterBuffer {
     if (!Number.isInteger(maxConcealed) || maxConcealed < 0) {
       throw new MediabotError('MEDIABOT_CONFIG_INVALID', `maxConcealedFrames must be a non-negative integer (got ${maxConcealed})`);
     }
-    this.decoder = opts.createDecoder();
+    this.sampleRate = opts.sampleRate ?? 48_000;
+    this.frameSamples = this.sampleRate / 50;
+    this.decoder = opts.createDecoder(this.sampleRate);
     this.now = opts.now ?? (() => performance.now());
     this.minFrames = frames(minMs);
     this.maxFrames = frames(maxMs);
@@ -319,9 +326,9 @@ export class JitterBuffer {
     return result;
   }
 
-  /** Writes exactly one 20 ms frame (960 samples) into `out`. */
+  /** Writes exactly one 20 ms frame (960 samples at 48 kHz, 320 at 16 kHz) into `out`. */
   pull(out: Int16Array): FrameOrigin {
-    if (out.length < SAMPLES_48K) throw new MediabotError('MEDIABOT_BUFFER_TOO_SMALL', `pull needs ${SAMPLES_48K} samples, got ${out.length}`);
+    if (out.length < this.frameSamples) throw new MediabotError('MEDIABOT_BUFFER_TOO_SMALL', `pull needs ${this.frameSamples} samples, got ${out.length}`);
     this.lastPayload = null;
     this.lastAudioLevel = null;
     this.adaptTarget();
@@ -518,7 +525,7 @@ export class JitterBuffer {
         written = 0;
       }
       if (written > 0) {
-        if (written < SAMPLES_48K) out.fill(0, written, SAMPLES_48K);
+        if (written < this.frameSamples) out.fill(0, written, this.frameSamples);
         st.fecRecovered++;
         this.concealRun = 0;
         return 'fec';
@@ -539,7 +546,7 @@ export class JitterBuffer {
       this.stats.decodeErrors++;
       return false;
     }
-    if (written < SAMPLES_48K) out.fill(0, written, SAMPLES_48K);
+    if (written < this.frameSamples) out.fill(0, written, this.frameSamples);
     return true;
   }
 
@@ -552,14 +559,14 @@ export class JitterBuffer {
     } catch {
       return this.silence(out);
     }
-    if (written < SAMPLES_48K) out.fill(0, Math.max(0, written), SAMPLES_48K);
+    if (written < this.frameSamples) out.fill(0, Math.max(0, written), this.frameSamples);
     this.concealRun++;
     this.stats.concealed++;
     return 'plc';
   }
 
   private silence(out: Int16Array): FrameOrigin {
-    out.fill(0, 0, SAMPLES_48K);
+    out.fill(0, 0, this.frameSamples);
     this.stats.silence++;
     this.lastQuiet = true;
     return 'silence';

@@ -141,7 +141,7 @@ export class UdpRtpTransport {
   }
 
   private addParticipant(ssrc: number, payloadType: number, rinfo: RemoteInfo): MediaSource {
-    const jitter = new JitterBuffer({ ...this.opts.jitter, createDecoder: createOpusDecoder });
+    const jitter = new JitterBuffer({ ...this.opts.jitter, createDecoder: createOpusDecoder, sampleRate: this.pipeline.speechOnly ? 16_000 : 48_000 });
     const peer: RtpPeer = {
       address: rinfo.address,
       port: rinfo.port,
