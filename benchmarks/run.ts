@@ -30,25 +30,31 @@ import { median, nowUs, progress, quantile, round } from './lib/stats.js';
 const quick = process.argv.includes('--quick');
 type Tracks = Awaited<ReturnType<typeof packetTracks>>;
 
-function codecFloor(tracks: Tracks): { decode: number; encode: number } {
+function codecFloor(tracks: Tracks): { decode: number; decode_16k: number; encode: number } {
   const packets = tracks.speech[0]!.slice(0, 400);
   const pcm = tracks.speechPcm[1]!;
   const out = new Int16Array(SAMPLES_48K);
+  const out16 = new Int16Array(SAMPLES_48K / 3);
   const buf = new Uint8Array(1276);
   const dec: number[] = [];
+  const dec16: number[] = [];
   const enc: number[] = [];
   for (let rep = 0; rep < 5; rep++) {
     const d = createOpusDecoder();
     let t = nowUs();
     for (const p of packets) d.decode(p, out);
     dec.push((nowUs() - t) / packets.length);
+    const d16 = createOpusDecoder(16_000);
+    t = nowUs();
+    for (const p of packets) d16.decode(p, out16);
+    dec16.push((nowUs() - t) / packets.length);
     const e = createOpusEncoder();
     const frames = Math.min(400, Math.floor(pcm.length / SAMPLES_48K));
     t = nowUs();
     for (let f = 0; f < frames; f++) e.encode(pcm.subarray(f * SAMPLES_48K, (f + 1) * SAMPLES_48K), buf);
     enc.push((nowUs() - t) / frames);
   }
-  return { decode: round(median(dec), 2), encode: round(median(enc), 2) };
+  return { decode: round(median(dec), 2), decode_16k: round(median(dec16), 2), encode: round(median(enc), 2) };
 }
 
 /**
@@ -208,13 +214,21 @@ async function hookCosts(tracks: Tracks, ticks: number): Promise<Record<string, 
   return out;
 }
 
-function runCapacityThread(tracks: Tracks, streams: number, seconds: number, threadIndex: number): Promise<{ lateTicks: number; tickP99Ms: number; maxLatenessMs: number; ticks: number }> {
+interface CapacityThreadResult {
+  lateTicks: number;
+  tickP50Ms: number;
+  tickP99Ms: number;
+  maxLatenessMs: number;
+  ticks: number;
+}
+
+function runCapacityThread(tracks: Tracks, streams: number, seconds: number, threadIndex: number): Promise<CapacityThreadResult> {
   const url = new URL('./capacity-worker.js', import.meta.url);
   const worker = new Worker(url, { workerData: { streams, streamsPerCall: 50, seconds, tracks: { speech: tracks.speech, noise: tracks.noise }, threadIndex } });
   return new Promise((resolve, reject) => {
     worker.once('message', (m) => {
       void worker.terminate();
-      resolve(m as { lateTicks: number; tickP99Ms: number; maxLatenessMs: number; ticks: number });
+      resolve(m as CapacityThreadResult);
     });
     worker.once('error', reject);
   });
@@ -225,12 +239,21 @@ function runCapacityThread(tracks: Tracks, streams: number, seconds: number, thr
  * clock. Starts at the 1000-stream target and climbs by 20 % while no tick is
  * late, or steps down by 20 % until none is, so the answer is the largest
  * count tried that held with zero late ticks.
+ *
+ * Two figures put the result in context, from the same run: the late ticks of
+ * the clocks alone with no stream (what the machine itself costs), and the CPU
+ * per stream and tick (the median tick ÷ streams per thread) against libopus's
+ * own 16 kHz decode.
  */
-async function capacity(tracks: Tracks): Promise<{ streams: number; threads: number; late_ticks: number; seconds: number; tick_p99_ms: number; tried: unknown[] }> {
+async function capacity(tracks: Tracks, decodeFloorUs: number): Promise<Record<string, unknown>> {
   const threads = availableParallelism();
   const seconds = quick ? 3 : 30;
   const maxSteps = quick ? 2 : 7;
-  const tried: Array<{ streams: number; late_ticks: number; tick_p99_ms: number; max_lateness_ms: number }> = [];
+  progress(`capacity: the clocks alone (no stream) on ${threads} media threads for ${seconds} s`);
+  const idle = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, 0, seconds, i)));
+  const idleLate = idle.reduce((a, r) => a + r.lateTicks, 0);
+  progress(`  late ticks ${idleLate}`);
+  const tried: Array<{ streams: number; late_ticks: number; tick_p50_ms: number; tick_p99_ms: number; max_lateness_ms: number; us_per_stream: number }> = [];
   let best: { streams: number; late: number; p99: number } | null = null;
   let streams = 1000;
   let direction = 0;
@@ -240,7 +263,15 @@ async function capacity(tracks: Tracks): Promise<{ streams: number; threads: num
     const results = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, Math.max(0, Math.min(per, streams - i * per)), seconds, i)));
     const late = results.reduce((a, r) => a + r.lateTicks, 0);
     const p99 = Math.max(...results.map((r) => r.tickP99Ms));
-    tried.push({ streams, late_ticks: late, tick_p99_ms: round(p99), max_lateness_ms: round(Math.max(...results.map((r) => r.maxLatenessMs))) });
+    const p50 = median(results.map((r) => r.tickP50Ms));
+    tried.push({
+      streams,
+      late_ticks: late,
+      tick_p50_ms: round(p50),
+      tick_p99_ms: round(p99),
+      max_lateness_ms: round(Math.max(...results.map((r) => r.maxLatenessMs))),
+      us_per_stream: round((p50 * 1000) / per, 1),
+    });
     progress(`  late ticks ${late}, tick p99 ${round(p99)} ms`);
     if (late === 0) {
       if (!best || streams > best.streams) best = { streams, late, p99 };
@@ -253,7 +284,19 @@ async function capacity(tracks: Tracks): Promise<{ streams: number; threads: num
       streams = Math.round((streams * 0.8) / 50) * 50;
     }
   }
-  return { streams: best?.streams ?? 0, threads, late_ticks: best?.late ?? 0, seconds, tick_p99_ms: round(best?.p99 ?? 0), tried };
+  const usPerStream = median(tried.map((t) => t.us_per_stream));
+  return {
+    streams: best?.streams ?? 0,
+    threads,
+    late_ticks: best?.late ?? 0,
+    seconds,
+    tick_p99_ms: round(best?.p99 ?? 0),
+    idle_late_ticks: idleLate,
+    us_per_stream: usPerStream,
+    decode_16k_floor_us: decodeFloorUs,
+    per_stream_overhead_ratio: round(usPerStream / decodeFloorUs),
+    tried,
+  };
 }
 
 async function main(): Promise<void> {
@@ -262,7 +305,7 @@ async function main(): Promise<void> {
   progress('preparing real speech packets (espeak-ng, cached)');
   const tracks = await packetTracks();
   const floor = codecFloor(tracks);
-  progress(`codec floor: decode ${floor.decode} µs, encode ${floor.encode} µs per frame`);
+  progress(`codec floor: decode ${floor.decode} µs (to 16 kHz ${floor.decode_16k} µs), encode ${floor.encode} µs per frame`);
   const ticks = quick ? 100 : 1500;
   const calls: CallResult[] = [];
   for (const [participants, talkers] of [
@@ -278,7 +321,7 @@ async function main(): Promise<void> {
   const hooksCase = await hookCosts(tracks, ticks);
   progress('ingress: 20 bridge calls of 4 unmixed speakers, 20 ACS unmixed calls (recorder and talk events on)');
   const ingress = await benchIngress({ quick });
-  const cap = await capacity(tracks);
+  const cap = await capacity(tracks, floor.decode_16k);
   const result = {
     mode: quick ? 'quick' : 'full',
     codec_backend: codecBackend,
