@@ -3,9 +3,16 @@
  * talk detection, 16 kHz tap; no mixing) fed from pre-encoded speech packets,
  * ticking on the real drift-corrected clock for a fixed time. The calls are
  * speech-only: Opus decodes straight to the 16 kHz tap.
+ *
+ * With `floor` set, the same streams' packets are only decoded (libopus to
+ * 16 kHz, nothing else) on the same clock: the pure codec cost the pipeline is
+ * compared with, measured under the same load on every thread at once.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaClock } from '../src/media/core/clock.js';
+import { createOpusDecoder } from '../src/media/core/codec.js';
+import type { FrameDecoder } from '../src/media/core/codec-types.js';
+import { SAMPLES_16K } from '../src/media/core/frame.js';
 import { CallPipeline } from '../src/media/core/pipeline.js';
 import { addFeeds, type TrackFeed } from './lib/feed.js';
 import { quantile, nowUs } from './lib/stats.js';
@@ -16,6 +23,7 @@ interface Job {
   seconds: number;
   tracks: { speech: Uint8Array[][]; noise: Uint8Array[] };
   threadIndex: number;
+  floor?: boolean;
 }
 
 const job = workerData as Job;
@@ -29,6 +37,11 @@ for (let made = 0, c = 0; made < job.streams; c++) {
   made += n;
 }
 
+// Floor mode: one bare decoder per stream, fed the packets its feed would push.
+const floorDecoders: FrameDecoder[] = job.floor ? calls.flatMap((c) => c.feeds.map(() => createOpusDecoder(16_000))) : [];
+const floorOut = new Int16Array(SAMPLES_16K);
+const floorFeeds = calls.flatMap((c) => c.feeds);
+
 const durations: number[] = [];
 const warmupTicks = 50;
 const totalTicks = warmupTicks + Math.round((job.seconds * 1000) / 20);
@@ -36,9 +49,13 @@ const clock = new MediaClock(
   (n) => {
     const t0 = nowUs();
     const nowMs = performance.now();
-    for (const c of calls) {
-      for (const f of c.feeds) f.push(nowMs);
-      c.pipeline.tick();
+    if (job.floor) {
+      for (let i = 0; i < floorFeeds.length; i++) floorDecoders[i]!.decode(floorFeeds[i]!.packetAt(n), floorOut);
+    } else {
+      for (const c of calls) {
+        for (const f of c.feeds) f.push(nowMs);
+        c.pipeline.tick();
+      }
     }
     if (n >= warmupTicks) durations.push(nowUs() - t0);
     if (n === warmupTicks - 1) {

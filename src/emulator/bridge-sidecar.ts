@@ -7,7 +7,6 @@
  * dominantSpeaker changes and a sourceMap naming the roster participant behind each MSI.
  */
 import { performance } from 'node:perf_hooks';
-import { randomInt } from 'node:crypto';
 import { WebSocket, type RawData } from 'ws';
 import { MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -19,7 +18,8 @@ import { Decimator48to16 } from '../media/core/resampler.js';
 
 /** What the call engine drives for a call's app-hosted media (RTP or this sidecar). */
 export interface EmulatorCallMedia {
-  addParticipant(participantId: string, name: string, track: Int16Array): Promise<void>;
+  /** `sourceId` is the participant's audio mediaStream sourceId in the roster: its SSRC on RTP, its MSI on the bridge. */
+  addParticipant(participantId: string, name: string, track: Int16Array, sourceId: number): Promise<void>;
   removeParticipant(participantId: string): void;
   stats(): { target: MediaEndpoint | { bridge: { sidecarId: string; callId: string } }; participants: MediaParticipantStats[]; botAudio: ReceivedAudioStats; lateTicks: number };
   close(): void;
@@ -90,7 +90,6 @@ class BridgeCallMedia implements EmulatorCallMedia {
   private candidate: number | null = null;
   private candidateFrames = 0;
   private closed = false;
-  private nextMsi = randomInt(1000, 9000);
   lateTicks = 0;
   readonly botAudio = emptyReceived();
   private rmsSum = 0;
@@ -103,9 +102,8 @@ class BridgeCallMedia implements EmulatorCallMedia {
     sidecar.send({ type: 'sessionStarted', callId, callIndex, audio: 'unmixed' });
   }
 
-  async addParticipant(participantId: string, name: string, track: Int16Array): Promise<void> {
+  async addParticipant(participantId: string, name: string, track: Int16Array, msi: number): Promise<void> {
     if (this.closed || this.speakers.has(participantId)) return;
-    const msi = this.nextMsi++;
     this.speakers.set(participantId, { participantId, name, msi, track: to16k(track), cursor: 0, seq: 0, sent: 0, hangover: 0, ema: 0, done: false });
     this.sendSourceMap();
     if (!this.timer) {

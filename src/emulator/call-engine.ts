@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import {
   fullIdentitySet,
   callNotificationData,
@@ -76,7 +76,6 @@ export class CallEngine {
   readonly ended = new Map<string, EmuCall>();
   readonly scripts = new Map<string, CallScriptEntry[]>();
   readonly recordings = new Map<string, Recording>();
-  private sourceIds = 1;
 
   constructor(
     private readonly ctx: EmulatorContext,
@@ -219,7 +218,8 @@ export class CallEngine {
       identity: clean,
       displayName,
       endpointId: randomUUID(),
-      sourceId: String(this.sourceIds++),
+      // As Teams reports it: the participant's audio source id, which is the SSRC (or MSI) its audio carries.
+      sourceId: String(randomInt(1, 0x7fff_ffff)),
       isMuted: false,
       languageId: kind === 'bot' ? null : 'en-US',
       region: kind === 'bot' ? null : 'emulator',
@@ -395,7 +395,7 @@ export class CallEngine {
         entry.participantId = p.id;
         call.participants.set(p.id, p);
         this.postRoster(call);
-        void call.media?.addParticipant(p.id, p.displayName, track).catch((err: unknown) => this.ctx.logger.warn({ err }, 'emulator media participant failed'));
+        void call.media?.addParticipant(p.id, p.displayName, track, Number(p.sourceId)).catch((err: unknown) => this.ctx.logger.warn({ err }, 'emulator media participant failed'));
         if (scripted) this.after(call, plan.leaveMs - plan.joinMs, () => this.leave(call, p.id));
       });
     });

@@ -146,7 +146,7 @@ export class CallMediaSession {
   ) {}
 
   /** Binds the participant's socket and starts streaming its track on the next tick. */
-  async addParticipant(participantId: string, name: string, track: Int16Array): Promise<void> {
+  async addParticipant(participantId: string, name: string, track: Int16Array, ssrc: number): Promise<void> {
     if (this.closed || this.senders.has(participantId)) return;
     const socket = createSocket(this.endpoint.rtp.host.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
@@ -163,7 +163,7 @@ export class CallMediaSession {
     const sender: Sender = {
       participantId,
       name,
-      ssrc: randomInt(1, 0xffffffff),
+      ssrc,
       socket,
       localPort: socket.address().port,
       track,

@@ -250,7 +250,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     establishedAt: call.establishedAt?.toISOString() ?? null,
     endedAt: call.endedAt?.toISOString() ?? null,
     resultInfo: call.resultInfo,
-    participants: [...call.participants.values()].map((p) => ({ id: p.id, kind: p.kind, displayName: p.displayName, isMuted: p.isMuted, onHold: p.onHold })),
+    participants: [...call.participants.values()].map((p) => ({ id: p.id, kind: p.kind, displayName: p.displayName, sourceId: p.sourceId, isMuted: p.isMuted, onHold: p.onHold })),
     departed: call.departed.map((p) => ({ id: p.id, displayName: p.displayName })),
     operations: [...call.operations.values()].map((o) => ({ id: o.id, type: o.type, status: o.status })),
     notificationsQueued: call.notificationsQueued,

@@ -112,6 +112,11 @@ describe('operator API', () => {
     );
     const names = people.filter((p: any) => !p.isBot).map((p: any) => p.displayName);
     expect(names).toEqual(expect.arrayContaining(worker.emulator!.script.slice(0, 2).map((s) => s.name)));
+    // Each talker's media source is the SSRC its roster entry reports as its audio sourceId.
+    const roster = (worker.emulator!.callDetails(id) as any).participants as any[];
+    for (const p of people.filter((x: any) => !x.isBot && x.sourceIds.length > 0)) {
+      expect(p.sourceIds).toContain(`ssrc-${roster.find((r) => r.id === p.id).sourceId}`);
+    }
 
     // Bad play requests change nothing.
     for (const body of [{}, { url: 'ftp://example.com/a.wav' }, { url: 'https://x.test/a.wav', text: 'both' }, { text: '' }]) {
