@@ -77,8 +77,11 @@ async function main(): Promise<void> {
   const speech = (await speechTracks())[0]!;
   const frames = Math.floor(speech.length / SAMPLES_48K);
   const settings: Array<Partial<EncoderSettings>> = [];
-  for (const complexity of [0, 2, 5, 8, 10]) settings.push({ complexity, bitrate: 32_000 });
-  for (const bitrate of [16_000, 24_000, 48_000]) settings.push({ complexity: 5, bitrate });
+  // FEC on, planned for 0 % loss (the default until a receiver reports loss), across complexities and bitrates;
+  // then what planning for reported loss costs, and FEC off.
+  for (const complexity of [0, 2, 5, 8, 10]) settings.push({ complexity, bitrate: 32_000, expectedLossPct: 0 });
+  for (const bitrate of [16_000, 24_000, 48_000]) settings.push({ complexity: 5, bitrate, expectedLossPct: 0 });
+  for (const expectedLossPct of [5, 10, 20]) settings.push({ complexity: 5, bitrate: 32_000, expectedLossPct });
   settings.push({ complexity: 5, bitrate: 32_000, inbandFec: false });
   const results = [];
   const buf = new Uint8Array(1276);

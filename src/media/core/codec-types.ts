@@ -23,6 +23,8 @@ export interface FrameDecoder {
 export interface FrameEncoder {
   /** Encodes one frame (960 samples) into `out`. Returns bytes written. */
   encode(pcm: Int16Array, out: Uint8Array): number;
+  /** Changes the packet loss (percent) in-band FEC protects against; a repeat of the current value costs nothing. */
+  setExpectedLossPct?(pct: number): void;
 }
 
 export type OpusApplication = 'voip' | 'audio' | 'lowdelay';
@@ -32,6 +34,11 @@ export interface EncoderSettings {
   bitrate: number;
   complexity: number;
   inbandFec: boolean;
-  /** Expected packet loss in percent, 0-100; steers how much FEC the encoder spends. */
+  /**
+   * Expected packet loss in percent, 0-100; steers how much FEC the encoder spends (at 0 it spends
+   * none). With `adaptiveLoss`, the value until a receiver reports its loss.
+   */
   expectedLossPct: number;
+  /** Follow the loss the receivers report in RTCP (their fraction lost of our stream). */
+  adaptiveLoss: boolean;
 }

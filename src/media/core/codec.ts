@@ -17,7 +17,8 @@ export const DEFAULT_ENCODER_SETTINGS: EncoderSettings = {
   bitrate: 32_000,
   complexity: 5,
   inbandFec: true,
-  expectedLossPct: 10,
+  expectedLossPct: 0,
+  adaptiveLoss: true,
 };
 
 const APPLICATION: Record<OpusApplication, number> = { voip: 2048, audio: 2049, lowdelay: 2051 };
@@ -108,6 +109,13 @@ class NativeEncoder implements FrameEncoder {
     n.encoderCtl(this.handle, CTL.complexity, s.complexity);
     n.encoderCtl(this.handle, CTL.inbandFec, s.inbandFec ? 1 : 0);
     n.encoderCtl(this.handle, CTL.lossPct, s.expectedLossPct);
+    this.lossPct = s.expectedLossPct;
+  }
+  private lossPct: number;
+  setExpectedLossPct(pct: number): void {
+    if (pct === this.lossPct) return;
+    this.n.encoderCtl(this.handle, CTL.lossPct, pct);
+    this.lossPct = pct;
   }
   encode(pcm: Int16Array, out: Uint8Array): number {
     const rc = this.n.encode(this.handle, pcm, out);
@@ -162,6 +170,13 @@ class DiscordEncoder implements FrameEncoder {
     this.codec.applyEncoderCTL(CTL.complexity, s.complexity);
     this.codec.applyEncoderCTL(CTL.inbandFec, s.inbandFec ? 1 : 0);
     this.codec.applyEncoderCTL(CTL.lossPct, s.expectedLossPct);
+    this.lossPct = s.expectedLossPct;
+  }
+  private lossPct: number;
+  setExpectedLossPct(pct: number): void {
+    if (pct === this.lossPct) return;
+    this.codec.applyEncoderCTL(CTL.lossPct, pct);
+    this.lossPct = pct;
   }
   encode(pcm: Int16Array, out: Uint8Array): number {
     const packet = this.codec.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
@@ -184,6 +199,7 @@ export function validateEncoderSettings(s: EncoderSettings): EncoderSettings {
   if (!Number.isInteger(s.bitrate) || s.bitrate < 6000 || s.bitrate > 510_000) bad(`bitrate must be 6000-510000 (got ${s.bitrate})`);
   if (!Number.isInteger(s.complexity) || s.complexity < 0 || s.complexity > 10) bad(`complexity must be 0-10 (got ${s.complexity})`);
   if (!Number.isInteger(s.expectedLossPct) || s.expectedLossPct < 0 || s.expectedLossPct > 100) bad(`expectedLossPct must be 0-100 (got ${s.expectedLossPct})`);
+  if (typeof s.adaptiveLoss !== 'boolean') bad(`adaptiveLoss must be true or false (got ${String(s.adaptiveLoss)})`);
   return s;
 }
 

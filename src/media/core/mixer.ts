@@ -20,7 +20,19 @@ export interface MixParticipant {
   packetLength: number;
   /** True when `packet` holds a mix-minus; false when the shared full-mix packet applies. */
   ownPacket: boolean;
+  /** Loss (percent) this participant last reported for the stream we send it (RTCP), or -1. */
+  readonly reportedLossPct: number;
 }
+
+/** How the encoders' expected loss is set: fixed, or following what the receivers report. */
+export interface LossPolicy {
+  adaptive: boolean;
+  /** The expected loss while no receiver has reported (or always, when not adaptive). */
+  basePct: number;
+}
+
+/** Adaptive FEC never plans for more loss than this: beyond it, FEC bits starve the speech. */
+const MAX_ADAPTIVE_LOSS_PCT = 40;
 
 /**
  * The conference mixer: float accumulation at 48 kHz, soft limiting, a
@@ -39,7 +51,14 @@ export class Mixer {
   encodes = 0;
   private mixEncodedThisTick = false;
 
-  constructor(private readonly fullMixEncoder: FrameEncoder) {}
+  constructor(
+    private readonly fullMixEncoder: FrameEncoder,
+    private readonly loss: LossPolicy = { adaptive: false, basePct: 0 },
+  ) {}
+
+  private lossFor(reportedPct: number): number {
+    return reportedPct < 0 ? this.loss.basePct : Math.min(MAX_ADAPTIVE_LOSS_PCT, Math.ceil(reportedPct));
+  }
 
   /** Sums the contributing participants and limits the full mix into `mix48`. */
   mix(participants: readonly MixParticipant[], count: number): void {
@@ -61,17 +80,23 @@ export class Mixer {
    * Encodes what each participant hears. Talkers get a mix-minus (the sum
    * without their own voice); the full mix is encoded once, only if someone
    * needs it, or when `alwaysEncodeMix` is set (e.g. for the recorder).
+   * With an adaptive loss policy, each talker's encoder plans FEC for the loss
+   * its receiver reports, and the shared encoder for the worst of its receivers.
    */
   encode(participants: readonly MixParticipant[], count: number, alwaysEncodeMix: boolean): void {
     this.encodes = 0;
+    const adaptive = this.loss.adaptive;
     let needsMix = alwaysEncodeMix;
+    let mixReceiversLoss = -1;
     for (let p = 0; p < count; p++) {
       const part = participants[p]!;
       if (!part.talking) {
         part.ownPacket = false;
         needsMix = true;
+        if (part.reportedLossPct > mixReceiversLoss) mixReceiversLoss = part.reportedLossPct;
         continue;
       }
+      if (adaptive) part.encoder.setExpectedLossPct?.(this.lossFor(part.reportedLossPct));
       const minus = this.minus;
       const own = part.pcm48;
       const sum = this.sum;
@@ -83,6 +108,7 @@ export class Mixer {
       this.encodes++;
     }
     if (needsMix) {
+      if (adaptive) this.fullMixEncoder.setExpectedLossPct?.(this.lossFor(mixReceiversLoss));
       this.mixPacketLength = this.fullMixEncoder.encode(this.mix48, this.mixPacket);
       this.mixEncodedThisTick = true;
       this.encodes++;

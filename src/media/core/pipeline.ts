@@ -97,7 +97,7 @@ export class CallPipeline implements HookContext {
     this.idleMs = opts.sourceIdleMs ?? 10_000;
     this.now = opts.now ?? (() => performance.now());
     this.talkOpts = opts.talk ?? {};
-    this.mixer = new Mixer(createOpusEncoder(this.encoderSettings));
+    this.mixer = new Mixer(createOpusEncoder(this.encoderSettings), { adaptive: this.encoderSettings.adaptiveLoss, basePct: this.encoderSettings.expectedLossPct });
     this.frame = { callId: this.callId, tick: 0, mediaTimeMs: 0, sources: this.sources, mix48: this.mixer.mix48, mix16: this.mix16, mixOpus: null };
   }
 

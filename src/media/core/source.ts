@@ -41,6 +41,8 @@ export class MediaSource implements SourceFrame, MixParticipant {
   talking = false;
   levelDbov = -127;
   contributes = false;
+  /** Loss (percent) the participant last reported for the stream we send it (RTCP), or -1. */
+  reportedLossPct = -1;
   /** Arrival time (ms) of the newest packet or frame. */
   lastInputMs: number;
   /** Set by transports: opaque per-source send state (address, RTP sequence). */

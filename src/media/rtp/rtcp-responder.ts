@@ -38,6 +38,14 @@ export class RtcpResponder {
     return s.builder.build(peer.jitter.reception, s.lsr, dlsr);
   }
 
+  /** A participant's report block about the stream we send it: its loss steers our encoders' FEC. */
+  private noteReportedLoss(ssrc: number, reports: readonly RtcpReportBlock[], bySsrc: ReadonlyMap<number, MediaSource>): void {
+    const source = bySsrc.get(ssrc);
+    if (!source) return;
+    const ours = (source.transport as RtpPeer).ssrc;
+    for (const b of reports) if (b.ssrc === ours) source.reportedLossPct = (b.fractionLost * 100) / 256;
+  }
+
   /** Handles one compound RTCP packet from a participant. Throws MediabotError on malformed input. */
   onRtcp(buf: Uint8Array, bySsrc: ReadonlyMap<number, MediaSource>, remove: (ssrc: number) => void): void {
     const packets = parseRtcp(buf);
@@ -54,7 +62,9 @@ export class RtcpResponder {
           { type: 'sdes', chunks: [{ ssrc: peer.ssrc, cname: CNAME }] },
         ];
         this.sendTo(serializeRtcp(rr), peer);
-      } else if (p.type === 'bye') {
+      }
+      if (p.type === 'sr' || p.type === 'rr') this.noteReportedLoss(p.ssrc, p.reports, bySsrc);
+      if (p.type === 'bye') {
         for (const ssrc of p.ssrcs) remove(ssrc);
       }
     }

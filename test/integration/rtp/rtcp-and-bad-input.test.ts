@@ -1,10 +1,10 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOpusEncoder } from '../../../src/media/core/codec.js';
+import { createOpusEncoder, packetHasFec } from '../../../src/media/core/codec.js';
 import { MediaThreadPool } from '../../../src/media/core/threads.js';
 import type { MediaEvent } from '../../../src/media/hooks/types.js';
-import { serializeRtp } from '../../../src/media/rtp/packet.js';
+import { parseRtp, serializeRtp } from '../../../src/media/rtp/packet.js';
 import { ntpFromUnixMs, parseRtcp, serializeRtcp, type RtcpPacket } from '../../../src/media/rtp/rtcp.js';
 import { speech48 } from '../../helpers/speech.js';
 
@@ -65,5 +65,53 @@ describe('mediabot rtp transport: RTCP and bad input over real UDP', () => {
     const final = await pool.endCall('rtcp');
     expect(final.ticks).toBeGreaterThan(0);
     sock.close();
+  });
+  it('plans in-band FEC for the loss a receiver reports in RTCP: none before, most speech packets after', async () => {
+    const call = await pool.createCall({ callId: 'fec', rtp: { host: '127.0.0.1', port: 0 } });
+    const port = call.rtp!.port;
+    const open = async () => {
+      const sock = createSocket('udp4');
+      sock.bind(0, '127.0.0.1');
+      await once(sock, 'listening');
+      return sock;
+    };
+    const speaker = await open();
+    const listener = await open();
+    const heard: { atMs: number; fec: boolean; ssrc: number }[] = [];
+    listener.on('message', (m) => {
+      if (m.length >= 2 && m[1]! >= 200 && m[1]! <= 204) return;
+      const p = parseRtp(m);
+      if (p.payload.length > 10) heard.push({ atMs: performance.now(), fec: packetHasFec(p.payload), ssrc: p.ssrc });
+    });
+    const speech = speech48('The listener says how much it lost, and the mixer protects its stream with forward error correction.');
+    const enc = createOpusEncoder();
+    const quiet = createOpusEncoder();
+    const silence = new Int16Array(960);
+    const buf = new Uint8Array(1276);
+    let reportAt = 0;
+    for (let seq = 0; seq < 200; seq++) {
+      const o = (seq * 960) % (speech.length - 960);
+      let n = enc.encode(speech.subarray(o, o + 960), buf);
+      speaker.send(serializeRtp({ payloadType: 111, sequence: seq, timestamp: seq * 960, ssrc: 111, payload: buf.subarray(0, n) }), port, '127.0.0.1');
+      n = quiet.encode(silence, buf);
+      listener.send(serializeRtp({ payloadType: 111, sequence: seq, timestamp: seq * 960, ssrc: 222, payload: buf.subarray(0, n) }), port, '127.0.0.1');
+      if (seq === 100) {
+        // The listener reports 25 % loss of the stream the mixer sends it.
+        const ours = heard.at(-1)!.ssrc;
+        const block = { ssrc: ours, fractionLost: 64, cumulativeLost: 25, highestSeq: 100, jitter: 0, lsr: 0, dlsr: 0 };
+        listener.send(serializeRtcp([{ type: 'rr', ssrc: 222, reports: [block] }]), port, '127.0.0.1');
+        reportAt = performance.now();
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await pool.endCall('fec');
+    speaker.close();
+    listener.close();
+    const before = heard.filter((h) => h.atMs < reportAt);
+    const after = heard.filter((h) => h.atMs > reportAt + 100);
+    expect(before.length).toBeGreaterThan(30);
+    expect(after.length).toBeGreaterThan(30);
+    expect(before.filter((h) => h.fec)).toHaveLength(0);
+    expect(after.filter((h) => h.fec).length).toBeGreaterThan(after.length / 2);
   });
 });

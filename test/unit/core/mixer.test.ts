@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOpusEncoder } from '../../../src/media/core/codec.js';
+import { createOpusEncoder, packetHasFec } from '../../../src/media/core/codec.js';
 import type { FrameEncoder } from '../../../src/media/core/codec-types.js';
 import { SAMPLES_48K } from '../../../src/media/core/frame.js';
 import { SoftLimiter } from '../../../src/media/core/limiter.js';
@@ -14,9 +14,12 @@ class RecordingEncoder implements FrameEncoder {
     this.frames.push(pcm.slice());
     return this.inner.encode(pcm, out);
   }
+  setExpectedLossPct(pct: number): void {
+    this.inner.setExpectedLossPct?.(pct);
+  }
 }
 
-function participant(talking: boolean, contributes = true): MixParticipant & { encoder: RecordingEncoder } {
+function participant(talking: boolean, contributes = true): MixParticipant & { encoder: RecordingEncoder; reportedLossPct: number } {
   return {
     pcm48: new Int16Array(SAMPLES_48K),
     contributes,
@@ -26,6 +29,7 @@ function participant(talking: boolean, contributes = true): MixParticipant & { e
     packet: new Uint8Array(1276),
     packetLength: 0,
     ownPacket: false,
+    reportedLossPct: -1,
   };
 }
 
@@ -113,5 +117,43 @@ describe('mixer', () => {
     // When everyone talks nobody needs the full mix: talkers encodes only.
     expect(mixer.encodes).toBe(expected);
     expect(parts.filter((p) => p.ownPacket).length).toBe(talkers);
+  });
+  it('plans in-band FEC for the loss receivers report: none while nobody reports loss, then for the worst listener', () => {
+    const speech = speech48('Every listener hears the same full mix, encoded once for all of them.', 'en-us+m3');
+    const talker = participant(true);
+    const listeners = [participant(false), participant(false)];
+    const all = [talker, ...listeners];
+    const mixer = new Mixer(createOpusEncoder(), { adaptive: true, basePct: 0 });
+    const fecShare = (ticks: number, from: number): { mix: number; talker: number } => {
+      let mix = 0;
+      let own = 0;
+      for (let t = 0; t < ticks; t++) {
+        const o = ((from + t) * SAMPLES_48K) % (speech.length - SAMPLES_48K);
+        talker.pcm48.set(speech.subarray(o, o + SAMPLES_48K));
+        // A listener's room sound, so the talker's mix-minus is not silence (FEC codes only active speech).
+        const q = (o + 37 * SAMPLES_48K) % (speech.length - SAMPLES_48K);
+        listeners[0]!.pcm48.set(speech.subarray(q, q + SAMPLES_48K));
+        mixer.mix(all, all.length);
+        mixer.encode(all, all.length, false);
+        if (packetHasFec(mixer.mixPacket.subarray(0, mixer.mixPacketLength))) mix++;
+        if (packetHasFec(talker.packet.subarray(0, talker.packetLength))) own++;
+      }
+      return { mix: mix / ticks, talker: own / ticks };
+    };
+    expect(fecShare(100, 0)).toEqual({ mix: 0, talker: 0 });
+    listeners[1]!.reportedLossPct = 12.5; // one listener reports 32/256 lost
+    const lossy = fecShare(100, 100);
+    expect(lossy.mix).toBeGreaterThan(0.5);
+    expect(lossy.talker).toBe(0); // the talker itself reports no loss
+    talker.reportedLossPct = 20;
+    expect(fecShare(100, 200).talker).toBeGreaterThan(0.5);
+    // A fixed policy ignores the reports.
+    const fixed = new Mixer(createOpusEncoder({ expectedLossPct: 0 }), { adaptive: false, basePct: 0 });
+    talker.pcm48.set(speech.subarray(0, SAMPLES_48K));
+    for (let t = 0; t < 20; t++) {
+      fixed.mix(all, all.length);
+      fixed.encode(all, all.length, false);
+      expect(packetHasFec(fixed.mixPacket.subarray(0, fixed.mixPacketLength))).toBe(false);
+    }
   });
 });
