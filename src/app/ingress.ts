@@ -8,6 +8,7 @@
  * otherwise from the RTP sessions on the media threads.
  */
 import { join } from 'node:path';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { MediaSessionProvider } from '../graph/media-config.js';
@@ -19,6 +20,7 @@ import { IngressMetrics } from '../media/ingress/metrics.js';
 import { PCM_FLAG_PLAYBACK } from '../media/ingress/pcm-call.js';
 import { MediabotError } from '../errors.js';
 import type { IngressCallInfo, IngressPool } from '../media/ingress/shared.js';
+import { CallbackTokenValidator } from '../signaling/jwt.js';
 import type { WorkerHookOptions } from './media-hooks.js';
 import { workerHooksModule } from './media-sessions.js';
 
@@ -43,6 +45,8 @@ export interface WorkerIngressOptions {
   tokens: string[];
   /** Tokens ACS must present (?token= or bearer); none = an open endpoint (loopback development only). */
   acsTokens: string[];
+  /** ACS's own signed JWT on each WebSocket request, checked instead of `acsTokens` when set. */
+  acsJwt?: { audience: string; openIdUrl: string; caPem?: string } | undefined;
   logger: Logger;
   onCallStarted(info: IngressCallInfo): void;
   onCallEnded(info: IngressCallInfo & { reason: string }): void;
@@ -55,6 +59,23 @@ interface Known {
   scratchDir: string;
   ended: Promise<void>;
   resolveEnded: () => void;
+}
+
+/** ACS signs each media WebSocket request (RS256, keys and issuer from its OpenID configuration, audience = the resource id). */
+export function acsTokenCheck(o: { audience: string; openIdUrl: string; caPem?: string }, logger: Logger): (req: { headers: IncomingHttpHeaders }) => Promise<void> {
+  const validator = new CallbackTokenValidator({
+    openIdConfigUrl: o.openIdUrl,
+    audience: o.audience,
+    issuerFromConfig: true,
+    requireTenantId: false,
+    audienceSetting: 'MEDIABOT_ACS_RESOURCE_ID',
+    ...(o.caPem !== undefined ? { caPem: o.caPem } : {}),
+    logger: logger.child({ component: 'acs-auth' }),
+  });
+  return async (req) => {
+    const auth = req.headers.authorization;
+    await validator.verify(typeof auth === 'string' ? auth : undefined);
+  };
 }
 
 export class WorkerIngress implements IngressMediaPort {
@@ -80,6 +101,7 @@ export class WorkerIngress implements IngressMediaPort {
       metrics: this.metrics,
       logger: o.logger.child({ component: 'ingress-acs' }),
       ...(o.acsTokens.length > 0 ? { tokens: o.acsTokens } : {}),
+      ...(o.acsJwt ? { verifyUpgrade: acsTokenCheck(o.acsJwt, o.logger) } : {}),
     });
     this.bridgeToken = o.tokens[0] ?? '';
     this.bridge = new BridgeIngress({

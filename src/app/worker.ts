@@ -235,6 +235,7 @@ async function assemble(
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     tokens: bridgeTokens.length > 0 ? bridgeTokens : [randomBytes(24).toString('base64url')],
     acsTokens,
+    acsJwt: cfg.acsResourceId !== undefined ? { audience: cfg.acsResourceId, openIdUrl: cfg.acsOpenIdUrl, ...(caPem !== undefined ? { caPem } : {}) } : undefined,
     logger: log,
     onCallStarted: (info) => calls?.ingressCallStarted(info),
     onCallEnded: (info) => calls?.ingressCallEnded(info),

@@ -19,6 +19,10 @@ export interface MediabotConfig {
   apiToken: string | undefined;
   /** A token only media sidecars use on /media/bridge (besides apiToken). */
   bridgeToken: string | undefined;
+  /** The ACS resource's immutable id: set, ACS media connections must carry ACS's JWT with this audience. */
+  acsResourceId: string | undefined;
+  /** The OpenID configuration whose keys sign ACS's WebSocket tokens. */
+  acsOpenIdUrl: string;
   rtpPorts: { min: number; max: number };
   transcriber: Transcriber;
   transcriberWsUrl: string | undefined;
@@ -36,6 +40,7 @@ export const CONFIG_DEFAULTS = {
   graphUrl: 'https://graph.microsoft.com',
   authorityUrl: 'https://login.microsoftonline.com',
   callbackOpenIdUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
+  acsOpenIdUrl: 'https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration',
   rtpPorts: '40000-40999',
   transcriber: 'none',
   record: 'on',
@@ -117,6 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
   }
   const bridgeToken = get('MEDIABOT_BRIDGE_TOKEN');
   if (bridgeToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(bridgeToken)) throw invalid('MEDIABOT_BRIDGE_TOKEN', '(hidden)', '16-512 printable characters without spaces');
+  const acsResourceId = get('MEDIABOT_ACS_RESOURCE_ID');
+  if (acsResourceId !== undefined && !/^[A-Za-z0-9-]{8,128}$/.test(acsResourceId)) throw invalid('MEDIABOT_ACS_RESOURCE_ID', acsResourceId, "the ACS resource's immutable id (a GUID)");
 
   return {
     tenantId,
@@ -132,6 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
     callbackOpenIdUrl: parseUrl('MEDIABOT_CALLBACK_OPENID_URL', get('MEDIABOT_CALLBACK_OPENID_URL') ?? CONFIG_DEFAULTS.callbackOpenIdUrl),
     apiToken,
     bridgeToken,
+    acsResourceId,
+    acsOpenIdUrl: parseUrl('MEDIABOT_ACS_OPENID_URL', get('MEDIABOT_ACS_OPENID_URL') ?? CONFIG_DEFAULTS.acsOpenIdUrl),
     rtpPorts: { min: rtpMin, max: rtpMax },
     transcriber,
     transcriberWsUrl,

@@ -42,6 +42,12 @@ export interface CallbackTokenValidatorOptions {
   /** The app's client id: the token audience. */
   audience: string;
   issuers?: readonly string[];
+  /** Accept the issuer the OpenID configuration names (its `issuer` field) instead of `issuers`. */
+  issuerFromConfig?: boolean;
+  /** Graph's callback tokens carry the tenant (`tid`); other issuers' need not (default true). */
+  requireTenantId?: boolean;
+  /** The setting that holds the audience, named when it is missing (default MEDIABOT_CLIENT_ID). */
+  audienceSetting?: string;
   /** Allowed clock skew in seconds, at most 300 (default 300). */
   clockToleranceSec?: number;
   /** Keys are refreshed this often (default 24 h). */
@@ -57,6 +63,8 @@ export interface CallbackTokenValidatorOptions {
 const ALLOWED_ALGS = ['RS256'];
 
 interface KeySet {
+  /** The OpenID configuration's `issuer`, when it names one. */
+  issuer: string | null;
   keys: Map<string, CryptoKey>;
   /** Keys without a kid, tried in turn when a token has no kid. */
   anonymous: CryptoKey[];
@@ -84,7 +92,7 @@ export class CallbackTokenValidator {
   constructor(private readonly o: CallbackTokenValidatorOptions) {
     const tol = o.clockToleranceSec ?? 300;
     if (!(tol >= 0 && tol <= 300)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'callback token clock tolerance must be 0-300 seconds');
-    if (!o.audience) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'callback token validation needs the app client id (MEDIABOT_CLIENT_ID)');
+    if (!o.audience) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `token validation needs its audience (${o.audienceSetting ?? 'MEDIABOT_CLIENT_ID'})`);
     this.tolerance = tol;
     this.issuers = [...(o.issuers ?? CALLBACK_ISSUERS)];
     this.refreshMs = o.refreshIntervalMs ?? 24 * 3600_000;
@@ -124,19 +132,21 @@ export class CallbackTokenValidator {
     if (typeof header.alg !== 'string' || !ALLOWED_ALGS.includes(header.alg)) {
       throw new CallbackAuthError('algorithm', `token algorithm ${JSON.stringify(header.alg ?? null)} is not allowed`);
     }
-    const candidates = await this.keysFor(header.kid);
+    const { keys: candidates, issuer } = await this.keysFor(header.kid);
+    if (this.o.issuerFromConfig && issuer === null) throw new CallbackAuthError('keys_unavailable', 'the OpenID configuration names no issuer');
     let lastErr: unknown = null;
     for (const key of candidates) {
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: ALLOWED_ALGS,
-          issuer: this.issuers,
+          issuer: this.o.issuerFromConfig ? issuer! : this.issuers,
           audience: this.o.audience,
           clockTolerance: this.tolerance,
           requiredClaims: ['exp'],
         });
-        if (typeof payload.tid !== 'string' || payload.tid === '') throw new CallbackAuthError('missing_tid', 'token has no tid claim');
-        return { tenantId: payload.tid, issuer: payload.iss ?? '', audience: this.o.audience, payload };
+        const tid = typeof payload.tid === 'string' ? payload.tid : '';
+        if (tid === '' && this.o.requireTenantId !== false) throw new CallbackAuthError('missing_tid', 'token has no tid claim');
+        return { tenantId: tid, issuer: payload.iss ?? '', audience: this.o.audience, payload };
       } catch (err) {
         lastErr = err;
         // With several anonymous keys a signature miss means "try the next key".
@@ -146,7 +156,7 @@ export class CallbackTokenValidator {
     throw toAuthError(lastErr);
   }
 
-  private async keysFor(kid: string | undefined): Promise<CryptoKey[]> {
+  private async keysFor(kid: string | undefined): Promise<{ keys: CryptoKey[]; issuer: string | null }> {
     let set: KeySet;
     try {
       set = await this.loadKeys(false);
@@ -156,10 +166,10 @@ export class CallbackTokenValidator {
     if (kid === undefined) {
       const all = [...set.anonymous, ...set.keys.values()];
       if (all.length === 0) throw new CallbackAuthError('unknown_kid', 'no signing keys');
-      return all;
+      return { keys: all, issuer: set.issuer };
     }
     const k = set.keys.get(kid);
-    if (k) return [k];
+    if (k) return { keys: [k], issuer: set.issuer };
     // Keys roll over: refetch once for an unknown kid, but not more than once per interval.
     const now = Date.now();
     if (now - this.lastUnknownKidRefetch >= this.unknownKidMs) {
@@ -170,7 +180,7 @@ export class CallbackTokenValidator {
         throw new CallbackAuthError('keys_unavailable', 'callback signing keys are unavailable');
       }
       const again = set.keys.get(kid);
-      if (again) return [again];
+      if (again) return { keys: [again], issuer: set.issuer };
     }
     throw new CallbackAuthError('unknown_kid', 'token key id is not among the signing keys');
   }
@@ -200,7 +210,9 @@ export class CallbackTokenValidator {
 
   private async fetchKeys(): Promise<KeySet> {
     const config = await this.fetchJson(this.o.openIdConfigUrl);
-    const jwksUri = typeof config === 'object' && config !== null ? (config as Record<string, unknown>)['jwks_uri'] : undefined;
+    const doc = typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : {};
+    const jwksUri = doc['jwks_uri'];
+    const issuer = typeof doc['issuer'] === 'string' && doc['issuer'] !== '' ? doc['issuer'] : null;
     if (typeof jwksUri !== 'string') throw new Error('OpenID configuration has no jwks_uri');
     this.jwksFetches++;
     const jwks = await this.fetchJson(new URL(jwksUri, this.o.openIdConfigUrl).toString());
@@ -221,7 +233,7 @@ export class CallbackTokenValidator {
       }
     }
     if (keys.size === 0 && anonymous.length === 0) throw new Error('JWKS holds no usable RS256 keys');
-    return { keys, anonymous, fetchedAt: Date.now() };
+    return { issuer, keys, anonymous, fetchedAt: Date.now() };
   }
 }
 

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { MediaThreadPool } from '../../../src/media/core/threads.js';
 import { AcsIngress, acsIngressPlugin } from '../../../src/media/ingress/acs/server.js';
+import { acsTokenCheck } from '../../../src/app/ingress.js';
+import { silentLogger } from '../../../src/logger.js';
+import { newSigningKey, signToken, startKeyServer } from '../signaling/helpers.js';
 import { startServer, waitFor } from './helpers.js';
 
 function connect(url: string, headers: Record<string, string> = {}): Promise<{ code: number; opened: boolean }> {
@@ -62,6 +65,68 @@ describe('ACS ingress tokens', () => {
       await ingress.close();
       await s.app.close();
       await pool.close();
+    }
+  });
+});
+
+describe("ACS ingress with ACS's own JWT", () => {
+  const ISSUER = 'https://acs-issuer.test';
+  const RESOURCE = '6f1c2a2e-8d5b-4c8e-9a61-3f0b7d2c9e10';
+
+  it('refuses the upgrade with 401 for a missing, forged, foreign or expired token, and streams with a valid one', async () => {
+    const key = await newSigningKey('acs-1');
+    const forger = await newSigningKey('acs-1'); // same kid, another private key
+    const keys = await startKeyServer([key], undefined, ISSUER);
+    const pool = new MediaThreadPool(1);
+    const started: string[] = [];
+    const ingress = new AcsIngress({
+      pool,
+      tokens: ['api-token-not-used-by-acs'],
+      verifyUpgrade: acsTokenCheck({ audience: RESOURCE, openIdUrl: keys.openIdUrl }, silentLogger),
+      endGraceMs: 50,
+      onCallStarted: (i) => started.push(i.callId),
+    });
+    const s = await startServer(async (app) => app.register(acsIngressPlugin, { ingress }));
+    const upgrade = (authorization?: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`${s.ws}/media/acs`, { headers: { 'x-ms-call-connection-id': 'jwt-call', ...(authorization ? { authorization } : {}) } });
+        ws.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        ws.on('open', () => {
+          setTimeout(() => ws.close(1000), 200);
+          resolve({ status: 101, body: '' });
+        });
+        ws.on('error', () => undefined);
+      });
+    const claims = { aud: RESOURCE, iss: ISSUER, tid: undefined };
+    try {
+      const refused = [
+        await upgrade(),
+        await upgrade(`Bearer ${await signToken(forger, claims)}`),
+        await upgrade(`Bearer ${await signToken(key, { ...claims, aud: 'another-resource' })}`),
+        await upgrade(`Bearer ${await signToken(key, { ...claims, iss: 'https://api.botframework.com' })}`),
+        await upgrade(`Bearer ${await signToken(key, { ...claims, exp: Math.floor(Date.now() / 1000) - 3600 })}`),
+        await upgrade('Bearer api-token-not-used-by-acs'),
+      ];
+      for (const r of refused) {
+        expect(r.status).toBe(401);
+        expect(JSON.parse(r.body).error.code).toBe('MEDIABOT_INGRESS_UNAUTHORIZED');
+      }
+      expect(started).toEqual([]);
+      expect(pool.hasCall('jwt-call')).toBe(false);
+      expect(ingress.metrics.get('acs', 'MEDIABOT_INGRESS_UNAUTHORIZED')).toBe(refused.length);
+
+      // ACS's token, signed by the published key for this resource: the stream is taken.
+      expect((await upgrade(`Bearer ${await signToken(key, claims)}`)).status).toBe(101);
+      await waitFor(() => started.includes('jwt-call'), 5000, 'call started');
+    } finally {
+      await ingress.close();
+      await s.app.close();
+      await pool.close();
+      await keys.close();
     }
   });
 });

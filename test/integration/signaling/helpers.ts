@@ -37,7 +37,7 @@ export interface KeyServer {
   close(): Promise<void>;
 }
 
-export async function startKeyServer(keys: SigningKey[], tls?: { key: string; cert: string }): Promise<KeyServer> {
+export async function startKeyServer(keys: SigningKey[], tls?: { key: string; cert: string }, issuer = 'https://api.botframework.com'): Promise<KeyServer> {
   const state: KeyServer = { openIdUrl: '', keys, jwksFetches: 0, close: async () => {} };
   const scheme = tls ? 'https' : 'http';
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -45,7 +45,7 @@ export async function startKeyServer(keys: SigningKey[], tls?: { key: string; ce
       const base = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
       if (req.url === '/.well-known/OpenIdConfiguration') {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ issuer: 'https://api.botframework.com', jwks_uri: `${base}/keys`, id_token_signing_alg_values_supported: ['RS256'] }));
+        res.end(JSON.stringify({ issuer, jwks_uri: `${base}/keys`, id_token_signing_alg_values_supported: ['RS256'] }));
       } else if (req.url === '/keys') {
         state.jwksFetches++;
         const jwks = await Promise.all(state.keys.map(async (k) => ({ ...(await exportJWK(k.publicKey)), kid: k.kid, use: 'sig' })));

@@ -44,8 +44,14 @@ export interface AcsIngressOptions extends IngressCallHooks {
    * reach the endpoint can stream into a new call: set one whenever it is reachable from outside.
    */
   tokens?: string[];
-  /** Checks the upgrade request further (e.g. ACS's own JWT); false → close 4401. */
+  /** Checks the upgrade request further; false → close 4401. */
   authorize?: (req: { headers: IncomingHttpHeaders; url: string }) => boolean;
+  /**
+   * Verifies ACS's own signed JWT (the Authorization header of its WebSocket request) before
+   * the upgrade; a rejection refuses it with HTTP 401 and no socket is opened. When set, it
+   * replaces `tokens` as the way ACS authenticates.
+   */
+  verifyUpgrade?: (req: { headers: IncomingHttpHeaders; url: string }) => Promise<void>;
   logger?: Logger;
   metrics?: IngressMetrics;
 }
@@ -162,13 +168,28 @@ export class AcsIngress {
     await Promise.all([...this.calls.values()].map((c) => this.endCall(c, 'mediabot shutting down')));
   }
 
+  /** Runs `verifyUpgrade` on an upgrade request: null when it passes (or none is set), else the typed error. */
+  async checkUpgrade(req: { headers: IncomingHttpHeaders; url: string }): Promise<MediabotError | null> {
+    if (!this.opts.verifyUpgrade) return null;
+    try {
+      await this.opts.verifyUpgrade(req);
+      return null;
+    } catch (err) {
+      this.metrics.fault('acs', 'MEDIABOT_INGRESS_UNAUTHORIZED');
+      const reason = err instanceof Error ? err.message : String(err);
+      this.log.info({ reason }, 'acs connection refused: invalid ACS token');
+      return new MediabotError('MEDIABOT_INGRESS_UNAUTHORIZED', `ACS token rejected: ${reason}`);
+    }
+  }
+
   /** Takes one ACS media streaming WebSocket connection. */
   handleConnection(ws: WebSocket, req: { headers: IncomingHttpHeaders; url: string }): void {
     if (this.closed) {
       ws.close(ACS_CLOSE.shuttingDown, 'shutting down');
       return;
     }
-    if ((this.tokenDigests.length > 0 && !this.tokenOk(req)) || (this.opts.authorize && !this.opts.authorize(req))) {
+    const tokenRequired = this.tokenDigests.length > 0 && this.opts.verifyUpgrade === undefined;
+    if ((tokenRequired && !this.tokenOk(req)) || (this.opts.authorize && !this.opts.authorize(req))) {
       this.metrics.fault('acs', 'MEDIABOT_INGRESS_UNAUTHORIZED');
       ws.close(ACS_CLOSE.unauthorized, 'unauthorized');
       return;
@@ -386,5 +407,17 @@ function toText(data: RawData): string {
 /** Mounts `GET /media/acs` (WebSocket). Options: `{ ingress }`. */
 export const acsIngressPlugin: FastifyPluginAsync<{ ingress: AcsIngress; path?: string }> = async (app, opts) => {
   await ensureWebsocket(app);
-  app.get(opts.path ?? '/media/acs', { websocket: true }, (socket, req) => opts.ingress.handleConnection(socket, { headers: req.headers, url: req.url }));
+  const ingress = opts.ingress;
+  app.get(
+    opts.path ?? '/media/acs',
+    {
+      websocket: true,
+      // Before the upgrade: a request without a valid ACS token never gets a socket.
+      preValidation: async (req, reply) => {
+        const err = await ingress.checkUpgrade({ headers: req.headers, url: req.url });
+        if (err !== null) await reply.code(401).send({ error: { code: err.code, message: err.message } });
+      },
+    },
+    (socket, req) => ingress.handleConnection(socket, { headers: req.headers, url: req.url }),
+  );
 };
