@@ -248,9 +248,11 @@ function runCapacityThread(tracks: Tracks, streams: number, seconds: number, thr
 async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   const threads = availableParallelism();
   const seconds = quick ? 3 : 30;
-  const maxSteps = quick ? 2 : 7;
-  progress(`capacity: the clocks alone (no stream) on ${threads} media threads for ${seconds} s`);
-  const idle = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, 0, seconds, i)));
+  const maxSteps = quick ? 1 : 7;
+  // Quick mode (under a minute in all) keeps each side measurement short.
+  const sideSeconds = quick ? 1.5 : seconds;
+  progress(`capacity: the clocks alone (no stream) on ${threads} media threads for ${sideSeconds} s`);
+  const idle = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, 0, sideSeconds, i)));
   const idleLate = idle.reduce((a, r) => a + r.lateTicks, 0);
   progress(`  late ticks ${idleLate}`);
   const tried: Array<{ streams: number; late_ticks: number; tick_p50_ms: number; tick_p99_ms: number; max_lateness_ms: number; us_per_stream: number }> = [];
@@ -287,7 +289,7 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   // Pipeline against the pure codec, same streams, same load on every thread.
   const n = 500;
   const per = Math.ceil(n / threads);
-  const costSeconds = quick ? 3 : 10;
+  const costSeconds = quick ? 1.5 : 10;
   const tickP50 = async (floor: boolean): Promise<number> => {
     const r = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, per, costSeconds, i, floor)));
     return median(r.map((x) => x.tickP50Ms));
