@@ -87,7 +87,8 @@ async function throughPipeline(clips: Clip[], work: string, label: string, loss:
 
 async function throughOneCall(clips: Clip[], work: string, label: string, loss: number): Promise<Map<string, string[]>> {
   const out = join(work, label);
-  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const statsFile = join(work, `${label}-stats.json`);
+  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120', '--stats', statsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -122,7 +123,11 @@ async function throughOneCall(clips: Clip[], work: string, label: string, loss: 
     hyps.set(c.id, words(lines.map((l) => l.text).join(' ')));
   });
   const dropped = relays.reduce((a, r) => a + r.dropped, 0);
-  progress(`${label}: ${doc.lines.length} transcript line(s)${loss > 0 ? `, ${dropped} packet(s) dropped by the relay` : ''}`);
+  // What the jitter buffers did to the audio: every concealed or dropped frame changes what the recognizer hears.
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { lateTicks: number; sources: Array<Record<string, number>> };
+  const sum = (k: string): number => stats.sources.reduce((a, src) => a + (src[k] ?? 0), 0);
+  const jb = `lost ${sum('lost')}, fec ${sum('fecRecovered')}, concealed ${sum('concealed')}, dropped ${sum('dropped')}, late ${sum('late')}, late ticks ${stats.lateTicks}`;
+  progress(`${label}: ${doc.lines.length} transcript line(s)${loss > 0 ? `, ${dropped} packet(s) dropped by the relay` : ''}; jitter buffer: ${jb}`);
   return hyps;
 }
 

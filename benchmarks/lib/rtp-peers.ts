@@ -89,9 +89,15 @@ export class LossyRelay {
   /** Decodes the returned mix in sequence order (one decoder, concealing gaps). */
   decodeReceived(): Int16Array {
     const p = emptyRtpPacket();
+    // Sequence numbers start at a random value and may wrap mid-call: order by the
+    // distance from the previous packet (RFC 3550 extended sequence), not by the raw 16 bits.
+    let last = -1;
+    let extended = 0;
     const packets = this.received.map((b) => {
       parseRtpInto(b, p);
-      return { seq: p.sequence, payload: new Uint8Array(p.payload) };
+      if (last >= 0) extended += ((p.sequence - last + 0x18000) & 0xffff) - 0x8000;
+      last = p.sequence;
+      return { seq: extended, payload: new Uint8Array(p.payload) };
     });
     packets.sort((a, b) => a.seq - b.seq);
     const dec = createOpusDecoder();

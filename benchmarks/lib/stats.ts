@@ -12,6 +12,9 @@ export const round = (x: number, digits = 3): number => Number(x.toFixed(digits)
 export const nowUs = (): number => Number(process.hrtime.bigint()) / 1000;
 
 /** Progress to stderr, so stdout carries only the JSON result. */
+const started = performance.now();
+
+/** A progress line on stderr, stamped with the seconds since the benchmark started. */
 export function progress(line: string): void {
-  process.stderr.write(`[bench] ${line}\n`);
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
 }
