@@ -2,7 +2,7 @@
  * `npm run bench:wer`: what the media path costs in recognition accuracy, on
  * real human speech with reference transcripts (Debian's pocketsphinx-testdata,
  * LibriVox clips). Prints JSON:
- *   direct_wer    pocketsphinx run directly on the WAV files;
+ *   direct_wer    pocketsphinx run directly on the WAV files (as sent: with the same lead-in);
  *   pipeline_wer  the same audio sent by ffmpeg as Opus RTP through `mediabot rtp`
  *                 and its pocketsphinx transcription hook (16 kHz tap);
  *   loss5_wer     the same with 5 % random packet loss and 5 % reordering.
@@ -11,9 +11,14 @@
  * The sender is ffmpeg as a softphone would be set up (Opus VOIP 32 kbps, 20 ms, in-band FEC
  * for an expected 10 % loss). Every run uses the same decoder arguments.
  *
- * The five clips hold 71 words, so one word is 0.014 of WER, and the network runs are not
- * bit-for-bit repeatable (packet timing moves utterance boundaries). The two network conditions
- * are therefore run `--runs N` times (default 3) and reported as the median, with every run's value.
+ * Why several runs with different lead-ins: the five clips hold 71 words (one word is 0.014 of
+ * WER), and pocketsphinx's output on a clip can flip with a few tens of milliseconds more or less
+ * silence before the speech (its voice detection and cepstral mean start from that silence): clip
+ * 0930 decoded packet for packet, with no jitter buffer at all, reads "made a real boy i'm self
+ * taught" at one lead-in and "made amiable him self" at another. A network path always shifts the
+ * lead-in by its playout delay. So run r sends every clip with a lead-in of 300 + 73·r ms, and
+ * every condition (direct, codec, pipeline, loss) is measured at the same lead-ins; the figures
+ * are the means over the runs, with every run's value alongside.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,7 +30,7 @@ import { parseArgs, promisify } from 'node:util';
 import { editDistance, words } from '../src/app/wer.js';
 import { POCKETSPHINX_DEFAULT_ARGS } from '../src/media/hooks/transcribe/pocketsphinx.js';
 import { ffmpegOpusArgs, ffmpegSend, LossyRelay } from './lib/rtp-peers.js';
-import { median, progress, round } from './lib/stats.js';
+import { progress, round } from './lib/stats.js';
 
 const run = promisify(execFile);
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
@@ -61,11 +66,22 @@ async function recognize(wav: string): Promise<string[]> {
   return words(stdout);
 }
 
+/** Silence before and after each clip, as a softphone call would have around the speech. */
+const TAIL_S = 0.8;
+const leadInMs = (run: number): number => 300 + 73 * run;
+
+/** A copy of the clip at `rate` with the run's lead-in and the tail: exactly what the sender sends. */
+async function padded(clip: Clip, work: string, leadMs: number, rate: number): Promise<string> {
+  const f = join(work, `${clip.id}-${leadMs}-${rate}.wav`);
+  await run('sox', [clip.wav, '-r', String(rate), f, 'pad', String(leadMs / 1000), String(TAIL_S)]);
+  return f;
+}
+
 /** The sender's codec alone: the same ffmpeg Opus encoding, decoded offline to 16 kHz. */
-async function codecOnly(clip: Clip, work: string): Promise<string[]> {
+async function codecOnly(wav48: string, work: string): Promise<string[]> {
   const opus = join(work, 'codec.opus');
   const wav = join(work, 'codec.wav');
-  await run('ffmpeg', ['-v', 'error', '-y', '-i', clip.wav, '-ar', '48000', ...ffmpegOpusArgs({ fec: true }), opus]);
+  await run('ffmpeg', ['-v', 'error', '-y', '-i', wav48, ...ffmpegOpusArgs({ fec: true }), opus]);
   await run('ffmpeg', ['-v', 'error', '-y', '-i', opus, '-ar', '16000', '-ac', '1', wav]);
   return recognize(wav);
 }
@@ -75,17 +91,17 @@ async function codecOnly(clip: Clip, work: string): Promise<string[]> {
  * own relay. `concurrency` clips share a call (1 = one call per clip, the
  * least contention on a small machine).
  */
-async function throughPipeline(clips: Clip[], work: string, label: string, loss: number, concurrency = 1): Promise<Map<string, string[]>> {
+async function throughPipeline(clips: Clip[], work: string, label: string, loss: number, leadMs: number, concurrency = 1): Promise<Map<string, string[]>> {
   const hyps = new Map<string, string[]>();
   for (let i = 0; i < clips.length; i += concurrency) {
     const batch = clips.slice(i, i + concurrency);
-    const part = await throughOneCall(batch, work, `${label}-${i}`, loss);
+    const part = await throughOneCall(batch, work, `${label}-${i}`, loss, leadMs);
     for (const [k, v] of part) hyps.set(k, v);
   }
   return hyps;
 }
 
-async function throughOneCall(clips: Clip[], work: string, label: string, loss: number): Promise<Map<string, string[]>> {
+async function throughOneCall(clips: Clip[], work: string, label: string, loss: number, leadMs: number): Promise<Map<string, string[]>> {
   const out = join(work, label);
   const statsFile = join(work, `${label}-stats.json`);
   const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120', '--stats', statsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -100,14 +116,7 @@ async function throughOneCall(clips: Clip[], work: string, label: string, loss: 
   });
   const relays = clips.map((_, i) => new LossyRelay(port, { loss, reorder: loss, seed: 100 + i }));
   const ports = await Promise.all(relays.map((r) => r.bind()));
-  // 48 kHz copies with a short lead-in, as a softphone would send them.
-  const wavs = await Promise.all(
-    clips.map(async (c, i) => {
-      const f = join(work, `${label}-${i}.wav`);
-      await run('sox', [c.wav, '-r', '48000', f, 'pad', '0.3', '0.8']);
-      return f;
-    }),
-  );
+  const wavs = await Promise.all(clips.map((c) => padded(c, work, leadMs, 48_000)));
   const senders = wavs.map((w, i) => ffmpegSend(w, ports[i]!, { fec: true }));
   await Promise.all(senders.map((s) => once(s, 'exit')));
   // Stop the call once the last packets have been played out (the transcriber then flushes).
@@ -134,47 +143,56 @@ async function throughOneCall(clips: Clip[], work: string, label: string, loss: 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
   const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error(`--runs must be an integer 1-50 (got "${values.runs}")`);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error(`--runs must be an integer 1-20 (got "${values.runs}")`);
   if (!existsSync(join(LIBRIVOX, 'transcription'))) throw new Error(`${LIBRIVOX} is missing: install Debian's pocketsphinx-testdata`);
   const clips = loadClips();
   const work = mkdtempSync(join(tmpdir(), 'mediabot-wer-'));
-  progress(`${clips.length} LibriVox clips; direct pocketsphinx runs`);
-  const directHyps = new Map<string, string[]>();
-  const codecHyps = new Map<string, string[]>();
-  for (const c of clips) {
-    directHyps.set(c.id, await recognize(c.wav));
-    codecHyps.set(c.id, await codecOnly(c, work));
+  const unpadded = new Map<string, string[]>();
+  for (const c of clips) unpadded.set(c.id, await recognize(c.wav));
+  const conditions = ['direct', 'codec', 'pipeline', 'loss5'] as const;
+  const hyps: Record<(typeof conditions)[number], Array<Map<string, string[]>>> = { direct: [], codec: [], pipeline: [], loss5: [] };
+  for (let r = 0; r < runs; r++) {
+    const lead = leadInMs(r);
+    progress(`run ${r + 1}/${runs} (lead-in ${lead} ms): ${clips.length} LibriVox clips direct and through the sender's codec`);
+    const direct = new Map<string, string[]>();
+    const codec = new Map<string, string[]>();
+    for (const c of clips) {
+      direct.set(c.id, await recognize(await padded(c, work, lead, 16_000)));
+      codec.set(c.id, await codecOnly(await padded(c, work, lead, 48_000), work));
+    }
+    hyps.direct.push(direct);
+    hyps.codec.push(codec);
+    progress(`run ${r + 1}/${runs}: through mediabot rtp (clean network)`);
+    hyps.pipeline.push(await throughPipeline(clips, work, `pipeline-${r + 1}`, 0, lead));
+    progress(`run ${r + 1}/${runs}: through mediabot rtp (5 % loss, 5 % reordering)`);
+    hyps.loss5.push(await throughPipeline(clips, work, `loss5-${r + 1}`, 0.05, lead));
   }
-  const pipelineRuns: Array<Map<string, string[]>> = [];
-  const lossRuns: Array<Map<string, string[]>> = [];
-  for (let r = 1; r <= runs; r++) {
-    progress(`run ${r}/${runs}: through mediabot rtp (clean network)`);
-    pipelineRuns.push(await throughPipeline(clips, work, `pipeline-${r}`, 0));
-    progress(`run ${r}/${runs}: through mediabot rtp (5 % loss, 5 % reordering)`);
-    lossRuns.push(await throughPipeline(clips, work, `loss5-${r}`, 0.05));
-  }
-  const pipelineWers = pipelineRuns.map((h) => round(wer(clips, h)));
-  const lossWers = lossRuns.map((h) => round(wer(clips, h)));
-  const direct = wer(clips, directHyps);
+  const perRun = (k: (typeof conditions)[number]): number[] => hyps[k].map((h) => round(wer(clips, h)));
+  const meanWer = (k: (typeof conditions)[number]): number => hyps[k].reduce((a, h) => a + wer(clips, h), 0) / runs;
+  const direct = meanWer('direct');
   const result = {
     direct_wer: round(direct),
-    codec_wer: round(wer(clips, codecHyps)),
-    pipeline_wer: round(median(pipelineWers)),
-    loss5_wer: round(median(lossWers)),
-    pipeline_minus_direct: round(median(pipelineWers) - direct),
-    loss5_minus_direct: round(median(lossWers) - direct),
+    codec_wer: round(meanWer('codec')),
+    pipeline_wer: round(meanWer('pipeline')),
+    loss5_wer: round(meanWer('loss5')),
+    pipeline_minus_direct: round(meanWer('pipeline') - direct),
+    pipeline_minus_codec: round(meanWer('pipeline') - meanWer('codec')),
+    loss5_minus_direct: round(meanWer('loss5') - direct),
+    /** pocketsphinx on the original files, with no lead-in added. */
+    direct_wer_unpadded: round(wer(clips, unpadded)),
     runs,
-    pipeline_wer_runs: pipelineWers,
-    loss5_wer_runs: lossWers,
+    lead_in_ms: Array.from({ length: runs }, (_, r) => leadInMs(r)),
+    direct_wer_runs: perRun('direct'),
+    codec_wer_runs: perRun('codec'),
+    pipeline_wer_runs: perRun('pipeline'),
+    loss5_wer_runs: perRun('loss5'),
     clips: clips.length,
     words: clips.reduce((a, c) => a + c.reference.length, 0),
+    // Word errors per clip, one value per run.
     per_clip: clips.map((c) => ({
       id: c.id,
       words: c.reference.length,
-      direct: editDistance(c.reference, directHyps.get(c.id)!),
-      codec: editDistance(c.reference, codecHyps.get(c.id)!),
-      pipeline: pipelineRuns.map((h) => editDistance(c.reference, h.get(c.id)!)),
-      loss5: lossRuns.map((h) => editDistance(c.reference, h.get(c.id)!)),
+      ...Object.fromEntries(conditions.map((k) => [k, hyps[k].map((h) => editDistance(c.reference, h.get(c.id)!))])),
     })),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
