@@ -8,6 +8,7 @@
  * 16 kHz, nothing else) on the same clock: the pure codec cost the pipeline is
  * compared with, measured under the same load on every thread at once.
  */
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaClock } from '../src/media/core/clock.js';
 import { createOpusDecoder } from '../src/media/core/codec.js';
@@ -43,6 +44,17 @@ const floorOut = new Int16Array(SAMPLES_16K);
 const floorFeeds = calls.flatMap((c) => c.feeds);
 
 const durations: number[] = [];
+// Garbage collections of this thread while measured: a full (mark-compact) one pauses the ticks.
+let measuring = false;
+let majorGcs = 0;
+let maxGcPauseMs = 0;
+new PerformanceObserver((list) => {
+  if (!measuring) return;
+  for (const e of list.getEntries()) {
+    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+    maxGcPauseMs = Math.max(maxGcPauseMs, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 const warmupTicks = 50;
 const totalTicks = warmupTicks + Math.round((job.seconds * 1000) / 20);
 const clock = new MediaClock(
@@ -62,6 +74,7 @@ const clock = new MediaClock(
       // Count lateness only after warm-up (JIT compilation of the first ticks).
       clock.stats.lateTicks = 0;
       clock.stats.maxLatenessMs = 0;
+      measuring = true;
     }
     if (n + 1 >= totalTicks) {
       clock.stop();
@@ -72,6 +85,8 @@ const clock = new MediaClock(
         maxLatenessMs: clock.stats.maxLatenessMs,
         tickP50Ms: quantile(durations, 0.5) / 1000,
         tickP99Ms: quantile(durations, 0.99) / 1000,
+        majorGcs,
+        maxGcPauseMs,
       });
     }
   },

@@ -6,16 +6,22 @@
  *  - calls: a conference per size, on the real clock: tick time p50/p99, encodes
  *    per tick, late ticks, and overhead_ratio = mediabot's CPU per tick divided by
  *    the pure libopus work for the same frames (the same decodes and encodes,
- *    replayed right after, in the same process).
+ *    replayed right after, in the same process), and that bare codec work's own
+ *    p50/p99 per tick (codec_tick_*_ms): a speech transient costs libopus more than a
+ *    pause, so part of any tick's p99 is the codec's own.
+ *  - latency: packet in to mixed packet out through `mediabot rtp` over UDP, on a
+ *    clean and a jittered path, against the budget of playout depth + one tick.
  *  - capacity: the most receive-only participant streams (decode, talk detection,
  *    16 kHz tap) the media threads hold with no late tick (> 5 ms behind).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { codecBackend, createOpusDecoder, createOpusEncoder } from '../src/media/core/codec.js';
 import { SAMPLES_48K } from '../src/media/core/frame.js';
+import { disableMemoryReducer } from '../src/media/core/gc-tuning.js';
 import { MediaClock } from '../src/media/core/clock.js';
 import { CallPipeline, type TickHooks } from '../src/media/core/pipeline.js';
 import type { AsyncHook, Hook, MediaEvent, TickFrame } from '../src/media/hooks/types.js';
@@ -24,6 +30,7 @@ import { createTalkEventsHook } from '../src/media/hooks/builtin/talk-events.js'
 import { createRecorderHook } from '../src/media/hooks/recorder/index.js';
 import { addFeeds } from './lib/feed.js';
 import { benchIngress } from './ingress.js';
+import { latencyCases } from './latency.js';
 import { packetTracks } from './lib/speech-packets.js';
 import { median, nowUs, progress, quantile, round } from './lib/stats.js';
 
@@ -85,6 +92,8 @@ function sleepyHook(): AsyncHook {
   return {
     name: 'sleepy',
     queueSize: 100,
+    // Its backlog is not drained at the call's end (that would take 100 × 50 ms).
+    stopTimeoutMs: 200,
     async run(items) {
       for await (const _ of items) await new Promise((r) => setTimeout(r, 50));
     },
@@ -101,6 +110,9 @@ interface CallResult {
   encodes_expected: number;
   encodes_per_tick_mean: number;
   overhead_ratio: number;
+  /** The bare codec work of the same ticks (phase 2), per tick: what the tick times stand on. */
+  codec_tick_p50_ms: number;
+  codec_tick_p99_ms: number;
   late_ticks: number;
   ticks: number;
 }
@@ -153,6 +165,7 @@ async function benchCall(tracks: Tracks, participants: number, talkers: number, 
   const blockEncodes = new Int32Array(block);
   const ratios: number[] = [];
   const blocks = Math.max(4, Math.round(ticks / block / 2));
+  const codecTicks = new Float64Array(blocks * block);
   let now = performance.now();
   for (let b = 0; b < blocks; b++) {
     const start = feeds.map((f) => f.sent);
@@ -172,7 +185,9 @@ async function benchCall(tracks: Tracks, participants: number, talkers: number, 
       for (let i = 0; i < decoders.length; i++) decoders[i]!.decode(feeds[i]!.packetAt(start[i]! + t), out);
       const mix = mixes.subarray(t * SAMPLES_48K, (t + 1) * SAMPLES_48K);
       for (let e = 0; e < blockEncodes[t]!; e++) encoders[e]!.encode(mix, pkt);
-      floorUs += nowUs() - t0;
+      const us = nowUs() - t0;
+      codecTicks[b * block + t] = us;
+      floorUs += us;
     }
     ratios.push(pipeUs / floorUs);
   }
@@ -186,6 +201,8 @@ async function benchCall(tracks: Tracks, participants: number, talkers: number, 
     encodes_expected: talkers + (participants > talkers ? 1 : 0),
     encodes_per_tick_mean: round(encodes.reduce((a, b) => a + b, 0) / ticks, 2),
     overhead_ratio: round(median(ratios)),
+    codec_tick_p50_ms: round(quantile(codecTicks, 0.5) / 1000),
+    codec_tick_p99_ms: round(quantile(codecTicks, 0.99) / 1000),
     late_ticks: lateTicks,
     ticks,
   };
@@ -220,6 +237,8 @@ interface CapacityThreadResult {
   tickP99Ms: number;
   maxLatenessMs: number;
   ticks: number;
+  majorGcs: number;
+  maxGcPauseMs: number;
 }
 
 function runCapacityThread(tracks: Tracks, streams: number, seconds: number, threadIndex: number, floor = false): Promise<CapacityThreadResult> {
@@ -255,7 +274,7 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   const idle = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, 0, sideSeconds, i)));
   const idleLate = idle.reduce((a, r) => a + r.lateTicks, 0);
   progress(`  late ticks ${idleLate}`);
-  const tried: Array<{ streams: number; late_ticks: number; tick_p50_ms: number; tick_p99_ms: number; max_lateness_ms: number; us_per_stream: number }> = [];
+  const tried: Array<{ streams: number; late_ticks: number; tick_p50_ms: number; tick_p99_ms: number; max_lateness_ms: number; us_per_stream: number; major_gcs: number; max_gc_pause_ms: number }> = [];
   let best: { streams: number; late: number; p99: number } | null = null;
   let streams = 1000;
   let direction = 0;
@@ -273,8 +292,10 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
       tick_p99_ms: round(p99),
       max_lateness_ms: round(Math.max(...results.map((r) => r.maxLatenessMs))),
       us_per_stream: round((p50 * 1000) / per, 1),
+      major_gcs: results.reduce((a, r) => a + r.majorGcs, 0),
+      max_gc_pause_ms: round(Math.max(...results.map((r) => r.maxGcPauseMs)), 1),
     });
-    progress(`  late ticks ${late}, tick p99 ${round(p99)} ms`);
+    progress(`  late ticks ${late}, tick p99 ${round(p99)} ms, full GCs ${tried.at(-1)!.major_gcs}`);
     if (late === 0) {
       if (!best || streams > best.streams) best = { streams, late, p99 };
       if (direction < 0) break; // stepped down to a count that holds
@@ -312,8 +333,38 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * Full mode: the same 400 receive-only streams for 20 s with V8's memory reducer
+ * on (V8's default) and then off (what the media threads run with): full GCs,
+ * their longest pause and the late ticks they cause.
+ */
+async function memoryReducerAb(tracks: Tracks): Promise<Record<string, unknown>> {
+  const streams = 400;
+  const seconds = 20;
+  const threads = availableParallelism();
+  const per = Math.ceil(streams / threads);
+  const one = async (reducer: boolean): Promise<Record<string, number>> => {
+    setFlagsFromString(reducer ? '--memory-reducer' : '--no-memory-reducer');
+    progress(`gc: ${streams} streams for ${seconds} s with V8's memory reducer ${reducer ? 'on' : 'off'}`);
+    const r = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, per, seconds, i)));
+    const out = {
+      late_ticks: r.reduce((a, x) => a + x.lateTicks, 0),
+      max_lateness_ms: round(Math.max(...r.map((x) => x.maxLatenessMs))),
+      major_gcs: r.reduce((a, x) => a + x.majorGcs, 0),
+      max_gc_pause_ms: round(Math.max(...r.map((x) => x.maxGcPauseMs)), 1),
+    };
+    progress(`  late ticks ${out.late_ticks}, full GCs ${out.major_gcs}, longest GC pause ${out.max_gc_pause_ms} ms`);
+    return out;
+  };
+  const on = await one(true);
+  const off = await one(false);
+  return { streams, seconds, memory_reducer_on: on, memory_reducer_off: off };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  // As the worker's media threads run (see gc-tuning.ts); also covers the capacity threads.
+  disableMemoryReducer();
   progress(`mode ${quick ? 'quick' : 'full'}, codec backend ${codecBackend}`);
   progress('preparing real speech packets (espeak-ng, cached)');
   const tracks = await packetTracks();
@@ -328,21 +379,25 @@ async function main(): Promise<void> {
   ] as const) {
     progress(`call: ${participants} participants, ${talkers} talkers, ${ticks} ticks on the real clock`);
     const r = await benchCall(tracks, participants, talkers, ticks);
-    progress(`  tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms, encodes/tick ${r.encodes_per_tick}, overhead ${r.overhead_ratio}, late ${r.late_ticks}`);
+    progress(`  tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms (bare codec work p50 ${r.codec_tick_p50_ms}, p99 ${r.codec_tick_p99_ms} ms), encodes/tick ${r.encodes_per_tick}, overhead ${r.overhead_ratio}, late ${r.late_ticks}`);
     calls.push(r);
   }
+  const latency = await latencyCases(quick);
   const hooksCase = await hookCosts(tracks, ticks);
   progress('ingress: 20 bridge calls of 4 unmixed speakers, 20 ACS unmixed calls (recorder and talk events on)');
   const ingress = await benchIngress({ quick });
   const cap = await capacity(tracks);
+  const gc = quick ? undefined : await memoryReducerAb(tracks);
   const result = {
     mode: quick ? 'quick' : 'full',
     codec_backend: codecBackend,
     codec_floor_us: floor,
     calls,
+    latency,
     hooks: hooksCase,
     ingress,
     capacity: cap,
+    ...(gc ? { gc } : {}),
     seconds: round((Date.now() - started) / 1000, 1),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -20,21 +20,19 @@
  * every condition (direct, codec, pipeline, loss) is measured at the same lead-ins; the figures
  * are the means over the runs, with every run's value alongside.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { editDistance, words } from '../src/app/wer.js';
 import { POCKETSPHINX_DEFAULT_ARGS } from '../src/media/hooks/transcribe/pocketsphinx.js';
-import { ffmpegOpusArgs, ffmpegSend, LossyRelay } from './lib/rtp-peers.js';
+import { ffmpegOpusArgs, ffmpegSend, LossyRelay, startRtpMixer } from './lib/rtp-peers.js';
 import { progress, round } from './lib/stats.js';
 
 const run = promisify(execFile);
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Clip {
   id: string;
@@ -104,16 +102,8 @@ async function throughPipeline(clips: Clip[], work: string, label: string, loss:
 async function throughOneCall(clips: Clip[], work: string, label: string, loss: number, leadMs: number): Promise<Map<string, string[]>> {
   const out = join(work, label);
   const statsFile = join(work, `${label}-stats.json`);
-  const child = spawn(process.execPath, [join(REPO, 'bin/mediabot.js'), 'rtp', '--port', '0', '--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120', '--stats', statsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`mediabot rtp exited with ${code}: ${text}`)));
-  });
+  const mixer = await startRtpMixer(['--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120', '--stats', statsFile]);
+  const port = mixer.port;
   const relays = clips.map((_, i) => new LossyRelay(port, { loss, reorder: loss, seed: 100 + i }));
   const ports = await Promise.all(relays.map((r) => r.bind()));
   const wavs = await Promise.all(clips.map((c) => padded(c, work, leadMs, 48_000)));
@@ -121,8 +111,7 @@ async function throughOneCall(clips: Clip[], work: string, label: string, loss: 
   await Promise.all(senders.map((s) => once(s, 'exit')));
   // Stop the call once the last packets have been played out (the transcriber then flushes).
   await new Promise((r) => setTimeout(r, 500));
-  child.kill('SIGINT');
-  await once(child, 'exit');
+  await mixer.stop();
   for (const r of relays) r.close();
   const doc = JSON.parse(readFileSync(join(out, 'transcript.json'), 'utf8')) as { lines: Array<{ sourceId: string; startMs: number; text: string }> };
   const hyps = new Map<string, string[]>();

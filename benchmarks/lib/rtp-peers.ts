@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createOpusDecoder } from '../../src/media/core/codec.js';
 import { emptyRtpPacket, isRtcp, parseRtpInto } from '../../src/media/rtp/packet.js';
 
@@ -126,4 +128,36 @@ export function ffmpegOpusArgs(opts: { fec?: boolean } = {}): string[] {
 
 export function ffmpegSend(wav: string, port: number, opts: { fec?: boolean } = {}): ChildProcess {
   return spawn('ffmpeg', ['-v', 'error', '-re', '-i', wav, ...ffmpegOpusArgs(opts), '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** bin/mediabot.js, from the compiled benchmark (dist/benchmarks/lib) or the source one (benchmarks/lib). */
+function cliPath(): string {
+  for (const up of ['../../../bin/mediabot.js', '../../bin/mediabot.js']) {
+    const p = fileURLToPath(new URL(up, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error('bin/mediabot.js not found');
+}
+
+/**
+ * Starts the built `mediabot rtp` with `args` (after `rtp --port 0`) and resolves with
+ * the UDP port it prints. stderr is passed through; stdout is kept for error messages.
+ */
+export async function startRtpMixer(args: string[]): Promise<{ child: ChildProcess; port: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [cliPath(), 'rtp', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`mediabot rtp exited with ${code}: ${text}`)));
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGINT');
+    await once(child, 'exit');
+  };
+  return { child, port, stop };
 }

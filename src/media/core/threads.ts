@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { MediabotError } from '../../errors.js';
 import type { MediaEvent } from '../hooks/types.js';
 import type { CallSpec } from './call-spec.js';
+import { disableMemoryReducer } from './gc-tuning.js';
 import type { CallMediaStats, CreatedCall, FromMediaThread, OutboundFrame, PcmFrameMessage, ToMediaThread } from './thread-protocol.js';
 
 export type { CallMediaStats, CreatedCall, OutboundFrame, PcmFrameMessage } from './thread-protocol.js';
@@ -59,6 +60,7 @@ export class MediaThreadPool {
 
   constructor(readonly size: number = availableParallelism()) {
     if (!Number.isInteger(size) || size < 1) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `media threads must be >= 1 (got ${size})`);
+    disableMemoryReducer();
     for (let i = 0; i < size; i++) {
       const worker = startWorker(`media-${i}`);
       const t: MediaThread = { worker, calls: new Set(), pending: new Map(), failed: null };

@@ -112,7 +112,7 @@ describe('mediabot rtp: a real conference over UDP with ffmpeg senders', () => {
     for (const src of s.sources) {
       expect(src['received']).toBeGreaterThan(500);
       expect(src['lost']).toBeLessThan(5);
-      for (const k of ['late', 'duplicate', 'concealed', 'jitterMs']) expect(typeof src[k]).toBe('number');
+      for (const k of ['late', 'duplicate', 'concealed', 'jitterMs', 'depthMs', 'targetMs']) expect(typeof src[k]).toBe('number');
     }
     expect(s.ticks).toBeGreaterThan(600);
     expect(s.encodes).toBeGreaterThanOrEqual(s.ticks);
