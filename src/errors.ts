@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   MEDIABOT_CODEC_FAILED: 'libopus failed to decode or encode a frame',
   MEDIABOT_MEDIA_THREAD_FAILED: 'A media worker thread failed',
   MEDIABOT_CALL_NOT_FOUND: 'No call with that id',
-  MEDIABOT_HOOK_FAILED: 'A hook threw or overran its budget',
+  MEDIABOT_HOOK_FAILED: 'A hook could not be created: an unknown built-in, a module without a factory, or missing options (a hook that fails while running is reported as a hook.error event)',
   MEDIABOT_TRANSCRIBER_CLOSED: 'Audio was written to a transcription stream after end()',
   MEDIABOT_TRANSCRIBER_BAD_AUDIO: 'Audio for a transcription stream is not 16 kHz int16 in whole 20 ms frames with a valid media time',
   MEDIABOT_TRANSCRIBER_FAILED: 'The transcription engine failed, exited or could not be reached',

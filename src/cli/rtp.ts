@@ -50,6 +50,7 @@ export function summarizeStats(s: CallMediaStats): Record<string, unknown> {
       fecRecovered: src.jitter?.['fecRecovered'] ?? 0,
       jitterMs: src.jitter?.['jitterMs'] ?? 0,
       depthMs: src.jitter?.['depthMs'] ?? 0,
+      meanDepthMs: src.jitter?.['meanDepthMs'] ?? 0,
       targetMs: src.jitter?.['targetMs'] ?? 0,
       packetsSent: src.packetsSent ?? 0,
     })),

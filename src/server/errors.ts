@@ -10,6 +10,9 @@ const STATUS: Record<string, number> = {
   MEDIABOT_NOT_FOUND: 404,
   MEDIABOT_CALL_NOT_FOUND: 404,
   MEDIABOT_CALL_TERMINATED: 409,
+  MEDIABOT_CALL_NOT_ESTABLISHED: 409,
+  // /media/acs refuses an upgrade without ACS's token (its plugin answers directly).
+  MEDIABOT_INGRESS_UNAUTHORIZED: 401,
   MEDIABOT_BODY_TOO_LARGE: 413,
   MEDIABOT_OPERATION_FAILED: 502,
   MEDIABOT_OPERATION_TIMEOUT: 504,
@@ -23,6 +26,11 @@ const STATUS: Record<string, number> = {
   MEDIABOT_GRAPH_UNREACHABLE: 502,
   MEDIABOT_GRAPH_THROTTLED: 503,
   MEDIABOT_GRAPH_UNAVAILABLE: 503,
+  // Media set-up for a new call or a prompt: the worker is full, or a part it depends on failed.
+  MEDIABOT_RTP_PORTS_EXHAUSTED: 503,
+  MEDIABOT_INGRESS_NO_SIDECAR: 503,
+  MEDIABOT_INGRESS_SESSION_FAILED: 502,
+  MEDIABOT_PROMPT_FAILED: 502,
 };
 
 export function statusForCode(code: MediabotErrorCode): number {

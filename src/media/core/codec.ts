@@ -10,7 +10,8 @@ export type { EncoderSettings, FrameDecoder, FrameEncoder } from './codec-types.
  * VOIP at 32 kbps keeps speech transparent for transcription; complexity 5
  * costs about half of complexity 10 with no audible loss on speech, and the
  * shared-encode design bounds the number of encodes to talkers + 1 per tick.
- * In-band FEC with 10 % expected loss lets receivers recover single losses.
+ * In-band FEC is on; the expected loss starts at 0 % and follows what the
+ * receivers report in RTCP (adaptiveLoss), so FEC bits are spent only on lossy paths.
  */
 export const DEFAULT_ENCODER_SETTINGS: EncoderSettings = {
   application: 'voip',
@@ -199,6 +200,7 @@ export function validateEncoderSettings(s: EncoderSettings): EncoderSettings {
   if (!Number.isInteger(s.bitrate) || s.bitrate < 6000 || s.bitrate > 510_000) bad(`bitrate must be 6000-510000 (got ${s.bitrate})`);
   if (!Number.isInteger(s.complexity) || s.complexity < 0 || s.complexity > 10) bad(`complexity must be 0-10 (got ${s.complexity})`);
   if (!Number.isInteger(s.expectedLossPct) || s.expectedLossPct < 0 || s.expectedLossPct > 100) bad(`expectedLossPct must be 0-100 (got ${s.expectedLossPct})`);
+  if (typeof s.inbandFec !== 'boolean') bad(`inbandFec must be true or false (got ${String(s.inbandFec)})`);
   if (typeof s.adaptiveLoss !== 'boolean') bad(`adaptiveLoss must be true or false (got ${String(s.adaptiveLoss)})`);
   return s;
 }

@@ -18,7 +18,7 @@ const MAX_DISPATCH_DEPTH = 8;
 export interface HookRunnerOptions {
   callId: string;
   hooks: readonly Hook[];
-  /** Where the hooks' events (and hook.error reports) go: the store, events WebSocket and webhooks. */
+  /** Where the hooks' events (and hook.error reports) go: the store and the events WebSocket. */
   emit: (e: MediaEvent) => void;
   logger?: Logger;
   /** Monotonic clock in ns; process.hrtime.bigint by default. */

@@ -69,7 +69,7 @@ export type MediaEventType = MediaEvent['type'];
 /** What a hook may do back to the pipeline. */
 export interface HookContext {
   readonly callId: string;
-  /** Emits a typed event to the store, events WebSocket and webhooks. */
+  /** Emits a typed event to the store and the events WebSocket. */
   emit(event: MediaEvent): void;
 }
 

@@ -84,6 +84,8 @@ export interface JitterBufferStats {
   ssrcChanges: number;
   /** Playout depth at the last pull, in ms. */
   depthMs: number;
+  /** Mean playout depth over the frames played so far: the delay this buffer adds, in ms. */
+  meanDepthMs: number;
   /** Current target depth, in ms. */
   targetMs: number;
   /** RFC 3550 interarrival jitter, in ms. */
@@ -135,6 +137,7 @@ export class JitterBuffer {
     decodeErrors: 0,
     ssrcChanges: 0,
     depthMs: 0,
+    meanDepthMs: 0,
     targetMs: 0,
     jitterMs: 0,
     jitterRtp: 0,
@@ -188,6 +191,9 @@ export class JitterBuffer {
 
   private target: number;
   private targetHold = 0;
+  /** Sum of the playout depth (frames) over the pulls that played, for meanDepthMs. */
+  private depthSum = 0;
+  private depthPulls = 0;
   private depthLevel = 0;
   private shrinkCooldown = 0;
   /** Ticks a pending depth change has waited for a quiet moment. */
@@ -370,12 +376,19 @@ export class JitterBuffer {
       depth--;
       this.depthLevel -= 1;
     } else if (grow && this.quietMoment(this.lastQuiet)) {
-      st.depthMs = depth * FRAME_MS;
+      this.noteDepth(depth);
       this.depthLevel += 1;
       return this.fill(out); // grow: hold playout back one frame
     }
-    st.depthMs = depth * FRAME_MS;
+    this.noteDepth(depth);
     return this.playNext(out);
+  }
+
+  private noteDepth(depth: number): void {
+    this.depthSum += depth;
+    this.depthPulls++;
+    this.stats.depthMs = depth * FRAME_MS;
+    this.stats.meanDepthMs = (this.depthSum / this.depthPulls) * FRAME_MS;
   }
 
   /** A frame emitted while starved; once something was played it stands in for the frame due now. */

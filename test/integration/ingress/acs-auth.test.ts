@@ -87,13 +87,13 @@ describe("ACS ingress with ACS's own JWT", () => {
       onCallStarted: (i) => started.push(i.callId),
     });
     const s = await startServer(async (app) => app.register(acsIngressPlugin, { ingress }));
-    const upgrade = (authorization?: string): Promise<{ status: number; body: string }> =>
+    const upgrade = (authorization?: string): Promise<{ status: number; body: string; challenge?: string | string[] | undefined }> =>
       new Promise((resolve) => {
         const ws = new WebSocket(`${s.ws}/media/acs`, { headers: { 'x-ms-call-connection-id': 'jwt-call', ...(authorization ? { authorization } : {}) } });
         ws.on('unexpected-response', (_req, res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, challenge: res.headers['www-authenticate'] }));
         });
         ws.on('open', () => {
           setTimeout(() => ws.close(1000), 200);
@@ -113,6 +113,7 @@ describe("ACS ingress with ACS's own JWT", () => {
       ];
       for (const r of refused) {
         expect(r.status).toBe(401);
+        expect(r.challenge).toBe('Bearer');
         expect(JSON.parse(r.body).error.code).toBe('MEDIABOT_INGRESS_UNAUTHORIZED');
       }
       expect(started).toEqual([]);

@@ -75,6 +75,7 @@ describe('codec', () => {
   it('rejects bad encoder settings with a typed error', () => {
     expect(() => validateEncoderSettings({ ...DEFAULT_ENCODER_SETTINGS, bitrate: 10 })).toThrow(/bitrate/);
     expect(() => validateEncoderSettings({ ...DEFAULT_ENCODER_SETTINGS, complexity: 11 })).toThrow(/complexity/);
+    expect(() => validateEncoderSettings({ ...DEFAULT_ENCODER_SETTINGS, inbandFec: 'yes' as never })).toThrow(/inbandFec/);
     try {
       createOpusEncoder({ application: 'music' as never });
       expect.fail('should throw');

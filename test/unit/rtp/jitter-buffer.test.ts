@@ -301,6 +301,24 @@ describe(`JitterBuffer with real Opus speech (${codecBackend} libopus)`, () => {
     expect(jb.stats.depthMs).toBeLessThanOrEqual(40);
   });
 
+  it('reports the mean playout depth: one frame on a clean path, more once jitter deepened it', () => {
+    const s: Scenario = { name: 'mean depth', lost: [0, 0], maxDiscarded: 0, maxDelay: 0, maxConcealed: 0 };
+    const out = new Int16Array(SAMPLES_48K);
+    const run = (delay: (tick: number) => number): number => {
+      const jb = new JitterBuffer({ createDecoder: createOpusDecoder });
+      for (let tick = 0; tick < 300; tick++) {
+        jb.push(parseRtp(wire(s, tick)), tick * FRAME + delay(tick));
+        jb.pull(out);
+      }
+      return jb.stats.meanDepthMs;
+    };
+    expect(run(() => 0)).toBe(20);
+    const noisy = jittery(60, 5);
+    const jittered = run((tick) => noisy(tick)[0]!);
+    expect(jittered).toBeGreaterThan(40);
+    expect(jittered).toBeLessThanOrEqual(200);
+  });
+
   it('SSRC change resets the decoder; the old SSRC is a straggler for a second, then a switch back', () => {
     let resets = 0;
     const jb = new JitterBuffer({

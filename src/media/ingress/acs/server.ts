@@ -415,7 +415,7 @@ export const acsIngressPlugin: FastifyPluginAsync<{ ingress: AcsIngress; path?: 
       // Before the upgrade: a request without a valid ACS token never gets a socket.
       preValidation: async (req, reply) => {
         const err = await ingress.checkUpgrade({ headers: req.headers, url: req.url });
-        if (err !== null) await reply.code(401).send({ error: { code: err.code, message: err.message } });
+        if (err !== null) await reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: err.code, message: err.message } });
       },
     },
     (socket, req) => ingress.handleConnection(socket, { headers: req.headers, url: req.url }),
