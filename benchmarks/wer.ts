@@ -71,7 +71,9 @@ const leadInMs = (run: number): number => 300 + 73 * run;
 /** A copy of the clip at `rate` with the run's lead-in and the tail: exactly what the sender sends. */
 async function padded(clip: Clip, work: string, leadMs: number, rate: number): Promise<string> {
   const f = join(work, `${clip.id}-${leadMs}-${rate}.wav`);
-  await run('sox', [clip.wav, '-r', String(rate), f, 'pad', String(leadMs / 1000), String(TAIL_S)]);
+  // -D: no dither. sox dithers a resampled 16-bit output with random noise by default, and
+  // pocketsphinx's result flips on that noise alone, so every run would hear different audio.
+  await run('sox', ['-D', clip.wav, '-r', String(rate), f, 'pad', String(leadMs / 1000), String(TAIL_S)]);
   return f;
 }
 
