@@ -13,6 +13,7 @@
  *    clean and a jittered path, against the budget of playout depth + one tick.
  *  - capacity: the most receive-only participant streams (decode, talk detection,
  *    16 kHz tap) the media threads hold with no late tick (> 5 ms behind).
+ *  - gc (full mode): the same streams with V8's memory reducer on and off.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';

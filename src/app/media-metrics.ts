@@ -28,6 +28,7 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
   const calls = new Gauge({ name: `${prefix}media_calls`, help: 'Calls with media on the media threads', registers });
   const sources = new Gauge({ name: `${prefix}media_sources`, help: 'RTP sources across media calls', registers });
   const jitter = new Gauge({ name: `${prefix}media_jitter_ms`, help: 'RFC 3550 interarrival jitter across sources, ms', labelNames: ['stat'] as const, registers });
+  const playout = new Gauge({ name: `${prefix}media_playout_delay_ms`, help: 'Mean playout delay the jitter buffers add, across sources, ms', labelNames: ['stat'] as const, registers });
   const packets = new Gauge({ name: `${prefix}media_packets`, help: 'Jitter buffer packet counters summed over current media calls', labelNames: ['kind'] as const, registers });
   const hookDrops = new Gauge({ name: `${prefix}hook_dropped_items`, help: 'Items dropped by async hook queues (current media calls)', labelNames: ['hook'] as const, registers });
   const hookOver = new Gauge({ name: `${prefix}hook_over_budget`, help: 'Inline hook calls over their time budget (current media calls)', labelNames: ['hook'] as const, registers });
@@ -45,6 +46,7 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
     let worst = 0;
     let sourceCount = 0;
     const jit: number[] = [];
+    const delay: number[] = [];
     const counters: Record<string, number> = { received: 0, lost: 0, late: 0, concealed: 0, duplicate: 0, fecRecovered: 0 };
     const drops: Record<string, number> = {};
     const over: Record<string, number> = {};
@@ -62,6 +64,7 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
         const j = src.jitter;
         if (!j) continue;
         if (typeof j['jitterMs'] === 'number') jit.push(j['jitterMs']);
+        if (typeof j['meanDepthMs'] === 'number') delay.push(j['meanDepthMs']);
         for (const k of Object.keys(counters)) counters[k] = counters[k]! + (typeof j[k] === 'number' ? j[k]! : 0);
       }
       const hooks = (s.hooks as { hooks?: HookStat[] } | null)?.hooks ?? [];
@@ -83,6 +86,8 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
     jit.sort((a, b) => a - b);
     jitter.set({ stat: 'mean' }, jit.length ? jit.reduce((a, b) => a + b, 0) / jit.length : 0);
     jitter.set({ stat: 'max' }, jit.length ? jit[jit.length - 1]! : 0);
+    playout.set({ stat: 'mean' }, delay.length ? delay.reduce((a, b) => a + b, 0) / delay.length : 0);
+    playout.set({ stat: 'max' }, delay.length ? Math.max(...delay) : 0);
     for (const [k, v] of Object.entries(counters)) packets.set({ kind: k }, v);
     for (const [k, v] of Object.entries(drops)) hookDrops.set({ hook: k }, v);
     for (const [k, v] of Object.entries(over)) hookOver.set({ hook: k }, v);

@@ -8,7 +8,7 @@ let applied = false;
  *
  * A media thread in steady state allocates almost nothing, which is what the
  * memory reducer takes for an idle heap: it then runs full mark-compact
- * collections to shrink it, each pausing the thread for 3-8 ms, and a pause at
+ * collections to shrink it, each pausing the thread for up to 15 ms, and a pause at
  * the wrong moment makes a tick late (measured with --trace-gc: every late tick
  * of a 350-stream thread at 50 % load fell on one of them). With the reducer
  * off, V8 still collects whenever allocation needs it; it only stops shrinking

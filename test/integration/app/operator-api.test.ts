@@ -212,7 +212,7 @@ describe('operator API', () => {
     for (const p of ['/v1/calls', '/v1/calls/{id}/play', '/v1/calls/{id}/transcript', '/v1/calls/{id}/recordings/{file}', '/v1/calls/{id}/mute', '/v1/calls/{id}/analytics']) expect(Object.keys(spec.paths)).toContain(p);
     expect(spec.paths['/v1/calls'].post.requestBody).toBeTruthy();
     const metrics = await (await fetch(`${worker.url}/metrics`)).text();
-    for (const m of ['mediabot_media_tick_us', 'mediabot_media_late_ticks', 'mediabot_hook_dropped_items', 'mediabot_notifications_received_total', 'mediabot_auth_failures_total']) expect(metrics).toContain(m);
+    for (const m of ['mediabot_media_tick_us', 'mediabot_media_late_ticks', 'mediabot_media_playout_delay_ms', 'mediabot_hook_dropped_items', 'mediabot_notifications_received_total', 'mediabot_auth_failures_total']) expect(metrics).toContain(m);
     expect(metrics).toMatch(/mediabot_auth_failures_total\{endpoint="api",reason="(missing|mismatch)"\} [1-9]/);
   });
 });
