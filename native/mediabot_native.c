@@ -14,6 +14,7 @@
 #include <string.h>
 #include <math.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "MEDIABOT_CODEC_FAILED", #call " failed"); return NULL; } } while (0)
 
@@ -197,6 +198,24 @@ static napi_value level_centi_dbov(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * stampUs(out: Float64Array, index: int): out[index] = a monotonic clock in
+ * microseconds. Written into the caller's array rather than returned, because
+ * a returned double would box a HeapNumber on every call (performance.now()
+ * allocates too), and the pipeline stamps its stages five times per tick.
+ */
+static napi_value stamp_us(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; void* p; size_t n; int32_t i;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !get_typed(env, argv[0], napi_float64_array, &p, &n) || !get_i32(env, argv[1], &i) || i < 0 || (size_t)i >= n) {
+    napi_throw_type_error(env, "MEDIABOT_NATIVE_ARGS", "stampUs(out: Float64Array, index)"); return NULL;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ((double*)p)[i] = (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "createDecoder", NULL, create_decoder, NULL, NULL, NULL, napi_default, NULL },
@@ -208,6 +227,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "firDecimate3", NULL, fir_decimate3, NULL, NULL, NULL, napi_default, NULL },
     { "mixAdd", NULL, mix_add, NULL, NULL, NULL, napi_default, NULL },
     { "levelCentiDbov", NULL, level_centi_dbov, NULL, NULL, NULL, napi_default, NULL },
+    { "stampUs", NULL, stamp_us, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -56,8 +56,9 @@ export class Mixer {
     private readonly loss: LossPolicy = { adaptive: false, basePct: 0 },
   ) {}
 
+  /** An integer percentage (`| 0`: a small integer, so passing it on allocates nothing). */
   private lossFor(reportedPct: number): number {
-    return reportedPct < 0 ? this.loss.basePct : Math.min(MAX_ADAPTIVE_LOSS_PCT, Math.ceil(reportedPct));
+    return (reportedPct < 0 ? this.loss.basePct : Math.min(MAX_ADAPTIVE_LOSS_PCT, Math.ceil(reportedPct))) | 0;
   }
 
   /** Sums the contributing participants and limits the full mix into `mix48`. */

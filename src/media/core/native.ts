@@ -13,6 +13,8 @@ export interface NativeKernels {
   mixAdd(sum: Float32Array, pcm: Int16Array): void;
   /** Frame level in hundredths of dBov (an integer, so the call allocates nothing). */
   levelCentiDbov(pcm: Int16Array): number;
+  /** out[index] = a monotonic clock in µs (written, not returned: a returned double would allocate). */
+  stampUs(out: Float64Array, index: number): void;
 }
 
 function load(): NativeKernels | null {

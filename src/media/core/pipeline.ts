@@ -6,6 +6,7 @@ import { FRAME_MS, SAMPLES_16K } from './frame.js';
 import { LatencyHistogram } from './histogram.js';
 import { Mixer } from './mixer.js';
 import { Decimator48to16 } from './resampler.js';
+import { TickStamps } from './stamps.js';
 import { MediaSource, type FrameInput } from './source.js';
 import type { TalkDetectorOptions } from './talk-detector.js';
 
@@ -49,8 +50,6 @@ export interface PipelineStageStats {
   hooks: ReturnType<LatencyHistogram['snapshot']>;
 }
 
-/** Microseconds, as a double: performance.now() allocates nothing (hrtime.bigint would). */
-const hr = (): number => performance.now() * 1000;
 
 /**
  * The per-call media pipeline. Each tick, for each call (DESIGN.md):
@@ -68,6 +67,8 @@ export class CallPipeline implements HookContext {
   private readonly mixDecimator = new Decimator48to16();
   private readonly mix16 = new Int16Array(SAMPLES_16K);
   private readonly frame: { callId: string; tick: number; mediaTimeMs: number; sources: MediaSource[]; mix48: Int16Array; mix16: Int16Array; mixOpus: Uint8Array | null };
+  /** Stage boundaries of the current tick: 0 start, 1 pulled, 2 mixed, 3 encoded and sent, 4 hooks done. */
+  private readonly stamps = new TickStamps(5);
   private readonly hist = { tick: new LatencyHistogram(), decode: new LatencyHistogram(), mix: new LatencyHistogram(), encode: new LatencyHistogram(), hooks: new LatencyHistogram() };
   private readonly encoderSettings: EncoderSettings;
   private readonly hooks: TickHooks | null;
@@ -157,37 +158,39 @@ export class CallPipeline implements HookContext {
   /** Runs one 20 ms tick for this call. */
   tick(): void {
     if (this.stopped) return;
-    const t0 = hr();
+    const st = this.stamps;
+    st.mark(0);
     const sources = this.sources;
     const n = sources.length;
     for (let i = 0; i < n; i++) sources[i]!.pullFrame();
-    const t1 = hr();
-    let t2 = t1;
-    let t3 = t1;
+    st.mark(1);
     if (this.mixing) {
       this.mixer.mix(sources, n);
       this.mixDecimator.process(this.mixer.mix48, this.mix16);
-      t2 = hr();
+      st.mark(2);
       this.mixer.encode(this.receivers, this.receivers.length, this.alwaysEncodeMix);
       this.lastEncodes = this.mixer.encodes;
       this.encodesTotal += this.mixer.encodes;
       if (this.send) this.sendAll();
-      t3 = hr();
+      st.mark(3);
+    } else {
+      st.copy(2, 1);
+      st.copy(3, 1);
     }
     const f = this.frame;
     f.tick = this.ticks;
     f.mediaTimeMs = this.ticks * FRAME_MS;
     f.mixOpus = this.mixing ? this.mixer.mixOpus : null;
     if (this.hooks) this.hooks.onTick(f);
-    const t4 = hr();
+    st.mark(4);
     this.ticks++;
-    this.hist.decode.record(t1 - t0);
+    this.hist.decode.record(st.between(0, 1));
     if (this.mixing) {
-      this.hist.mix.record(t2 - t1);
-      this.hist.encode.record(t3 - t2);
+      this.hist.mix.record(st.between(1, 2));
+      this.hist.encode.record(st.between(2, 3));
     }
-    this.hist.hooks.record(t4 - t3);
-    this.hist.tick.record(t4 - t0);
+    this.hist.hooks.record(st.between(3, 4));
+    this.hist.tick.record(st.between(0, 4));
     if ((this.ticks & 63) === 0) this.dropIdleSources();
   }
 
@@ -205,7 +208,9 @@ export class CallPipeline implements HookContext {
 
   private dropIdleSources(): void {
     const now = this.now();
-    for (const s of this.sources) if (now - s.lastInputMs > this.idleMs) this.removeSource(s.sourceId);
+    // An index loop (a for-of would allocate an iterator); removeSource replaces this.sources, not this array.
+    const sources = this.sources;
+    for (let i = 0; i < sources.length; i++) if (now - sources[i]!.lastInputMs > this.idleMs) this.removeSource(sources[i]!.sourceId);
   }
 
   stageStats(): PipelineStageStats {
