@@ -214,38 +214,35 @@ describe('HookRunner async hooks', () => {
     expect(events).toEqual([]);
   });
 
-  it('a slow async hook (50 ms per frame) does not delay onTick: enqueue cost ratio vs a fast hook', async () => {
-    const mk = (name: string, sleepMs: number): AsyncHook => ({
-      name,
+  it('a slow async hook (50 ms per frame) does not delay onTick: ticks run on while it sleeps, its queue drops the oldest', async () => {
+    let consumed = 0;
+    const slow: AsyncHook = {
+      name: 'slow',
       queueSize: 50,
       async run(items) {
-        for await (const it of items) if (it.kind === 'frame' && sleepMs > 0) await sleep(sleepMs);
+        for await (const it of items) {
+          if (it.kind !== 'frame') continue;
+          consumed++;
+          await sleep(50);
+        }
       },
-    });
-    const measure = async (hook: AsyncHook): Promise<{ medianUs: number; r: HookRunner }> => {
-      const r = new HookRunner({ callId: 'c', hooks: [hook], emit: () => {} });
-      const ff = new FrameFactory('c');
-      const src = Array.from({ length: 10 }, (_, i) => ({ sourceId: `s${i}`, talking: true, levelDbov: -20 }));
-      const times: number[] = [];
-      for (let t = 0; t < 300; t++) {
-        const frame = ff.frame(t, src);
-        const t0 = process.hrtime.bigint();
-        r.onTick(frame);
-        times.push(Number(process.hrtime.bigint() - t0) / 1000);
-        await sleep(1); // let the hook run between ticks
-      }
-      times.sort((a, b) => a - b);
-      return { medianUs: times[150]!, r };
     };
-    const fast = await measure(mk('fast', 0));
-    const slow = await measure(mk('slow', 50));
-    const slowStats = slow.r.stats().hooks[0]!;
-    // The slow hook fell behind and its queue dropped the oldest frames, so the tick never waited on it.
-    expect(slowStats.dropped).toBeGreaterThan(0);
-    expect(slowStats.queued).toBeLessThanOrEqual(50);
-    expect(slow.medianUs / fast.medianUs).toBeLessThan(3);
-    expect(slow.medianUs).toBeLessThan(1000);
-    await Promise.all([fast.r.stop(), slow.r.stop()]);
+    const r = new HookRunner({ callId: 'c', hooks: [slow], emit: () => {} });
+    const ff = new FrameFactory('c');
+    const src = Array.from({ length: 10 }, (_, i) => ({ sourceId: `s${i}`, talking: true, levelDbov: -20 }));
+    const ticks = 300;
+    for (let t = 0; t < ticks; t++) {
+      r.onTick(ff.frame(t, src)); // synchronous: returns without waiting for the hook
+      await sleep(1); // let the hook run between ticks
+    }
+    const stats = r.stats().hooks[0]!;
+    // 300 ticks took about 300 ms; at 50 ms per frame the hook took only a handful of them.
+    expect(consumed).toBeGreaterThan(0);
+    expect(consumed).toBeLessThan(ticks / 4);
+    expect(stats.dropped).toBeGreaterThan(0);
+    expect(stats.queued).toBeLessThanOrEqual(50);
+    expect(consumed + stats.queued + stats.dropped).toBe(ticks);
+    await r.stop();
   });
 });
 
