@@ -234,6 +234,28 @@ describe('operations without docs examples', () => {
     ]);
   });
 
+  it('sends raw call create, the beta audioRoutingGroups get/update/delete and the /users/{id} meetings variant to the right paths', async () => {
+    const { server, graph } = await setup();
+    server.handler = (r) => (r.method === 'DELETE' ? { status: 204 } : { status: r.method === 'POST' ? 201 : 200, body: { id: 'x' } });
+    const call = { callbackUri: 'https://bot.example.com/api/calling', requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, targets: [], tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47' };
+    expect((await graph.calls.create(call as never)).id).toBe('x');
+    expect((await graph.calls.audioRoutingGroups.get('c1', 'g1')).id).toBe('x');
+    await graph.calls.audioRoutingGroups.update('c1', 'g1', { routingMode: 'multicast' } as never);
+    await graph.calls.audioRoutingGroups.delete('c1', 'g1');
+    await graph.meetings.create({ subject: 's' }, { userId: 'u1' });
+    await graph.meetings.get('m1', { userId: 'u1' });
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1.0/communications/calls',
+      'GET /beta/communications/calls/c1/audioRoutingGroups/g1',
+      'PATCH /beta/communications/calls/c1/audioRoutingGroups/g1',
+      'DELETE /beta/communications/calls/c1/audioRoutingGroups/g1',
+      'POST /v1.0/users/u1/onlineMeetings',
+      'GET /v1.0/users/u1/onlineMeetings/m1',
+    ]);
+    expect(server.requests[0]!.body).toEqual(call);
+    expect(server.requests[2]!.body).toEqual({ routingMode: 'multicast' });
+  });
+
   it('transfers out of a group call with the transferee beside the transferTarget', async () => {
     const { server, graph } = await setup();
     server.handler = () => ({ status: 202 });
