@@ -166,7 +166,7 @@ export async function benchLatency(opts: { seconds: number; jitterMs: number }):
 export async function latencyCases(quick: boolean): Promise<LatencyResult[]> {
   const out: LatencyResult[] = [];
   for (const jitterMs of [0, 40]) {
-    const seconds = quick ? 3 : 15;
+    const seconds = quick ? 2.5 : 15;
     progress(`latency: talker and listener through mediabot rtp over UDP, ${jitterMs} ms jitter, ${seconds} s`);
     const r = await benchLatency({ seconds, jitterMs });
     progress(`  packet in to mix out p50 ${r.latency_p50_ms} ms, p95 ${r.latency_p95_ms} ms, max ${r.latency_max_ms} ms; mean depth ${r.depth_ms} ms (target ${r.target_ms}), budget ${r.budget_ms} ms, over budget ${r.over_budget}/${r.bursts}`);

@@ -270,7 +270,7 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   const seconds = quick ? 3 : 30;
   const maxSteps = quick ? 1 : 7;
   // Quick mode (under a minute in all) keeps each side measurement short.
-  const sideSeconds = quick ? 1.5 : seconds;
+  const sideSeconds = quick ? 1 : seconds;
   progress(`capacity: the clocks alone (no stream) on ${threads} media threads for ${sideSeconds} s`);
   const idle = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, 0, sideSeconds, i)));
   const idleLate = idle.reduce((a, r) => a + r.lateTicks, 0);
@@ -311,7 +311,7 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   // Pipeline against the pure codec, same streams, same load on every thread.
   const n = 500;
   const per = Math.ceil(n / threads);
-  const costSeconds = quick ? 1.5 : 10;
+  const costSeconds = quick ? 1 : 10;
   const tickP50 = async (floor: boolean): Promise<number> => {
     const r = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, per, costSeconds, i, floor)));
     return median(r.map((x) => x.tickP50Ms));
