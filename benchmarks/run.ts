@@ -265,6 +265,35 @@ function runCapacityThread(tracks: Tracks, streams: number, seconds: number, thr
  * per stream and tick against the bare libopus 16 kHz decode of the same
  * packets, both measured with 500 streams loading every thread at once.
  */
+interface CapacityStep {
+  lateTicks: number;
+  /** Median over the threads. */
+  tickP50Ms: number;
+  /** Worst thread. */
+  tickP99Ms: number;
+  maxLatenessMs: number;
+  majorGcs: number;
+  maxGcPauseMs: number;
+  /** Streams on each thread. */
+  perThread: number;
+}
+
+/** `streams` spread over one capacity thread per core, run together for `seconds`. */
+async function capacityStep(tracks: Tracks, streams: number, seconds: number, floor = false): Promise<CapacityStep> {
+  const threads = availableParallelism();
+  const per = Math.ceil(streams / threads);
+  const r = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, Math.max(0, Math.min(per, streams - i * per)), seconds, i, floor)));
+  return {
+    lateTicks: r.reduce((a, x) => a + x.lateTicks, 0),
+    tickP50Ms: median(r.map((x) => x.tickP50Ms)),
+    tickP99Ms: Math.max(...r.map((x) => x.tickP99Ms)),
+    maxLatenessMs: Math.max(...r.map((x) => x.maxLatenessMs)),
+    majorGcs: r.reduce((a, x) => a + x.majorGcs, 0),
+    maxGcPauseMs: Math.max(...r.map((x) => x.maxGcPauseMs)),
+    perThread: per,
+  };
+}
+
 async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   const threads = availableParallelism();
   const seconds = quick ? 3 : 30;
@@ -272,8 +301,7 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   // Quick mode (under a minute in all) keeps each side measurement short.
   const sideSeconds = quick ? 1 : seconds;
   progress(`capacity: the clocks alone (no stream) on ${threads} media threads for ${sideSeconds} s`);
-  const idle = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, 0, sideSeconds, i)));
-  const idleLate = idle.reduce((a, r) => a + r.lateTicks, 0);
+  const idleLate = (await capacityStep(tracks, 0, sideSeconds)).lateTicks;
   progress(`  late ticks ${idleLate}`);
   const tried: Array<{ streams: number; late_ticks: number; tick_p50_ms: number; tick_p99_ms: number; max_lateness_ms: number; us_per_stream: number; major_gcs: number; max_gc_pause_ms: number }> = [];
   let best: { streams: number; late: number; p99: number } | null = null;
@@ -281,22 +309,20 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   let direction = 0;
   for (let step = 0; step < maxSteps; step++) {
     progress(`capacity: ${streams} streams on ${threads} media threads for ${seconds} s`);
-    const per = Math.ceil(streams / threads);
-    const results = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, Math.max(0, Math.min(per, streams - i * per)), seconds, i)));
-    const late = results.reduce((a, r) => a + r.lateTicks, 0);
-    const p99 = Math.max(...results.map((r) => r.tickP99Ms));
-    const p50 = median(results.map((r) => r.tickP50Ms));
+    const r = await capacityStep(tracks, streams, seconds);
+    const late = r.lateTicks;
+    const p99 = r.tickP99Ms;
     tried.push({
       streams,
       late_ticks: late,
-      tick_p50_ms: round(p50),
+      tick_p50_ms: round(r.tickP50Ms),
       tick_p99_ms: round(p99),
-      max_lateness_ms: round(Math.max(...results.map((r) => r.maxLatenessMs))),
-      us_per_stream: round((p50 * 1000) / per, 1),
-      major_gcs: results.reduce((a, r) => a + r.majorGcs, 0),
-      max_gc_pause_ms: round(Math.max(...results.map((r) => r.maxGcPauseMs)), 1),
+      max_lateness_ms: round(r.maxLatenessMs),
+      us_per_stream: round((r.tickP50Ms * 1000) / r.perThread, 1),
+      major_gcs: r.majorGcs,
+      max_gc_pause_ms: round(r.maxGcPauseMs, 1),
     });
-    progress(`  late ticks ${late}, tick p99 ${round(p99)} ms, full GCs ${tried.at(-1)!.major_gcs}`);
+    progress(`  late ticks ${late}, tick p99 ${round(p99)} ms, full GCs ${r.majorGcs}`);
     if (late === 0) {
       if (!best || streams > best.streams) best = { streams, late, p99 };
       if (direction < 0) break; // stepped down to a count that holds
@@ -310,15 +336,14 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   }
   // Pipeline against the pure codec, same streams, same load on every thread.
   const n = 500;
-  const per = Math.ceil(n / threads);
   const costSeconds = quick ? 1 : 10;
-  const tickP50 = async (floor: boolean): Promise<number> => {
-    const r = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, per, costSeconds, i, floor)));
-    return median(r.map((x) => x.tickP50Ms));
+  const usPerStream = async (floor: boolean): Promise<number> => {
+    const r = await capacityStep(tracks, n, costSeconds, floor);
+    return (r.tickP50Ms * 1000) / r.perThread;
   };
   progress(`capacity: cost per stream, ${n} streams, bare libopus decode to 16 kHz, then the pipeline (${costSeconds} s each)`);
-  const floorUs = ((await tickP50(true)) * 1000) / per;
-  const pipelineUs = ((await tickP50(false)) * 1000) / per;
+  const floorUs = await usPerStream(true);
+  const pipelineUs = await usPerStream(false);
   progress(`  ${round(pipelineUs, 1)} µs per stream and tick, libopus alone ${round(floorUs, 1)} µs`);
   return {
     streams: best?.streams ?? 0,
@@ -342,17 +367,15 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
 async function memoryReducerAb(tracks: Tracks): Promise<Record<string, unknown>> {
   const streams = 400;
   const seconds = 20;
-  const threads = availableParallelism();
-  const per = Math.ceil(streams / threads);
   const one = async (reducer: boolean): Promise<Record<string, number>> => {
     setFlagsFromString(reducer ? '--memory-reducer' : '--no-memory-reducer');
     progress(`gc: ${streams} streams for ${seconds} s with V8's memory reducer ${reducer ? 'on' : 'off'}`);
-    const r = await Promise.all(Array.from({ length: threads }, (_, i) => runCapacityThread(tracks, per, seconds, i)));
+    const r = await capacityStep(tracks, streams, seconds);
     const out = {
-      late_ticks: r.reduce((a, x) => a + x.lateTicks, 0),
-      max_lateness_ms: round(Math.max(...r.map((x) => x.maxLatenessMs))),
-      major_gcs: r.reduce((a, x) => a + x.majorGcs, 0),
-      max_gc_pause_ms: round(Math.max(...r.map((x) => x.maxGcPauseMs)), 1),
+      late_ticks: r.lateTicks,
+      max_lateness_ms: round(r.maxLatenessMs),
+      major_gcs: r.majorGcs,
+      max_gc_pause_ms: round(r.maxGcPauseMs, 1),
     };
     progress(`  late ticks ${out.late_ticks}, full GCs ${out.major_gcs}, longest GC pause ${out.max_gc_pause_ms} ms`);
     return out;

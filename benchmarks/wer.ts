@@ -104,7 +104,7 @@ async function throughPipeline(clips: Clip[], work: string, label: string, loss:
 async function throughOneCall(clips: Clip[], work: string, label: string, loss: number, leadMs: number): Promise<Map<string, string[]>> {
   const out = join(work, label);
   const statsFile = join(work, `${label}-stats.json`);
-  const mixer = await startRtpMixer(['--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120', '--stats', statsFile]);
+  const mixer = await startRtpMixer(['--out', out, '--record', 'off', '--transcribe', 'pocketsphinx', '--seconds', '120', '--stats', statsFile], { echoStderr: true });
   const port = mixer.port;
   const relays = clips.map((_, i) => new LossyRelay(port, { loss, reorder: loss, seed: 100 + i }));
   const ports = await Promise.all(relays.map((r) => r.bind()));

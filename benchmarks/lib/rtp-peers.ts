@@ -139,25 +139,42 @@ function cliPath(): string {
   throw new Error('bin/mediabot.js not found');
 }
 
+export interface RtpMixerProcess {
+  child: ChildProcess;
+  port: number;
+  /** What the mixer printed so far (stdout and stderr), for error messages. */
+  output: () => string;
+  /** SIGINT, then waits for the exit (stats are written on the way out). */
+  stop: () => Promise<void>;
+}
+
 /**
- * Starts the built `mediabot rtp` with `args` (after `rtp --port 0`) and resolves with
- * the UDP port it prints. stderr is passed through; stdout is kept for error messages.
+ * Starts the built `mediabot rtp --port 0` with `args` and resolves with the UDP
+ * port it prints (within 20 s). With `echoStderr`, its progress goes to ours too.
  */
-export async function startRtpMixer(args: string[]): Promise<{ child: ChildProcess; port: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [cliPath(), 'rtp', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
+export async function startRtpMixer(args: string[], opts: { echoStderr?: boolean } = {}): Promise<RtpMixerProcess> {
+  const child = spawn(process.execPath, [cliPath(), 'rtp', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (opts.echoStderr) process.stderr.write(d);
+  });
   const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mediabot rtp did not get ready: ${out}`)), 20_000);
     child.stdout!.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) resolve(Number(m[1]));
+      out += d.toString();
+      const m = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    child.once('exit', (code) => reject(new Error(`mediabot rtp exited with ${code}: ${text}`)));
+    child.once('exit', (code) => reject(new Error(`mediabot rtp exited with ${code}: ${out}`)));
   });
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null) return;
     child.kill('SIGINT');
     await once(child, 'exit');
   };
-  return { child, port, stop };
+  return { child, port, output: () => out, stop };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, padded, speech48, writeWav48 } from '../../helpers/speech.js';
-import { ffmpegSend, LossyRelay, startCli } from '../../helpers/rtp-peers.js';
+import { ffmpegSend, LossyRelay, startRtpMixer } from '../../../benchmarks/lib/rtp-peers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mediabot-conf-'));
 
@@ -51,8 +51,8 @@ async function runConference(opts: { loss?: number; reorder?: number }): Promise
   // is stopped only once every sender has finished: no fixed time window to miss on a busy machine.
   const speech = TURNS.map((t) => speech48(t.text, t.voice));
   const wavs = TURNS.map((t, i) => writeWav48(join(dir, `p${i}-${opts.loss ?? 0}.wav`), padded(speech[i]!, t.startMs, TOTAL_MS)));
-  const cli = await startCli(['rtp', '--port', '0', '--seconds', '120', '--stats', statsFile], /udp:\/\/127\.0\.0\.1:(\d+)/);
-  const port = Number(cli.match[1]);
+  const mixer = await startRtpMixer(['--seconds', '120', '--stats', statsFile]);
+  const port = mixer.port;
   const relays = TURNS.map((_, i) => new LossyRelay(port, { ...opts, seed: i + 7 }));
   const relayPorts = await Promise.all(relays.map((r) => r.bind()));
   const senders = wavs.map((wav, i) => senderDone(ffmpegSend(wav, relayPorts[i]!), `p${i}`));
@@ -61,13 +61,12 @@ async function runConference(opts: { loss?: number; reorder?: number }): Promise
     // Let the last mix packets drain before stopping the mixer.
     await new Promise((r) => setTimeout(r, 500));
   } finally {
-    cli.child.kill('SIGINT');
-    await once(cli.child, 'exit');
+    await mixer.stop();
     for (const r of relays) r.close();
   }
   for (const [i, r] of relays.entries()) {
     if (r.firstFromSenderMs < 0) throw new Error(`relay ${i} never heard its sender`);
-    if (r.received.length < 2) throw new Error(`relay ${i} got ${r.received.length} mix packets; mixer output:\n${cli.output()}`);
+    if (r.received.length < 2) throw new Error(`relay ${i} got ${r.received.length} mix packets; mixer output:\n${mixer.output()}`);
   }
   return { relays, stats: JSON.parse(readFileSync(statsFile, 'utf8')) as Record<string, unknown>, speech };
 }
