@@ -11,8 +11,8 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaClock } from '../src/media/core/clock.js';
-import { createOpusDecoder } from '../src/media/core/codec.js';
-import type { FrameDecoder } from '../src/media/core/codec-types.js';
+import { createOpusDecoder } from '../src/media/codec/opus.js';
+import type { FrameDecoder } from '../src/media/codec/types.js';
 import { SAMPLES_16K } from '../src/media/core/frame.js';
 import { CallPipeline } from '../src/media/core/pipeline.js';
 import { addFeeds, type TrackFeed } from './lib/feed.js';

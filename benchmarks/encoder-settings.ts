@@ -4,8 +4,8 @@
  * real speech, bytes per packet, and the quality after decoding as the
  * log-spectral distance to the input (aligned by the codec's 6.5 ms delay). Prints JSON.
  */
-import { createOpusDecoder, createOpusEncoder } from '../src/media/core/codec.js';
-import type { EncoderSettings } from '../src/media/core/codec-types.js';
+import { createOpusDecoder, createOpusEncoder } from '../src/media/codec/opus.js';
+import type { EncoderSettings } from '../src/media/codec/types.js';
 import { SAMPLES_48K } from '../src/media/core/frame.js';
 import { speechTracks } from './lib/speech-packets.js';
 import { median, nowUs, progress, round } from './lib/stats.js';

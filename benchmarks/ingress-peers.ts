@@ -5,7 +5,7 @@
  * Usage: ingress-peers '<PeersJob JSON>'; prints one PeersResult JSON line.
  */
 import { WebSocket } from 'ws';
-import { startBridgeSimulator } from '../src/media/ingress/bridge/simulator.js';
+import { startBridgeSimulator } from '../testing/bridge-peer.js';
 import { benchTracks } from './lib/ingress-speech.js';
 
 export interface PeersJob {

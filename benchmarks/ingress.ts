@@ -20,12 +20,13 @@ import Fastify from 'fastify';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import type { PeersJob, PeersResult } from './ingress-peers.js';
-import { DEFAULT_SCRIPT, defaultSpeechCacheDir, parseWavPcm16, SpeechBank } from '../src/emulator/speech.js';
-import { Decimator48to16 } from '../src/media/core/resampler.js';
-import { MediaThreadPool, type CallMediaStats } from '../src/media/core/threads.js';
-import { AcsIngress, acsIngressPlugin } from '../src/media/ingress/acs/server.js';
-import { BridgeIngress, bridgeIngressPlugin } from '../src/media/ingress/bridge/server.js';
-import { ensureWebsocket } from '../src/media/ingress/shared.js';
+import { DEFAULT_SCRIPT, defaultSpeechCacheDir, SpeechBank } from '../testing/emulator/speech.js';
+import { parseWavPcm16 } from '../src/media/wire/wav.js';
+import { Decimator48to16 } from '../src/media/codec/resampler.js';
+import { MediaThreadPool, type CallMediaStats } from '../src/media/threads/pool.js';
+import { AcsIngress, acsIngressPlugin } from '../src/ingress/acs/adapter.js';
+import { BridgeIngress, bridgeIngressPlugin } from '../src/ingress/bridge/adapter.js';
+import { ensureWebsocket } from '../src/ingress/common/shared.js';
 import { progress, round } from './lib/stats.js';
 
 export interface IngressPhaseResult {

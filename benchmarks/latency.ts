@@ -20,10 +20,10 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOpusDecoder, createOpusEncoder } from '../src/media/core/codec.js';
+import { createOpusDecoder, createOpusEncoder } from '../src/media/codec/opus.js';
 import { SAMPLES_48K } from '../src/media/core/frame.js';
-import { frameLevelDbov } from '../src/media/core/level.js';
-import { emptyRtpPacket, isRtcp, parseRtpInto, writeRtp } from '../src/media/rtp/packet.js';
+import { frameLevelDbov } from '../src/media/codec/level.js';
+import { emptyRtpPacket, isRtcp, parseRtpInto, writeRtp } from '../src/media/wire/rtp.js';
 import { startRtpMixer } from './lib/rtp-peers.js';
 import { median, progress, quantile, round } from './lib/stats.js';
 

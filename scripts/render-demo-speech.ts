@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createOpusEncoder } from '../src/media/core/codec.js';
+import { createOpusEncoder } from '../src/media/codec/opus.js';
 import { SAMPLES_48K } from '../src/media/core/frame.js';
-import { DEFAULT_SCRIPT, SpeechBank, speechKey } from '../src/emulator/speech.js';
+import { DEFAULT_SCRIPT, SpeechBank } from '../testing/emulator/speech.js';
+import { speechKey } from '../src/media/speech/assets.js';
 import { openOggOpusFile } from '../src/media/hooks/recorder/index.js';
 import { DEMO_PROMPT } from '../src/cli/demo.js';
 

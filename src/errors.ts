@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   MEDIABOT_TRANSCRIBER_FAILED: 'The transcription engine failed, exited or could not be reached',
   MEDIABOT_HOOK_MODULE_INVALID: 'A hook module (MEDIABOT_HOOKS) could not be loaded or does not export a hook factory',
   MEDIABOT_RECORDING_FAILED: 'A recording file could not be opened or written',
+  MEDIABOT_AUDIO_INVALID: 'An audio file (WAV or Ogg Opus) is malformed or not 16-bit mono PCM',
   MEDIABOT_RECORDING_INVALID: 'The recorder was given a malformed packet or option',
   // signaling (inbound callbacks, operations, subscriptions)
   MEDIABOT_CALLBACK_UNAUTHORIZED: 'A Graph callback carried no valid bearer token',

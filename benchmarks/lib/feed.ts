@@ -1,8 +1,8 @@
-import { createOpusDecoder } from '../../src/media/core/codec.js';
-import type { DecodeRate } from '../../src/media/core/codec-types.js';
+import { createOpusDecoder } from '../../src/media/codec/opus.js';
+import type { DecodeRate } from '../../src/media/codec/types.js';
 import type { CallPipeline } from '../../src/media/core/pipeline.js';
-import { JitterBuffer } from '../../src/media/rtp/jitter-buffer.js';
-import { emptyRtpPacket, type RtpPacket } from '../../src/media/rtp/packet.js';
+import { JitterBuffer } from '../../src/media/session/rtp/jitter-buffer.js';
+import { emptyRtpPacket, type RtpPacket } from '../../src/media/wire/rtp.js';
 
 /**
  * A synthetic participant: its packets come from a pre-encoded track, pushed

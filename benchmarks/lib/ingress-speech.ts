@@ -1,8 +1,9 @@
 /** Real speech for the ingress benchmark, the same in the server and the peers process. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SCRIPT, defaultSpeechCacheDir, parseWavPcm16, SpeechBank } from '../../src/emulator/speech.js';
-import { Decimator48to16 } from '../../src/media/core/resampler.js';
+import { DEFAULT_SCRIPT, defaultSpeechCacheDir, SpeechBank } from '../../testing/emulator/speech.js';
+import { parseWavPcm16 } from '../../src/media/wire/wav.js';
+import { Decimator48to16 } from '../../src/media/codec/resampler.js';
 
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
 

@@ -3,8 +3,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createOpusDecoder } from '../../src/media/core/codec.js';
-import { emptyRtpPacket, isRtcp, parseRtpInto } from '../../src/media/rtp/packet.js';
+import { createOpusDecoder } from '../../src/media/codec/opus.js';
+import { emptyRtpPacket, isRtcp, parseRtpInto } from '../../src/media/wire/rtp.js';
 
 export interface RelayOptions {
   /** Probability of dropping a packet sender → mixer. */

@@ -1,6 +1,6 @@
-import { createOpusEncoder } from '../../src/media/core/codec.js';
+import { createOpusEncoder } from '../../src/media/codec/opus.js';
 import { SAMPLES_48K } from '../../src/media/core/frame.js';
-import { DEFAULT_SCRIPT, defaultSpeechCacheDir, SpeechBank } from '../../src/emulator/speech.js';
+import { DEFAULT_SCRIPT, defaultSpeechCacheDir, SpeechBank } from '../../testing/emulator/speech.js';
 
 /** Real speech for benchmarks: one continuous track per speaker of the emulator's script. */
 export async function speechTracks(): Promise<Int16Array[]> {

@@ -3,7 +3,7 @@
  * (the media threads own the figures; scraping never waits on them).
  */
 import { Gauge, type Registry } from 'prom-client';
-import type { CallMediaStats, MediaThreadPool } from '../media/core/threads.js';
+import type { CallMediaStats, MediaThreadPool } from '../media/threads/pool.js';
 
 export interface MediaMetrics {
   /** Samples the given media calls now (also runs on its own timer). */

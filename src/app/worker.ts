@@ -19,14 +19,14 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { MediabotConfig } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
-import { createEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
+import type { Emulator, EmulatorOptions } from '../../testing/emulator/index.js';
 import { EventBus } from '../events/bus.js';
 import { createGraphFromConfig, type GraphBundle } from '../graph/from-config.js';
 import type { MediaSessionProvider } from '../graph/media-config.js';
 import { createLogger, type Logger } from '../logger.js';
-import type { HookSpec } from '../media/core/call-spec.js';
-import { MediaThreadPool } from '../media/core/threads.js';
-import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfig } from '../media/hooks/registry.js';
+import type { HookSpec } from '../media/session/spec.js';
+import { MediaThreadPool } from '../media/threads/pool.js';
+import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
 import { buildServer } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
@@ -40,12 +40,12 @@ import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from
 import { openDatabase, type Database } from '../store/db.js';
 import { CallRecordStore } from '../store/callrecords.js';
 import { SpeechStore } from '../store/speech-store.js';
-import { CallService, type LiveEvent } from './calls.js';
+import { CallService, type LiveEvent } from '../calls/service.js';
 import { callOperationsPort, callRecordsPort, subscriptionsPort } from './graph-ports.js';
-import { WorkerIngress } from './ingress.js';
+import { WorkerIngress } from '../calls/ingress.js';
 import { createMediaMetrics } from './media-metrics.js';
-import { RtpMediaSessions } from './media-sessions.js';
-import { PromptStore } from './prompts.js';
+import { RtpMediaSessions } from '../calls/media-sessions.js';
+import { PromptStore } from '../calls/prompts.js';
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -102,6 +102,8 @@ export async function startEmbeddedEmulator(config: MediabotConfig, logger: Logg
   const tenantId = config.tenantId ?? randomUUID();
   const clientId = randomUUID();
   const clientSecret = randomBytes(24).toString('base64url');
+  // Loaded on demand: a worker with Graph credentials never loads the emulator.
+  const { createEmulator } = await import('../../testing/emulator/index.js');
   const emulator = await createEmulator({ tenantId, clientId, clientSecret, logger: logger.child({ component: 'emulator' }), ...o });
   return { emulator, config: emulatedConfig(config, emulator, clientSecret) };
 }

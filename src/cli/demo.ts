@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { loadConfig, type MediabotConfig } from '../config/config.js';
 import { MediabotError, isMediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { CallArtifacts, LiveEvent } from '../app/calls.js';
+import type { CallArtifacts, LiveEvent } from '../calls/service.js';
 import { startWorker, type Worker } from '../app/worker.js';
 import { wer } from '../app/wer.js';
 import { DATABASE_FILE } from '../store/db.js';

@@ -2,9 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MediabotError } from '../errors.js';
-import type { HookSpec } from '../media/core/call-spec.js';
-import { MediaThreadPool, type CallMediaStats } from '../media/core/threads.js';
-import type { MediaEvent } from '../media/hooks/types.js';
+import type { HookSpec } from '../media/session/spec.js';
+import { MediaThreadPool, type CallMediaStats } from '../media/threads/pool.js';
+import type { MediaEvent } from '../media/hooks/api.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
 const USAGE = `usage: mediabot rtp --port P [--host 127.0.0.1] [--seconds N] [--stats FILE]

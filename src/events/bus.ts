@@ -1,4 +1,4 @@
-import type { MediaEvent } from '../media/hooks/types.js';
+import type { MediaEvent } from '../media/hooks/api.js';
 
 /** Events raised by signaling (call state, roster, operations). */
 export type SignalingEvent =

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeWavPcm16, parseWavPcm16 } from '../../src/emulator/speech.js';
+import { encodeWavPcm16, parseWavPcm16 } from '../../src/media/wire/wav.js';
 
 const CACHE = join(tmpdir(), 'mediabot-test-speech');
 

@@ -1,8 +1,8 @@
-import { MAX_OPUS_PACKET } from './codec.js';
-import type { FrameEncoder } from './codec-types.js';
+import { MAX_OPUS_PACKET } from '../codec/opus.js';
+import type { FrameEncoder } from '../codec/types.js';
 import { SAMPLES_48K } from './frame.js';
 import { SoftLimiter } from './limiter.js';
-import { native } from './native.js';
+import { native } from '../codec/native.js';
 
 /** One input and output of the mixer: a participant. */
 export interface MixParticipant {

@@ -1,11 +1,11 @@
-import type { HookContext, MediaEvent, TickFrame } from '../hooks/types.js';
+import type { HookContext, MediaEvent, TickFrame } from '../hooks/api.js';
 import { MediabotError } from '../../errors.js';
-import { createOpusEncoder, DEFAULT_ENCODER_SETTINGS } from './codec.js';
-import type { EncoderSettings, FrameEncoder } from './codec-types.js';
+import { createOpusEncoder, DEFAULT_ENCODER_SETTINGS } from '../codec/opus.js';
+import type { EncoderSettings, FrameEncoder } from '../codec/types.js';
 import { FRAME_MS, SAMPLES_16K } from './frame.js';
 import { LatencyHistogram } from './histogram.js';
 import { Mixer } from './mixer.js';
-import { Decimator48to16 } from './resampler.js';
+import { Decimator48to16 } from '../codec/resampler.js';
 import { TickStamps } from './stamps.js';
 import { MediaSource, type FrameInput } from './source.js';
 import type { TalkDetectorOptions } from './talk-detector.js';

@@ -1,11 +1,11 @@
-import type { FrameOrigin, SourceFrame } from '../hooks/types.js';
-import { MAX_OPUS_PACKET } from './codec.js';
-import type { FrameEncoder } from './codec-types.js';
+import type { FrameOrigin, SourceFrame } from '../hooks/api.js';
+import { MAX_OPUS_PACKET } from '../codec/opus.js';
+import type { FrameEncoder } from '../codec/types.js';
 import { SAMPLES_16K, SAMPLES_48K } from './frame.js';
-import { frameLevelDbov } from './level.js';
+import { frameLevelDbov } from '../codec/level.js';
 import { SoftLimiter } from './limiter.js';
 import type { MixParticipant } from './mixer.js';
-import { Decimator48to16 } from './resampler.js';
+import { Decimator48to16 } from '../codec/resampler.js';
 import { TalkDetector, type TalkDetectorOptions } from './talk-detector.js';
 
 /**

@@ -1,4 +1,4 @@
-import { native } from './native.js';
+import { native } from '../codec/native.js';
 
 /**
  * Time stamps of a tick's stages, in microseconds, taken without allocating.

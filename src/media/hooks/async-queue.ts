@@ -1,4 +1,4 @@
-import type { AsyncHookItem, CopiedSourceFrame, TickFrame } from './types.js';
+import type { AsyncHookItem, CopiedSourceFrame, TickFrame } from './api.js';
 
 /** The frame variant of AsyncHookItem, pooled by the queue. */
 type FrameItem = Extract<AsyncHookItem, { kind: 'frame' }>;

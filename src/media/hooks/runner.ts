@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import { HookQueue } from './async-queue.js';
-import { isAsyncHook, type AsyncHook, type Hook, type HookContext, type InlineHook, type MediaEvent, type TickFrame } from './types.js';
+import { isAsyncHook, type AsyncHook, type Hook, type HookContext, type InlineHook, type MediaEvent, type TickFrame } from './api.js';
 
 export const DEFAULT_BUDGET_US = 500;
 export const DEFAULT_QUEUE_SIZE = 500;

@@ -7,8 +7,8 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { MediabotError } from '../../errors.js';
-import type { CallService, TargetInput } from '../../app/calls.js';
-import type { PromptStore } from '../../app/prompts.js';
+import type { CallService, TargetInput } from '../../calls/service.js';
+import type { PromptStore } from '../../calls/prompts.js';
 import { callJson } from './v1-calls.js';
 
 export interface V1OperatorRoutesOptions {

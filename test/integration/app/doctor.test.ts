@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { permissionChecks, runDoctor } from '../../../src/cli/doctor.js';
-import { DEFAULT_ROLES } from '../../../src/emulator/index.js';
+import { DEFAULT_ROLES } from '../../../testing/emulator/index.js';
 import { testConfig } from './helpers.js';
 
 describe('doctor', () => {

@@ -2,7 +2,7 @@ import https from 'node:https';
 import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../../src/emulator/index.js';
+import type { Emulator } from '../../../testing/emulator/index.js';
 import { CLIENT_ID, CLIENT_SECRET, CallbackServer, TENANT, getToken, isCallState, request, startEmulator } from './helpers.js';
 
 /** msal's network client over node:https, trusting the emulator's CA. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../../src/emulator/index.js';
+import type { Emulator } from '../../../testing/emulator/index.js';
 import { CallbackServer, getToken, isCallState, isRoster, request, startEmulator, type HttpResult } from './helpers.js';
 
 /** Every answer to bad input is a Graph-style 4xx, never a crash or a 5xx. */

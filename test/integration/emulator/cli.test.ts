@@ -4,7 +4,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runEmulatorCommand } from '../../../src/emulator/cli.js';
+import { runEmulatorCommand } from '../../../testing/emulator/cli.js';
 import { MediabotError } from '../../../src/errors.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -22,7 +22,7 @@ describe('mediabot emulator command', () => {
   it('runs as a process: prints the MEDIABOT_* variables, writes the CA, serves, stops on SIGINT', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'emu-cli-'));
     try {
-      const script = "import('./src/emulator/cli.ts').then((m) => m.runEmulatorCommand(['--port', '0', '--meeting', '--people', '2'])).then((c) => { process.exitCode = c; })";
+      const script = "import('./testing/emulator/cli.ts').then((m) => m.runEmulatorCommand(['--port', '0', '--meeting', '--people', '2'])).then((c) => { process.exitCode = c; })";
       const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
         cwd: repoRoot,
         env: { ...process.env, MEDIABOT_DATA_DIR: dataDir, MEDIABOT_TENANT_ID: 'tenant-x', MEDIABOT_LOG_LEVEL: 'silent' },

@@ -2,7 +2,7 @@ import { constants, createDecipheriv, createHmac, privateDecrypt, X509Certificat
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../../src/emulator/index.js';
+import type { Emulator } from '../../../testing/emulator/index.js';
 import {
   CallbackServer,
   HAVE_VECTORS,

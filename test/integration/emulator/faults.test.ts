@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../../src/emulator/index.js';
+import type { Emulator } from '../../../testing/emulator/index.js';
 import { CallbackServer, getToken, isCallState, request, startEmulator } from './helpers.js';
 
 describe('emulator fault injection and notification delivery', () => {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEmulator, type Emulator, type EmulatorOptions } from '../../../src/emulator/index.js';
+import { createEmulator, type Emulator, type EmulatorOptions } from '../../../testing/emulator/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const VECTORS_DIR = resolve(repoRoot, '../shared/graph-vectors');

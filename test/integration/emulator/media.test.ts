@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import opus from '@discordjs/opus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMediaBlob, type Emulator } from '../../../src/emulator/index.js';
+import { encodeMediaBlob, type Emulator } from '../../../testing/emulator/index.js';
 import { CallbackServer, getToken, isCallState, isRoster, item, request, startEmulator } from './helpers.js';
 
 interface Arrival {

@@ -5,7 +5,7 @@
  * only the base URLs and the trusted CA differ.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { createEmulator, type Emulator } from '../../../testing/emulator/index.js';
 import { createGraphFromConfig, mediaPrompt, serviceHostedMediaConfig, type GraphBundle } from '../../../src/graph/index.js';
 import { loadConfig } from '../../../src/config/config.js';
 import { startRecorder, type RecorderServer } from './recorder.js';

@@ -10,7 +10,7 @@ import { createSpeakerTimelineHook } from '../../../src/media/hooks/builtin/spea
 import { createTalkEventsHook } from '../../../src/media/hooks/builtin/talk-events.js';
 import { createTranscriptHook } from '../../../src/media/hooks/builtin/transcript.js';
 import { HookRunner } from '../../../src/media/hooks/runner.js';
-import type { AsyncHook } from '../../../src/media/hooks/types.js';
+import type { AsyncHook } from '../../../src/media/hooks/api.js';
 import { FrameFactory } from '../../unit/hooks/frames.js';
 
 const consumer: AsyncHook = {

@@ -4,7 +4,7 @@ import { createTranscriptHook } from '../../../src/media/hooks/builtin/transcrip
 import { HookRunner } from '../../../src/media/hooks/runner.js';
 import { createTranscriptionHook } from '../../../src/media/hooks/transcribe/hook.js';
 import { WsTranscriber } from '../../../src/media/hooks/transcribe/ws.js';
-import type { SourceFrame } from '../../../src/media/hooks/types.js';
+import type { SourceFrame } from '../../../src/media/hooks/api.js';
 import { openDatabase } from '../../../src/store/db.js';
 import { SpeechStore } from '../../../src/store/speech-store.js';
 import { parseVttStrict } from '../../unit/hooks/vtt-checker.js';

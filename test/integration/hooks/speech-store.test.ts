@@ -6,7 +6,7 @@ import { isMediabotError } from '../../../src/errors.js';
 import { createAnalyticsHook } from '../../../src/media/hooks/builtin/analytics.js';
 import { createTalkEventsHook } from '../../../src/media/hooks/builtin/talk-events.js';
 import { HookRunner } from '../../../src/media/hooks/runner.js';
-import type { AsyncHook, MediaEvent } from '../../../src/media/hooks/types.js';
+import type { AsyncHook, MediaEvent } from '../../../src/media/hooks/api.js';
 import { openDatabase } from '../../../src/store/db.js';
 import { SpeechStore } from '../../../src/store/speech-store.js';
 import { FrameFactory, SCRIPT_END_MS, scriptedState } from '../../unit/hooks/frames.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import { AcsIngress, acsIngressPlugin } from '../../../src/media/ingress/acs/server.js';
-import { acsTokenCheck } from '../../../src/app/ingress.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import { AcsIngress, acsIngressPlugin } from '../../../src/ingress/acs/adapter.js';
+import { acsTokenCheck } from '../../../src/calls/ingress.js';
 import { silentLogger } from '../../../src/logger.js';
 import { newSigningKey, signToken, startKeyServer } from '../signaling/helpers.js';
 import { startServer, waitFor } from './helpers.js';

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import type { MediaEvent } from '../../../src/media/hooks/types.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import type { MediaEvent } from '../../../src/media/hooks/api.js';
 import { POCKETSPHINX_DEFAULT_ARGS } from '../../../src/media/hooks/transcribe/pocketsphinx.js';
-import { AcsIngress, acsIngressPlugin, type AcsControlEvent } from '../../../src/media/ingress/acs/server.js';
-import { PCM_FLAG_PLAYBACK } from '../../../src/media/ingress/pcm-call.js';
-import type { IngressCallInfo } from '../../../src/media/ingress/shared.js';
+import { AcsIngress, acsIngressPlugin, type AcsControlEvent } from '../../../src/ingress/acs/adapter.js';
+import { PCM_FLAG_PLAYBACK } from '../../../src/media/session/pcm/pcm-call.js';
+import type { IngressCallInfo } from '../../../src/ingress/common/shared.js';
 import { speech48 } from '../../helpers/speech.js';
 import { envelope16, haveLibrivox, LIBRIVOX, librivox, readWav16, rmsOf, startIngressServer, waitFor } from './helpers.js';
 

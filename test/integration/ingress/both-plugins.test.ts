@@ -1,9 +1,9 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import { AcsIngress, acsIngressPlugin } from '../../../src/media/ingress/acs/server.js';
-import { BridgeIngress, bridgeIngressPlugin } from '../../../src/media/ingress/bridge/server.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import { AcsIngress, acsIngressPlugin } from '../../../src/ingress/acs/adapter.js';
+import { BridgeIngress, bridgeIngressPlugin } from '../../../src/ingress/bridge/adapter.js';
 
 describe('ingress plugins on one fastify app', () => {
   it('mounts /media/acs and /media/bridge side by side (each registers @fastify/websocket only if needed)', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import { BridgeIngress, bridgeIngressPlugin } from '../../../src/media/ingress/bridge/server.js';
-import { encodeFrame, FrameCodec, FrameKind, payloadFromPcm } from '../../../src/media/ingress/bridge/wire.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import { BridgeIngress, bridgeIngressPlugin } from '../../../src/ingress/bridge/adapter.js';
+import { encodeFrame, FrameCodec, FrameKind, payloadFromPcm } from '../../../src/ingress/bridge/wire.js';
 import { startServer, waitFor } from './helpers.js';
 
 describe('media bridge backpressure', () => {

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import { BridgeIngress, bridgeIngressPlugin } from '../../../src/media/ingress/bridge/server.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import { BridgeIngress, bridgeIngressPlugin } from '../../../src/ingress/bridge/adapter.js';
 import { speech48, writeWav48 } from '../../helpers/speech.js';
 import { haveLibrivox, LIBRIVOX, startIngressServer, waitFor } from './helpers.js';
 

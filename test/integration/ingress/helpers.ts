@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { parseWavPcm16 } from '../../../src/emulator/speech.js';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import type { MediaEvent } from '../../../src/media/hooks/types.js';
+import { parseWavPcm16 } from '../../../src/media/wire/wav.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import type { MediaEvent } from '../../../src/media/hooks/api.js';
 
 export const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
 

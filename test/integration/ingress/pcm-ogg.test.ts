@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import type { MediaEvent } from '../../../src/media/hooks/types.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import type { MediaEvent } from '../../../src/media/hooks/api.js';
 import { envelope, correlation, speech48 } from '../../helpers/speech.js';
-import { parseWavPcm16 } from '../../../src/emulator/speech.js';
+import { parseWavPcm16 } from '../../../src/media/wire/wav.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mediabot-pcm-ogg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

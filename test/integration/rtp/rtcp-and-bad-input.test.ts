@@ -1,11 +1,11 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOpusEncoder, packetHasFec } from '../../../src/media/core/codec.js';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import type { MediaEvent } from '../../../src/media/hooks/types.js';
-import { parseRtp, serializeRtp } from '../../../src/media/rtp/packet.js';
-import { ntpFromUnixMs, parseRtcp, serializeRtcp, type RtcpPacket } from '../../../src/media/rtp/rtcp.js';
+import { createOpusEncoder, packetHasFec } from '../../../src/media/codec/opus.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import type { MediaEvent } from '../../../src/media/hooks/api.js';
+import { parseRtp, serializeRtp } from '../../../src/media/wire/rtp.js';
+import { ntpFromUnixMs, parseRtcp, serializeRtcp, type RtcpPacket } from '../../../src/media/wire/rtcp.js';
 import { speech48 } from '../../helpers/speech.js';
 
 describe('mediabot rtp transport: RTCP and bad input over real UDP', () => {

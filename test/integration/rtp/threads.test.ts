@@ -1,10 +1,10 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOpusEncoder } from '../../../src/media/core/codec.js';
-import { MediaThreadPool } from '../../../src/media/core/threads.js';
-import type { MediaEvent } from '../../../src/media/hooks/types.js';
-import { serializeRtp } from '../../../src/media/rtp/packet.js';
+import { createOpusEncoder } from '../../../src/media/codec/opus.js';
+import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import type { MediaEvent } from '../../../src/media/hooks/api.js';
+import { serializeRtp } from '../../../src/media/wire/rtp.js';
 import { speech48 } from '../../helpers/speech.js';
 
 describe('media threads', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { createEmulator, type Emulator } from '../../../testing/emulator/index.js';
 import { CallbackTokenValidator } from '../../../src/signaling/jwt.js';
 import { eventually, startBot, type Bot } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { HookRunner } from '../../../src/media/hooks/runner.js';
 import { createTranscriptionHook } from '../../../src/media/hooks/transcribe/hook.js';
 import { POCKETSPHINX_DEFAULT_ARGS, PocketsphinxTranscriber } from '../../../src/media/hooks/transcribe/pocketsphinx.js';
 import { BaseTranscriberStream, type TranscriptResult } from '../../../src/media/hooks/transcribe/types.js';
-import type { MediaEvent, SourceFrame, TickFrame } from '../../../src/media/hooks/types.js';
+import type { MediaEvent, SourceFrame, TickFrame } from '../../../src/media/hooks/api.js';
 import { isMediabotError } from '../../../src/errors.js';
 import { adapterSuite } from './adapter-suite.js';
 import { clip, CLIPS, concat, HAVE_LIBRIVOX, LIBRIVOX_DIR, references, silence, wordErrors } from './audio.js';

@@ -4,7 +4,7 @@ import { HookRunner } from '../../../src/media/hooks/runner.js';
 import { createTranscriptionHook } from '../../../src/media/hooks/transcribe/hook.js';
 import type { TranscriptResult } from '../../../src/media/hooks/transcribe/types.js';
 import { WsTranscriber } from '../../../src/media/hooks/transcribe/ws.js';
-import type { MediaEvent, SourceFrame } from '../../../src/media/hooks/types.js';
+import type { MediaEvent, SourceFrame } from '../../../src/media/hooks/api.js';
 import { adapterSuite } from './adapter-suite.js';
 import { clip, CLIPS, concat, durationMs, silence } from './audio.js';
 import { startLoopbackSttServer, type LoopbackSttServer } from './ws-stt-server.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createOpusDecoder, createOpusEncoder, packetHasFec, codecBackend, validateEncoderSettings, DEFAULT_ENCODER_SETTINGS } from '../../../src/media/core/codec.js';
+import { createOpusDecoder, createOpusEncoder, packetHasFec, codecBackend, validateEncoderSettings, DEFAULT_ENCODER_SETTINGS } from '../../../src/media/codec/opus.js';
 import { SAMPLES_16K, SAMPLES_48K } from '../../../src/media/core/frame.js';
-import { frameLevelDbov } from '../../../src/media/core/level.js';
-import { Decimator48to16 } from '../../../src/media/core/resampler.js';
+import { frameLevelDbov } from '../../../src/media/codec/level.js';
+import { Decimator48to16 } from '../../../src/media/codec/resampler.js';
 import { TalkDetector } from '../../../src/media/core/talk-detector.js';
 import { MediaClock } from '../../../src/media/core/clock.js';
 import { correlation, speech48 } from '../../helpers/speech.js';

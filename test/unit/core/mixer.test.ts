@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createOpusEncoder, packetHasFec } from '../../../src/media/core/codec.js';
-import type { FrameEncoder } from '../../../src/media/core/codec-types.js';
+import { createOpusEncoder, packetHasFec } from '../../../src/media/codec/opus.js';
+import type { FrameEncoder } from '../../../src/media/codec/types.js';
 import { SAMPLES_48K } from '../../../src/media/core/frame.js';
 import { SoftLimiter } from '../../../src/media/core/limiter.js';
 import { Mixer, type MixParticipant } from '../../../src/media/core/mixer.js';

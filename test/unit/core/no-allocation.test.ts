@@ -1,10 +1,10 @@
 import { Session } from 'node:inspector/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOpusDecoder, createOpusEncoder } from '../../../src/media/core/codec.js';
+import { createOpusDecoder, createOpusEncoder } from '../../../src/media/codec/opus.js';
 import { SAMPLES_48K } from '../../../src/media/core/frame.js';
 import { CallPipeline } from '../../../src/media/core/pipeline.js';
-import { JitterBuffer } from '../../../src/media/rtp/jitter-buffer.js';
-import { emptyRtpPacket } from '../../../src/media/rtp/packet.js';
+import { JitterBuffer } from '../../../src/media/session/rtp/jitter-buffer.js';
+import { emptyRtpPacket } from '../../../src/media/wire/rtp.js';
 import { loadSpeechPackets } from '../rtp/speech-packets.js';
 
 interface ProfileNode {

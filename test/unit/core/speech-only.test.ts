@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createOpusDecoder, createOpusEncoder } from '../../../src/media/core/codec.js';
+import { createOpusDecoder, createOpusEncoder } from '../../../src/media/codec/opus.js';
 import { SAMPLES_16K, SAMPLES_48K } from '../../../src/media/core/frame.js';
 import { CallPipeline } from '../../../src/media/core/pipeline.js';
-import { JitterBuffer } from '../../../src/media/rtp/jitter-buffer.js';
-import { emptyRtpPacket } from '../../../src/media/rtp/packet.js';
+import { JitterBuffer } from '../../../src/media/session/rtp/jitter-buffer.js';
+import { emptyRtpPacket } from '../../../src/media/wire/rtp.js';
 import { correlation, speech48 } from '../../helpers/speech.js';
 
 /** 20 ms Opus packets of espeak speech, encoded with the pipeline's own encoder settings. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FaultInjector, parseFaultRule } from '../../../src/emulator/faults.js';
-import { parseIsoDuration } from '../../../src/emulator/presence.js';
-import { isAllowedWebhookUrl, parseSubscriptionResource } from '../../../src/emulator/subscriptions.js';
+import { FaultInjector, parseFaultRule } from '../../../testing/emulator/faults.js';
+import { parseIsoDuration } from '../../../testing/emulator/presence.js';
+import { isAllowedWebhookUrl, parseSubscriptionResource } from '../../../testing/emulator/subscriptions.js';
 import { MediabotError } from '../../../src/errors.js';
 import { compareShape, parseLenientJson } from '../../integration/emulator/helpers.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planMeeting, renderSpeakerTrack } from '../../../src/emulator/schedule.js';
+import { planMeeting, renderSpeakerTrack } from '../../../testing/emulator/schedule.js';
 
 describe('planMeeting', () => {
   it('places sentences round-robin with overlapping turns, never overlapping a speaker with themself', () => {

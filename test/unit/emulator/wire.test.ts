@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRtpPacket, encodeMediaBlob, parseMediaBlob, rtpPayload } from '../../../src/emulator/media-session.js';
-import { encodeWavPcm16, parseWavPcm16 } from '../../../src/emulator/speech.js';
+import { buildRtpPacket, encodeMediaBlob, parseMediaBlob, rtpPayload } from '../../../testing/emulator/media-session.js';
+import { encodeWavPcm16, parseWavPcm16 } from '../../../src/media/wire/wav.js';
 import { MediabotError } from '../../../src/errors.js';
 
 describe('media blob convention', () => {

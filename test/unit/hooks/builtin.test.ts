@@ -3,7 +3,7 @@ import { AnalyticsAccumulator, createAnalyticsHook } from '../../../src/media/ho
 import { createSpeakerTimelineHook } from '../../../src/media/hooks/builtin/speaker-timeline.js';
 import { createTalkEventsHook } from '../../../src/media/hooks/builtin/talk-events.js';
 import { HookRunner } from '../../../src/media/hooks/runner.js';
-import type { MediaEvent } from '../../../src/media/hooks/types.js';
+import type { MediaEvent } from '../../../src/media/hooks/api.js';
 import { FrameFactory, SCRIPT_END_MS, scriptedState } from './frames.js';
 
 /** Runs the scripted two-speaker conversation through a runner with the given hooks. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createTranscriptHook } from '../../../src/media/hooks/builtin/transcript.js';
 import { escapeVttText, formatVttTimestamp, transcriptToJson, transcriptToWebVtt, type TranscriptLine } from '../../../src/media/hooks/export.js';
 import { HookRunner } from '../../../src/media/hooks/runner.js';
-import type { AsyncHook } from '../../../src/media/hooks/types.js';
+import type { AsyncHook } from '../../../src/media/hooks/api.js';
 import { parseVttStrict } from './vtt-checker.js';
 
 describe('VTT timestamps and escaping', () => {

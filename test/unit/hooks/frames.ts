@@ -1,4 +1,4 @@
-import type { FrameOrigin, SourceFrame, TickFrame } from '../../../src/media/hooks/types.js';
+import type { FrameOrigin, SourceFrame, TickFrame } from '../../../src/media/hooks/api.js';
 
 /** One source's state for a scripted tick. */
 export interface ScriptedSource {

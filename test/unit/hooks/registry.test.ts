@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isMediabotError } from '../../../src/errors.js';
-import { loadHooks } from '../../../src/media/core/hook-loader.js';
-import '../../../src/media/hooks/builtin-specs.js';
-import { azureFromEnv, checkHookModules, hooksForCall, parseHookModules, registerGlobalHook, resolveHooksFromConfig } from '../../../src/media/hooks/registry.js';
+import { loadHooks } from '../../../src/media/hooks/loader.js';
+import '../../../src/media/hooks/builtin/index.js';
+import { azureFromEnv, checkHookModules, hooksForCall, parseHookModules, registerGlobalHook, resolveHooksFromConfig } from '../../../src/media/hooks/transcribe/engines.js';
 import { HookRunner } from '../../../src/media/hooks/runner.js';
-import type { MediaEvent } from '../../../src/media/hooks/types.js';
+import type { MediaEvent } from '../../../src/media/hooks/api.js';
 import { FrameFactory } from './frames.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hook-registry-'));

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { HookRunner } from '../../../src/media/hooks/runner.js';
-import type { AsyncHook, AsyncHookItem, InlineHook, MediaEvent } from '../../../src/media/hooks/types.js';
+import type { AsyncHook, AsyncHookItem, InlineHook, MediaEvent } from '../../../src/media/hooks/api.js';
 import { FrameFactory } from './frames.js';
 
 function collect(): { events: MediaEvent[]; emit: (e: MediaEvent) => void } {

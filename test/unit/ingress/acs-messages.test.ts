@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACS_STOP_AUDIO, acsAudioMessage, parseAcsMessage } from '../../../src/media/ingress/acs/messages.js';
+import { ACS_STOP_AUDIO, acsAudioMessage, parseAcsMessage } from '../../../src/ingress/acs/messages.js';
 
 describe('ACS media streaming messages', () => {
   it('parses AudioMetadata, AudioData (mixed and unmixed) and DtmfData', () => {

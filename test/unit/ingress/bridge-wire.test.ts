@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allBridgeSchemas, BOT_MESSAGE_SCHEMAS, parseControlMessage, SIDECAR_MESSAGE_SCHEMAS } from '../../../src/media/ingress/bridge/schemas.js';
-import { decodeFrameHeader, encodeFrame, FrameCodec, FrameKind, HEADER_BYTES, pcmFromPayload, payloadFromPcm } from '../../../src/media/ingress/bridge/wire.js';
+import { allBridgeSchemas, BOT_MESSAGE_SCHEMAS, parseControlMessage, SIDECAR_MESSAGE_SCHEMAS } from '../../../src/ingress/bridge/schemas.js';
+import { decodeFrameHeader, encodeFrame, FrameCodec, FrameKind, HEADER_BYTES, pcmFromPayload, payloadFromPcm } from '../../../src/ingress/bridge/wire.js';
 
 const SCHEMA_DIR = join(process.cwd(), 'docs', 'schemas', 'bridge');
 

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { IngressMetrics } from '../../../src/media/ingress/metrics.js';
-import { FrameRateGate } from '../../../src/media/ingress/shared.js';
+import { IngressMetrics } from '../../../src/ingress/common/metrics.js';
+import { FrameRateGate } from '../../../src/ingress/common/shared.js';
 
 describe('IngressMetrics', () => {
   it('counts per adapter and exposes the counters on a Prometheus registry', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PCM_FLAG_CONCEALED, PCM_FLAG_SILENCE, PcmFrameInput } from '../../../src/media/ingress/pcm-input.js';
+import { PCM_FLAG_CONCEALED, PCM_FLAG_SILENCE, PcmFrameInput } from '../../../src/media/session/pcm/pcm-input.js';
 
 /** A 16 kHz frame whose samples all equal `v` (so the played frame tells which one it was). */
 const frame16 = (v: number): Int16Array => new Int16Array(320).fill(v);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Upsampler, type UpsampleRate } from '../../../src/media/ingress/upsampler.js';
+import { Upsampler, type UpsampleRate } from '../../../src/media/codec/upsampler.js';
 
 /** Amplitude of frequency `f` in `x` (sample rate `fs`) by correlation with sine and cosine. */
 function amplitudeAt(x: Int16Array | Float64Array, f: number, fs: number, from = 0): number {

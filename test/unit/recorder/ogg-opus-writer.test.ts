@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMediabotError } from '../../../src/errors.js';
-import { oggCrc32 } from '../../../src/media/hooks/recorder/ogg-crc.js';
+import { oggCrc32 } from '../../../src/media/wire/ogg-crc.js';
 import { OggOpusWriter, openOggOpusFile, type OggPageSink } from '../../../src/media/hooks/recorder/ogg-opus-writer.js';
 import { silenceOpusPacket } from '../../../src/media/hooks/recorder/silence.js';
 import {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecorderHook, type RecordingInfo } from '../../../src/media/hooks/recorder/recorder-hook.js';
 import { silenceOpusPacket } from '../../../src/media/hooks/recorder/silence.js';
-import type { HookContext, MediaEvent } from '../../../src/media/hooks/types.js';
+import type { HookContext, MediaEvent } from '../../../src/media/hooks/api.js';
 import { SpeechCall } from '../../fixtures/recorder/speech-call.js';
 import { FRAME, ffmpegDecode, speech48k } from '../../fixtures/recorder/speech.js';
 

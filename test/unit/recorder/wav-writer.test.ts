@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WavWriter, wavHeader } from '../../../src/media/hooks/recorder/wav-writer.js';
+import { WavWriter } from '../../../src/media/hooks/recorder/wav-writer.js';
+import { wavHeader } from '../../../src/media/wire/wav.js';
 import { ffmpegDecode, speech48k } from '../../fixtures/recorder/speech.js';
 
 let dir: string;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { codecBackend, createOpusDecoder } from '../../../src/media/core/codec.js';
+import { codecBackend, createOpusDecoder } from '../../../src/media/codec/opus.js';
 import { SAMPLES_48K } from '../../../src/media/core/frame.js';
-import { frameLevelDbov } from '../../../src/media/core/level.js';
-import type { FrameOrigin } from '../../../src/media/hooks/types.js';
-import { JitterBuffer } from '../../../src/media/rtp/jitter-buffer.js';
-import { audioLevelExtension, parseRtp, serializeRtp } from '../../../src/media/rtp/packet.js';
+import { frameLevelDbov } from '../../../src/media/codec/level.js';
+import type { FrameOrigin } from '../../../src/media/hooks/api.js';
+import { JitterBuffer } from '../../../src/media/session/rtp/jitter-buffer.js';
+import { audioLevelExtension, parseRtp, serializeRtp } from '../../../src/media/wire/rtp.js';
 import { loadSpeechPackets } from './speech-packets.js';
 
 const speech = loadSpeechPackets();

@@ -11,7 +11,7 @@ import {
   writeRtp,
   type RtpExtension,
   type RtpPacketInit,
-} from '../../../src/media/rtp/packet.js';
+} from '../../../src/media/wire/rtp.js';
 
 const RTP_CODES = ['MEDIABOT_RTP_TRUNCATED', 'MEDIABOT_RTP_BAD_VERSION', 'MEDIABOT_RTP_BAD_PADDING', 'MEDIABOT_RTP_BAD_EXTENSION'];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createOpusDecoder } from '../../../src/media/core/codec.js';
-import { JitterBuffer } from '../../../src/media/rtp/jitter-buffer.js';
-import { parseRtp, serializeRtp } from '../../../src/media/rtp/packet.js';
+import { createOpusDecoder } from '../../../src/media/codec/opus.js';
+import { JitterBuffer } from '../../../src/media/session/rtp/jitter-buffer.js';
+import { parseRtp, serializeRtp } from '../../../src/media/wire/rtp.js';
 import {
   InterarrivalJitter,
   NTP_UNIX_OFFSET_S,
@@ -14,8 +14,8 @@ import {
   roundTripMs,
   serializeRtcp,
   unixMsFromNtp,
-} from '../../../src/media/rtp/rtcp.js';
-import { SequenceTracker } from '../../../src/media/rtp/sequence.js';
+} from '../../../src/media/wire/rtcp.js';
+import { SequenceTracker } from '../../../src/media/wire/sequence.js';
 
 describe('RFC 3550 A.3 loss fraction', () => {
   it.each([

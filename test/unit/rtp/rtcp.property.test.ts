@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MediabotError } from '../../../src/errors.js';
-import { parseRtcp, rtcpByteLength, serializeRtcp, type RtcpPacket, type RtcpReportBlock } from '../../../src/media/rtp/rtcp.js';
+import { parseRtcp, rtcpByteLength, serializeRtcp, type RtcpPacket, type RtcpReportBlock } from '../../../src/media/wire/rtcp.js';
 
 const RTCP_CODES = ['MEDIABOT_RTCP_MALFORMED', 'MEDIABOT_RTP_BAD_VERSION'];
 

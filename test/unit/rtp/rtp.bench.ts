@@ -3,11 +3,11 @@
  * (not part of `vitest run`; the media benchmarks proper live in benchmarks/).
  */
 import { bench, describe } from 'vitest';
-import { createOpusDecoder } from '../../../src/media/core/codec.js';
-import type { FrameDecoder } from '../../../src/media/core/codec-types.js';
-import { JitterBuffer } from '../../../src/media/rtp/jitter-buffer.js';
-import { emptyRtpPacket, parseRtpInto, writeRtp, type RtpWriteHeader } from '../../../src/media/rtp/packet.js';
-import { parseRtcp, serializeRtcp, type RtcpPacket } from '../../../src/media/rtp/rtcp.js';
+import { createOpusDecoder } from '../../../src/media/codec/opus.js';
+import type { FrameDecoder } from '../../../src/media/codec/types.js';
+import { JitterBuffer } from '../../../src/media/session/rtp/jitter-buffer.js';
+import { emptyRtpPacket, parseRtpInto, writeRtp, type RtpWriteHeader } from '../../../src/media/wire/rtp.js';
+import { parseRtcp, serializeRtcp, type RtcpPacket } from '../../../src/media/wire/rtcp.js';
 import { loadSpeechPackets } from './speech-packets.js';
 
 const speech = loadSpeechPackets();

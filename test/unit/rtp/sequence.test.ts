@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DROPOUT, SEQ_INVALID, SEQ_RESTARTED, SEQ_VALID, SequenceTracker, TimestampUnwrapper } from '../../../src/media/rtp/sequence.js';
+import { MAX_DROPOUT, SEQ_INVALID, SEQ_RESTARTED, SEQ_VALID, SequenceTracker, TimestampUnwrapper } from '../../../src/media/wire/sequence.js';
 
 function feed(t: SequenceTracker, seqs: number[]): { results: number[]; ext: number[] } {
   const results: number[] = [];

@@ -1,5 +1,5 @@
 import { FRAME_MS } from '../../core/frame.js';
-import type { HookContext, InlineHook, TickFrame } from '../types.js';
+import type { HookContext, InlineHook, TickFrame } from '../api.js';
 
 export interface ParticipantAnalytics {
   sourceId: string;

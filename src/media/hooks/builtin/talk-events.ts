@@ -1,5 +1,5 @@
 import { FRAME_MS } from '../../core/frame.js';
-import type { HookContext, InlineHook, MediaEvent, TickFrame } from '../types.js';
+import type { HookContext, InlineHook, MediaEvent, TickFrame } from '../api.js';
 
 interface TalkState {
   readonly sourceId: string;

@@ -1,5 +1,5 @@
 import { transcriptToJson, transcriptToWebVtt, type TranscriptDocument, type TranscriptLine, type VttOptions } from '../export.js';
-import type { HookContext, InlineHook, MediaEvent } from '../types.js';
+import type { HookContext, InlineHook, MediaEvent } from '../api.js';
 
 export interface TranscriptHook extends InlineHook {
   lines(): TranscriptLine[];

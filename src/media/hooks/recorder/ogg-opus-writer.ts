@@ -14,8 +14,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { MediabotError } from '../../../errors.js';
-import { oggCrc32 } from './ogg-crc.js';
-import { opusPacketSamples } from './opus-packet.js';
+import { oggCrc32 } from '../../wire/ogg-crc.js';
+import { opusPacketSamples } from '../../wire/opus-packet.js';
 import { RecordingFile, type RecordingFileOptions } from './recording-file.js';
 
 /** Where finished pages go. `append` must consume the bytes before returning (they are a reused buffer). */

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MediabotError, isMediabotError } from '../../../errors.js';
 import { silentLogger, type Logger } from '../../../logger.js';
-import type { HookContext, InlineHook, MediaEvent, TickFrame } from '../types.js';
+import type { HookContext, InlineHook, MediaEvent, TickFrame } from '../api.js';
 import { defaultRecordingName, sanitizeRelativePath } from './file-names.js';
 import { OggOpusWriter } from './ogg-opus-writer.js';
 import { RecordingFile } from './recording-file.js';

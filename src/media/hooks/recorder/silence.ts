@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { MediabotError } from '../../../errors.js';
-import { opusPacketSamples } from './opus-packet.js';
+import { opusPacketSamples } from '../../wire/opus-packet.js';
 
 let cached: Uint8Array | null = null;
 

@@ -8,6 +8,7 @@
  * never claims bytes that are not on disk: a killed process leaves a file whose
  * header is exact up to the last flush.
  */
+import { wavHeader, WAV_HEADER_BYTES as HEADER_BYTES } from '../../wire/wav.js';
 import { endianness } from 'node:os';
 import { MediabotError } from '../../../errors.js';
 import { RecordingFile, type RecordingFileOptions } from './recording-file.js';
@@ -22,7 +23,7 @@ export interface WavWriterOptions extends RecordingFileOptions {
   syncEveryMs?: number;
 }
 
-const HEADER_BYTES = 44;
+
 /** RIFF sizes are 32-bit: the data chunk can hold at most this many bytes. */
 const MAX_DATA_BYTES = 0xffff_ffff - 36;
 
@@ -154,27 +155,4 @@ export class WavWriter {
     this.sizesView.setUint32(0, dataBytes, true);
     this.file.writeAt(this.sizes, 40);
   }
-}
-
-/** A canonical 44-byte PCM WAV header for mono int16 at `sampleRate` with `dataBytes` of samples. */
-export function wavHeader(sampleRate: number, dataBytes: number): Uint8Array {
-  const h = new Uint8Array(HEADER_BYTES);
-  const v = new DataView(h.buffer);
-  const ascii = (o: number, s: string): void => {
-    for (let i = 0; i < s.length; i++) h[o + i] = s.charCodeAt(i);
-  };
-  ascii(0, 'RIFF');
-  v.setUint32(4, 36 + dataBytes, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  v.setUint32(16, 16, true); // fmt chunk size
-  v.setUint16(20, 1, true); // PCM
-  v.setUint16(22, 1, true); // mono
-  v.setUint32(24, sampleRate, true);
-  v.setUint32(28, sampleRate * 2, true); // byte rate
-  v.setUint16(32, 2, true); // block align
-  v.setUint16(34, 16, true); // bits per sample
-  ascii(36, 'data');
-  v.setUint32(40, dataBytes, true);
-  return h;
 }

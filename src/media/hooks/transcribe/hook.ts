@@ -1,6 +1,6 @@
 import type { Logger } from '../../../logger.js';
 import { silentLogger } from '../../../logger.js';
-import type { AsyncHook, AsyncHookItem, HookContext } from '../types.js';
+import type { AsyncHook, AsyncHookItem, HookContext } from '../api.js';
 import type { Transcriber, TranscriberStream } from './types.js';
 
 export interface TranscriptionHookOptions {

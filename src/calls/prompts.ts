@@ -1,0 +1,181 @@
+/**
+ * Prompts: text made into speech with espeak-ng (a 16 kHz mono WAV, the format Graph's playPrompt
+ * takes, served by mediabot under /media/prompts/<id>.wav), and playing a prompt into an
+ * app-hosted call by sending it as one more Opus RTP source into the call's own conference, so
+ * every participant hears it (Graph's playPrompt only works with service-hosted media).
+ */
+import { execFile } from 'node:child_process';
+import { randomInt, randomUUID } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { mkdir, readFile, stat, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import opus from '@discordjs/opus';
+import { MediabotError } from '../errors.js';
+import { decodeOggOpusFile } from '../media/codec/ogg-opus-file.js';
+import { encodeWavPcm16, parseWavPcm16 } from '../media/wire/wav.js';
+import { speechAssetPath, speechKey } from '../media/speech/assets.js';
+import { SAMPLES_16K, SAMPLES_48K } from '../media/core/frame.js';
+import { Decimator48to16 } from '../media/codec/resampler.js';
+import { Upsampler } from '../media/codec/upsampler.js';
+
+const run = promisify(execFile);
+
+export const PROMPT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const MAX_PROMPT_TEXT = 1000;
+
+export class PromptStore {
+  constructor(readonly dir: string) {}
+
+  path(id: string): string {
+    if (!PROMPT_ID.test(id)) throw new MediabotError('MEDIABOT_NOT_FOUND', 'no such prompt');
+    return join(this.dir, `${id}.wav`);
+  }
+
+  /** Renders `text` with espeak-ng into a 16 kHz mono 16-bit WAV; returns its id. */
+  async speak(text: string, voice = 'en-us'): Promise<string> {
+    if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_PROMPT_TEXT) {
+      throw new MediabotError('MEDIABOT_BAD_REQUEST', `text must be 1-${MAX_PROMPT_TEXT} characters`);
+    }
+    await mkdir(this.dir, { recursive: true });
+    const id = randomUUID();
+    const raw = join(this.dir, `${id}.espeak.wav`);
+    try {
+      // The text goes as one argv element after `--`: never through a shell, never read as an option.
+      await run('espeak-ng', ['-v', voice, '-s', '160', '-w', raw, '--', text.replace(/\s+/g, ' ').trim()], { timeout: 30_000 });
+      await run('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', this.path(id)], { timeout: 30_000 });
+    } catch (err) {
+      // Without espeak-ng/sox, a prompt shipped pre-rendered (the demo's) still plays.
+      const asset = speechAssetPath(speechKey(voice, text));
+      if (asset === null) throw new MediabotError('MEDIABOT_PROMPT_FAILED', `speech synthesis failed (espeak-ng/sox): ${(err as Error).message}`);
+      await writeFile(this.path(id), encodeWavPcm16(decimateTo16k(await decodeOggOpusFile(asset)), 16_000));
+    } finally {
+      await rm(raw, { force: true });
+    }
+    return id;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    if (!PROMPT_ID.test(id)) return false;
+    return stat(this.path(id)).then((s) => s.isFile(), () => false);
+  }
+}
+
+/** 48 kHz → 16 kHz with the media core's speech-tap decimator. */
+function decimateTo16k(pcm48: Int16Array): Int16Array {
+  const d = new Decimator48to16();
+  const frames = Math.ceil(pcm48.length / SAMPLES_48K);
+  const out = new Int16Array(frames * SAMPLES_16K);
+  const frame = new Int16Array(SAMPLES_48K);
+  for (let f = 0; f < frames; f++) {
+    frame.fill(0);
+    frame.set(pcm48.subarray(f * SAMPLES_48K, Math.min(pcm48.length, (f + 1) * SAMPLES_48K)));
+    d.process(frame, out.subarray(f * SAMPLES_16K, (f + 1) * SAMPLES_16K));
+  }
+  return out;
+}
+
+/** 16 kHz mono PCM WAV (what PromptStore writes) to 48 kHz, without sox. */
+async function wav16kTo48k(file: string): Promise<Int16Array | null> {
+  let parsed: { sampleRate: number; samples: Int16Array };
+  try {
+    parsed = parseWavPcm16(await readFile(file));
+  } catch {
+    return null;
+  }
+  if (parsed.sampleRate === 48_000) return parsed.samples;
+  if (parsed.sampleRate !== 16_000) return null;
+  const up = new Upsampler(16_000, parsed.samples.length);
+  const out = new Int16Array(parsed.samples.length * 3);
+  up.process(parsed.samples, out);
+  return out;
+}
+
+/** Decodes any audio file sox reads into 48 kHz mono int16 samples (16/48 kHz WAV even without sox). */
+export async function load48k(file: string): Promise<Int16Array> {
+  const own = await wav16kTo48k(file);
+  if (own !== null) return own;
+  try {
+    const { stdout } = await run('sox', [file, '-t', 'raw', '-r', '48000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'], {
+      encoding: 'buffer',
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 30_000,
+    });
+    const buf = stdout as unknown as Buffer;
+    return new Int16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + (buf.length - (buf.length % 2))));
+  } catch (err) {
+    throw new MediabotError('MEDIABOT_PROMPT_FAILED', `the prompt audio could not be decoded: ${(err as Error).message}`);
+  }
+}
+
+/** Fetches a prompt URL into a temporary file (size-capped), for playing into app-hosted media. */
+export async function fetchPrompt(url: string, dir: string, maxBytes = 20 * 1024 * 1024): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw new MediabotError('MEDIABOT_PROMPT_FAILED', `the prompt ${url} could not be fetched: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw new MediabotError('MEDIABOT_PROMPT_FAILED', `the prompt ${url} answered ${res.status}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  if (body.length > maxBytes) throw new MediabotError('MEDIABOT_PROMPT_FAILED', `the prompt ${url} is larger than ${maxBytes} bytes`);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${randomUUID()}.download`);
+  await writeFile(file, body);
+  return file;
+}
+
+/**
+ * Sends 48 kHz mono audio as paced Opus RTP (20 ms frames, drift-corrected) to an RTP endpoint.
+ * Resolves after the last frame was sent.
+ */
+export async function sendRtpAudio(samples: Int16Array, to: { address: string; port: number }, opts: { signal?: AbortSignal; ssrc?: number } = {}): Promise<{ frames: number; ssrc: number }> {
+  const socket = createSocket(to.address.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, to.address.includes(':') ? '::1' : '127.0.0.1', () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.on('error', () => {});
+  const encoder = new opus.OpusEncoder(48_000, 1);
+  encoder.setBitrate(32_000);
+  const ssrc = opts.ssrc ?? randomSsrc();
+  let seq = Math.floor(Math.random() * 0xffff);
+  let ts = (Math.random() * 0xffffffff) >>> 0;
+  const frames = Math.ceil(samples.length / 960);
+  const start = performance.now();
+  try {
+    for (let i = 0; i < frames; i++) {
+      if (opts.signal?.aborted) break;
+      const due = start + i * 20;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const pcm = Buffer.alloc(960 * 2);
+      const chunk = samples.subarray(i * 960, Math.min(samples.length, (i + 1) * 960));
+      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(pcm);
+      const payload = encoder.encode(pcm);
+      const pkt = Buffer.allocUnsafe(12 + payload.length);
+      pkt[0] = 0x80;
+      pkt[1] = (i === 0 ? 0x80 : 0) | 111;
+      pkt.writeUInt16BE(seq, 2);
+      pkt.writeUInt32BE(ts, 4);
+      pkt.writeUInt32BE(ssrc, 8);
+      payload.copy(pkt, 12);
+      seq = (seq + 1) & 0xffff;
+      ts = (ts + 960) >>> 0;
+      socket.send(pkt, to.port, to.address);
+    }
+    return { frames, ssrc };
+  } finally {
+    // Let the last datagrams leave before closing.
+    await new Promise((r) => setTimeout(r, 20));
+    socket.close();
+  }
+}
+
+export function randomSsrc(): number {
+  return randomInt(1, 0xffffffff);
+}

@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MediabotError } from '../../../errors.js';
+import type { HookSpec } from '../../session/spec.js';
+import { AzureSpeechTranscriber } from './azure.js';
+import { PocketsphinxTranscriber } from './pocketsphinx.js';
+import type { Transcriber } from './types.js';
+import { WsTranscriber } from './ws.js';
+import type { Hook } from '../api.js';
+
+/** Makes the hooks for one call. Options are plain data when the factory runs in a media thread. */
+export type HookFactory = (call: { callId: string } & Record<string, unknown>) => Hook | Hook[] | null | undefined | Promise<Hook | Hook[] | null | undefined>;
+
+const globalFactories: HookFactory[] = [];
+
+/**
+ * Library API: a factory applied to every call created *in this thread*
+ * (in-process pipelines). Calls running in media worker threads get their
+ * hooks from HookSpecs instead (see resolveHooksFromConfig and MEDIABOT_HOOKS),
+ * because functions cannot cross the thread boundary. Returns an unregister function.
+ */
+export function registerGlobalHook(factory: HookFactory): () => void {
+  if (typeof factory !== 'function') throw new MediabotError('MEDIABOT_HOOK_FAILED', 'registerGlobalHook needs a factory function');
+  globalFactories.push(factory);
+  return () => {
+    const i = globalFactories.indexOf(factory);
+    if (i >= 0) globalFactories.splice(i, 1);
+  };
+}
+
+/** The hooks of one call: every global factory's hooks, then the call's own. */
+export async function hooksForCall(callId: string, perCall: readonly Hook[] = []): Promise<Hook[]> {
+  const out: Hook[] = [];
+  for (const f of [...globalFactories]) {
+    const made = await f({ callId });
+    if (made === null || made === undefined) continue;
+    out.push(...(Array.isArray(made) ? made : [made]));
+  }
+  return [...out, ...perCall];
+}
+
+export type TranscriberName = 'none' | 'pocketsphinx' | 'azure' | 'ws';
+
+export interface TranscriberConfig {
+  transcriber: TranscriberName;
+  /** For `ws`. */
+  transcriberWsUrl?: string | undefined;
+  /** For `azure`. */
+  azure?: { key: string; region?: string; endpoint?: string; language?: string } | undefined;
+  /** For `pocketsphinx`: decoder arguments replacing the defaults. */
+  pocketsphinxArgs?: string[] | undefined;
+}
+
+/** The Transcriber for a config, or null for `none`. Throws MEDIABOT_CONFIG_INVALID naming what is missing. */
+export function createTranscriber(c: TranscriberConfig): Transcriber | null {
+  switch (c.transcriber) {
+    case 'none':
+      return null;
+    case 'pocketsphinx':
+      return new PocketsphinxTranscriber(c.pocketsphinxArgs === undefined ? {} : { args: c.pocketsphinxArgs });
+    case 'ws':
+      if (c.transcriberWsUrl === undefined || !/^wss?:\/\//.test(c.transcriberWsUrl)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'MEDIABOT_TRANSCRIBER_WS_URL must be a ws:// or wss:// URL when MEDIABOT_TRANSCRIBER=ws', { variable: 'MEDIABOT_TRANSCRIBER_WS_URL' });
+      return new WsTranscriber({ url: c.transcriberWsUrl });
+    case 'azure': {
+      const a = c.azure;
+      if (a === undefined || a.key === '') throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'MEDIABOT_AZURE_SPEECH_KEY must be set when MEDIABOT_TRANSCRIBER=azure', { variable: 'MEDIABOT_AZURE_SPEECH_KEY' });
+      if (a.region === undefined && a.endpoint === undefined) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'MEDIABOT_AZURE_SPEECH_REGION (or MEDIABOT_AZURE_SPEECH_ENDPOINT) must be set when MEDIABOT_TRANSCRIBER=azure', { variable: 'MEDIABOT_AZURE_SPEECH_REGION' });
+      return new AzureSpeechTranscriber(a);
+    }
+    default:
+      throw new MediabotError('MEDIABOT_CONFIG_INVALID', `unknown transcriber ${JSON.stringify(c.transcriber)}`, { variable: 'MEDIABOT_TRANSCRIBER' });
+  }
+}
+
+export interface HooksConfig extends TranscriberConfig {
+  record: boolean;
+  dataDir: string;
+  /** Recording format; default 'ogg'. */
+  recordFormat?: 'ogg' | 'wav' | 'both';
+  /** User hook modules, e.g. from MEDIABOT_HOOKS. */
+  hookModules?: readonly HookModuleRef[];
+  /** Built-ins that are on by default; set false to leave one out. */
+  talkEvents?: boolean;
+  speakerTimeline?: boolean;
+  analytics?: boolean;
+  transcript?: boolean;
+}
+
+export interface HookModuleRef {
+  /** Absolute path of an ES module. */
+  module: string;
+  /** Export holding the factory; default `default`. */
+  export?: string;
+}
+
+/**
+ * Builds the per-call hook specs (plain data, so they cross into media
+ * threads) from config: the built-ins by name (src/media/hooks/builtin-specs.ts)
+ * then the user modules. The transcriber is checked here so a bad setting
+ * stops start-up instead of failing on the first call.
+ */
+export function resolveHooksFromConfig(c: HooksConfig): HookSpec[] {
+  const specs: HookSpec[] = [];
+  if (c.talkEvents !== false) specs.push({ builtin: 'talk-events' });
+  if (c.speakerTimeline !== false) specs.push({ builtin: 'speaker-timeline' });
+  if (c.analytics !== false) specs.push({ builtin: 'analytics' });
+  if (c.record) specs.push({ builtin: 'recorder', options: { dir: resolve(c.dataDir, 'recordings'), format: c.recordFormat ?? 'ogg' } });
+  if (createTranscriber(c) !== null) {
+    const options: Record<string, unknown> = { engine: c.transcriber };
+    if (c.transcriberWsUrl !== undefined) options.url = c.transcriberWsUrl;
+    if (c.azure !== undefined) options.azure = { ...c.azure };
+    if (c.pocketsphinxArgs !== undefined) options.args = [...c.pocketsphinxArgs];
+    specs.push({ builtin: 'transcribe', options });
+    if (c.transcript !== false) specs.push({ builtin: 'transcript' });
+  }
+  for (const m of c.hookModules ?? []) specs.push(m.export === undefined ? { module: m.module } : { module: m.module, export: m.export });
+  return specs;
+}
+
+/**
+ * Parses MEDIABOT_HOOKS: a comma-separated list of module paths, each
+ * optionally `#exportName` (default export otherwise), relative to `baseDir`.
+ * Throws MEDIABOT_CONFIG_INVALID for an empty entry or a file that does not exist.
+ */
+export function parseHookModules(value: string | undefined, baseDir = process.cwd()): HookModuleRef[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((raw) => {
+    const entry = raw.trim();
+    const [path, exp, extra] = entry.split('#');
+    if (path === undefined || path === '' || extra !== undefined || exp === '') {
+      throw new MediabotError('MEDIABOT_CONFIG_INVALID', `MEDIABOT_HOOKS entry ${JSON.stringify(entry)} is invalid: expected path/to/module.js or path/to/module.js#exportName`, { variable: 'MEDIABOT_HOOKS' });
+    }
+    const module = isAbsolute(path) ? path : resolve(baseDir, path);
+    if (!existsSync(module)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `MEDIABOT_HOOKS module ${module} does not exist`, { variable: 'MEDIABOT_HOOKS' });
+    return exp === undefined ? { module } : { module, export: exp };
+  });
+}
+
+/**
+ * Imports each hook module once and checks it exports a factory function, so a
+ * broken module fails at start-up with MEDIABOT_HOOK_MODULE_INVALID, not on
+ * the first call.
+ */
+export async function checkHookModules(refs: readonly HookModuleRef[]): Promise<void> {
+  for (const r of refs) {
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(r.module).href)) as Record<string, unknown>;
+    } catch (err) {
+      throw new MediabotError('MEDIABOT_HOOK_MODULE_INVALID', `hook module ${r.module} failed to load: ${(err as Error).message}`);
+    }
+    const name = r.export ?? 'default';
+    if (typeof mod[name] !== 'function') throw new MediabotError('MEDIABOT_HOOK_MODULE_INVALID', `hook module ${r.module} does not export a factory function "${name}"`);
+  }
+}
+
+/** Reads the transcriber settings that are not in MediabotConfig (Azure credentials) from the environment. */
+export function azureFromEnv(env: NodeJS.ProcessEnv = process.env): TranscriberConfig['azure'] {
+  const key = env.MEDIABOT_AZURE_SPEECH_KEY;
+  if (key === undefined || key === '') return undefined;
+  const out: NonNullable<TranscriberConfig['azure']> = { key };
+  if (env.MEDIABOT_AZURE_SPEECH_REGION) out.region = env.MEDIABOT_AZURE_SPEECH_REGION;
+  if (env.MEDIABOT_AZURE_SPEECH_ENDPOINT) out.endpoint = env.MEDIABOT_AZURE_SPEECH_ENDPOINT;
+  if (env.MEDIABOT_AZURE_SPEECH_LANGUAGE) out.language = env.MEDIABOT_AZURE_SPEECH_LANGUAGE;
+  return out;
+}

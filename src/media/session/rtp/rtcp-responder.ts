@@ -1,0 +1,82 @@
+import type { MediaSource } from '../../core/source.js';
+import { dlsrFromMs, ntpFromUnixMs, ntpMiddle32, parseRtcp, ReportBlockBuilder, serializeRtcp, type RtcpPacket, type RtcpReportBlock } from '../../wire/rtcp.js';
+import type { RtpPeer } from './udp-transport.js';
+
+interface PeerRtcpState {
+  builder: ReportBlockBuilder;
+  /** LSR: middle 32 bits of the last SR's NTP time, and when it arrived. */
+  lsr: number;
+  lsrArrivalMs: number;
+}
+
+const CNAME = 'mediabot';
+
+/**
+ * Answers RTCP for the conference: an SR from a participant is answered with a
+ * receiver report about its stream; `sendReport` sends our SR for the stream
+ * we send it, with a report block about the stream it sends us. BYE removes
+ * the participant.
+ */
+export class RtcpResponder {
+  private readonly state = new WeakMap<RtpPeer, PeerRtcpState>();
+
+  constructor(private readonly sendTo: (buf: Uint8Array, peer: RtpPeer) => void) {}
+
+  private stateOf(peer: RtpPeer): PeerRtcpState {
+    let s = this.state.get(peer);
+    if (!s) {
+      s = { builder: new ReportBlockBuilder(), lsr: 0, lsrArrivalMs: 0 };
+      this.state.set(peer, s);
+    }
+    return s;
+  }
+
+  private block(peer: RtpPeer): RtcpReportBlock {
+    const s = this.stateOf(peer);
+    const dlsr = s.lsr === 0 ? 0 : dlsrFromMs(Date.now() - s.lsrArrivalMs);
+    // `reception` counts the current SSRC only (RFC 3550 A.3), unlike the buffer's lifetime stats.
+    return s.builder.build(peer.jitter.reception, s.lsr, dlsr);
+  }
+
+  /** A participant's report block about the stream we send it: its loss steers our encoders' FEC. */
+  private noteReportedLoss(ssrc: number, reports: readonly RtcpReportBlock[], bySsrc: ReadonlyMap<number, MediaSource>): void {
+    const source = bySsrc.get(ssrc);
+    if (!source) return;
+    const ours = (source.transport as RtpPeer).ssrc;
+    for (const b of reports) if (b.ssrc === ours) source.reportedLossPct = (b.fractionLost * 100) / 256;
+  }
+
+  /** Handles one compound RTCP packet from a participant. Throws MediabotError on malformed input. */
+  onRtcp(buf: Uint8Array, bySsrc: ReadonlyMap<number, MediaSource>, remove: (ssrc: number) => void): void {
+    const packets = parseRtcp(buf);
+    for (const p of packets) {
+      if (p.type === 'sr') {
+        const source = bySsrc.get(p.ssrc);
+        if (!source) continue;
+        const peer = source.transport as RtpPeer;
+        const s = this.stateOf(peer);
+        s.lsr = ntpMiddle32(p.ntpSeconds, p.ntpFraction);
+        s.lsrArrivalMs = Date.now();
+        const rr: RtcpPacket[] = [
+          { type: 'rr', ssrc: peer.ssrc, reports: [this.block(peer)] },
+          { type: 'sdes', chunks: [{ ssrc: peer.ssrc, cname: CNAME }] },
+        ];
+        this.sendTo(serializeRtcp(rr), peer);
+      }
+      if (p.type === 'sr' || p.type === 'rr') this.noteReportedLoss(p.ssrc, p.reports, bySsrc);
+      if (p.type === 'bye') {
+        for (const ssrc of p.ssrcs) remove(ssrc);
+      }
+    }
+  }
+
+  /** Our periodic sender report to one participant. */
+  sendReport(peer: RtpPeer): void {
+    const ntp = ntpFromUnixMs(Date.now());
+    const sr: RtcpPacket[] = [
+      { type: 'sr', ssrc: peer.ssrc, ntpSeconds: ntp.seconds, ntpFraction: ntp.fraction, rtpTimestamp: peer.timestamp, packetCount: peer.packetsSent, octetCount: peer.octetsSent >>> 0, reports: [this.block(peer)] },
+      { type: 'sdes', chunks: [{ ssrc: peer.ssrc, cname: CNAME }] },
+    ];
+    this.sendTo(serializeRtcp(sr), peer);
+  }
+}

@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { MediabotError } from '../../errors.js';
+import type { MediaEvent } from '../hooks/api.js';
+import type { CallSpec } from '../session/spec.js';
+import { disableMemoryReducer } from './gc-tuning.js';
+import type { CallMediaStats, CreatedCall, FromMediaThread, OutboundFrame, PcmFrameMessage, ToMediaThread } from './protocol.js';
+
+export type { CallMediaStats, CreatedCall, OutboundFrame, PcmFrameMessage } from './protocol.js';
+
+/** A PCM frame handed to pushPcm (flags default 0). */
+export interface PcmFrameIn {
+  sourceId: string;
+  rate: number;
+  timestampMs: number;
+  samples: Int16Array;
+  flags?: number;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+interface MediaThread {
+  worker: Worker;
+  calls: Set<string>;
+  pending: Map<number, Pending>;
+  failed: Error | null;
+}
+
+/**
+ * Starts a media thread: the compiled script, or under the test runner (which
+ * runs the TypeScript sources) the .ts file through tsx's loader.
+ */
+function startWorker(name: string): Worker {
+  const js = new URL('./media-thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { name });
+  const ts = new URL('./media-thread.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(boot, { eval: true, name });
+}
+
+/**
+ * Media threads: one per core by default. Each call is pinned to one thread
+ * (the least loaded when it is created); signaling and HTTP stay on the main
+ * thread, which only exchanges control messages and events with them.
+ */
+export class MediaThreadPool {
+  private readonly threads: MediaThread[] = [];
+  private readonly callThread = new Map<string, MediaThread>();
+  private readonly listeners = new Set<(e: MediaEvent) => void>();
+  private nextId = 1;
+  /** PCM frames waiting for the next flush, per call (one postMessage per call per event-loop turn). */
+  private pcmBatches = new Map<string, PcmFrameMessage[]>();
+  private pcmFlushScheduled = false;
+  private readonly outboundListeners = new Map<string, Set<(frame: OutboundFrame) => void>>();
+
+  constructor(readonly size: number = availableParallelism()) {
+    if (!Number.isInteger(size) || size < 1) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `media threads must be >= 1 (got ${size})`);
+    disableMemoryReducer();
+    for (let i = 0; i < size; i++) {
+      const worker = startWorker(`media-${i}`);
+      const t: MediaThread = { worker, calls: new Set(), pending: new Map(), failed: null };
+      worker.on('message', (m: FromMediaThread) => this.onMessage(t, m));
+      worker.on('error', (err) => this.fail(t, err));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.fail(t, new Error(`media thread exited with code ${code}`));
+      });
+      this.threads.push(t);
+    }
+  }
+
+  onEvent(listener: (e: MediaEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private onMessage(t: MediaThread, m: FromMediaThread): void {
+    if ('type' in m) {
+      if (m.type === 'outbound') {
+        for (const f of m.frames) {
+          const ls = this.outboundListeners.get(f.callId);
+          if (ls) for (const l of ls) l(f);
+        }
+        return;
+      }
+      for (const e of m.events) for (const l of this.listeners) l(e);
+      return;
+    }
+    const p = t.pending.get(m.id);
+    if (!p) return;
+    t.pending.delete(m.id);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new MediabotError(m.error.code as `MEDIABOT_${string}`, m.error.message));
+  }
+
+  private fail(t: MediaThread, err: Error): void {
+    t.failed = err;
+    for (const p of t.pending.values()) p.reject(new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', err.message));
+    t.pending.clear();
+  }
+
+  private request<T>(t: MediaThread, msg: ToMediaThread extends infer M ? (M extends unknown ? Omit<M, 'id'> : never) : never): Promise<T> {
+    if (t.failed) return Promise.reject(new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', t.failed.message));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      t.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      t.worker.postMessage({ ...msg, id });
+    });
+  }
+
+  /** Creates a call on the least loaded media thread. */
+  async createCall(spec: CallSpec): Promise<CreatedCall> {
+    if (this.callThread.has(spec.callId)) throw new MediabotError('MEDIABOT_BAD_REQUEST', `call ${spec.callId} already exists`);
+    const t = this.threads.filter((x) => !x.failed).sort((a, b) => a.calls.size - b.calls.size)[0];
+    if (!t) throw new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', 'no healthy media thread');
+    this.callThread.set(spec.callId, t);
+    t.calls.add(spec.callId);
+    try {
+      return await this.request<CreatedCall>(t, { type: 'create', spec });
+    } catch (err) {
+      this.callThread.delete(spec.callId);
+      t.calls.delete(spec.callId);
+      throw err;
+    }
+  }
+
+  private threadOf(callId: string): MediaThread {
+    const t = this.callThread.get(callId);
+    if (!t) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no media for call ${callId}`);
+    return t;
+  }
+
+  async callStats(callId: string): Promise<CallMediaStats> {
+    return this.request<CallMediaStats>(this.threadOf(callId), { type: 'stats', callId });
+  }
+
+  /** Ends the call's media, flushing its hooks; returns its final stats. */
+  async endCall(callId: string): Promise<CallMediaStats> {
+    const t = this.threadOf(callId);
+    try {
+      return await this.request<CallMediaStats>(t, { type: 'end', callId });
+    } finally {
+      this.callThread.delete(callId);
+      t.calls.delete(callId);
+    }
+  }
+
+  /** Which media thread runs the call (0-based), for diagnostics. */
+  threadIndexOf(callId: string): number {
+    return this.threads.indexOf(this.threadOf(callId));
+  }
+
+  /**
+   * Queues one 20 ms PCM frame for a call created with `spec.pcm` (16/24/48 kHz mono int16).
+   * The samples are copied; frames are batched per call and posted once per event-loop turn
+   * with their buffers transferred. Throws MEDIABOT_CALL_NOT_FOUND for an unknown call.
+   */
+  pushPcm(callId: string, frame: PcmFrameIn): void {
+    if (!this.callThread.has(callId)) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no media for call ${callId}`);
+    let batch = this.pcmBatches.get(callId);
+    if (!batch) {
+      batch = [];
+      this.pcmBatches.set(callId, batch);
+    }
+    batch.push({ sourceId: frame.sourceId, rate: frame.rate, timestampMs: frame.timestampMs, samples: frame.samples.slice(), flags: frame.flags ?? 0 });
+    if (!this.pcmFlushScheduled) {
+      this.pcmFlushScheduled = true;
+      setImmediate(() => this.flushPcm());
+    }
+  }
+
+  private flushPcm(): void {
+    this.pcmFlushScheduled = false;
+    const batches = this.pcmBatches;
+    this.pcmBatches = new Map();
+    for (const [callId, frames] of batches) {
+      const t = this.callThread.get(callId);
+      if (!t || t.failed) continue;
+      const msg: ToMediaThread = { type: 'pcm', callId, frames };
+      t.worker.postMessage(msg, frames.map((f) => f.samples.buffer as ArrayBuffer));
+    }
+  }
+
+  /**
+   * Receives the call's outbound audio (16 kHz, 20 ms, non-silent frames only) when the call was
+   * created with `spec.pcm.outbound` 'mix' or 'mix-minus'. Returns an unsubscribe function.
+   */
+  onOutbound(callId: string, listener: (frame: OutboundFrame) => void): () => void {
+    let ls = this.outboundListeners.get(callId);
+    if (!ls) {
+      ls = new Set();
+      this.outboundListeners.set(callId, ls);
+    }
+    ls.add(listener);
+    return () => {
+      const set = this.outboundListeners.get(callId);
+      if (!set) return;
+      set.delete(listener);
+      if (set.size === 0) this.outboundListeners.delete(callId);
+    };
+  }
+
+  hasCall(callId: string): boolean {
+    return this.callThread.has(callId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.threads.map(async (t) => {
+        if (!t.failed) await this.request(t, { type: 'shutdown' }).catch(() => undefined);
+        await t.worker.terminate();
+      }),
+    );
+  }
+}
