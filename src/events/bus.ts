@@ -1,3 +1,4 @@
+import { Emitter } from '../util/emitter.js';
 import type { MediaEvent } from '../media/hooks/api.js';
 
 /** Events raised by signaling (call state, roster, operations). */
@@ -30,27 +31,5 @@ export type MediabotEvent = MediaEvent | SignalingEvent;
 
 export type EventListener = (event: MediabotEvent) => void;
 
-/**
- * In-process typed event bus. Listeners are isolated: one that throws is
- * reported through `onListenerError` and never stops the others.
- */
-export class EventBus {
-  private readonly listeners = new Set<EventListener>();
-
-  constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
-
-  on(listener: EventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  emit(event: MediabotEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (err) {
-        this.onListenerError(err);
-      }
-    }
-  }
-}
+/** The in-process typed event bus: one Emitter of every event. */
+export class EventBus extends Emitter<MediabotEvent> {}
