@@ -334,11 +334,11 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return { ...meetingResource(m, baseUrl, m.organizerId), id: m.id, joinWebUrl: m.joinWebUrl };
     },
     placeIncomingCall(o) {
-      return engine.placeIncoming(o).id;
+      return engine.lifecycle.placeIncoming(o).id;
     },
     sendTone(callId, tone) {
       const call = engine.calls.get(callId);
-      return call ? engine.sendTone(call, tone) : false;
+      return call ? engine.operations.sendTone(call, tone) : false;
     },
     callDetails(callId) {
       const call = engine.calls.get(callId) ?? engine.ended.get(callId);

@@ -69,7 +69,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
   app.post<{ Params: { id: string } }>('/_emulator/calls/:id/tones', async (req) => {
     const tone = asObject(req.body)['tone'];
     if (typeof tone !== 'string') throw badRequest('tone is required (tone0..tone9, star, pound).');
-    return { delivered: d.engine.sendTone(d.engine.get(req.params.id), tone) };
+    return { delivered: d.engine.operations.sendTone(d.engine.get(req.params.id), tone) };
   });
   app.post<{ Params: { id: string } }>('/_emulator/calls/:id/hangUp', async (req, reply) => {
     const call = d.engine.get(req.params.id);
@@ -89,7 +89,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const cb = b['callbackUri'];
     if (typeof cb !== 'string') throw badRequest('callbackUri is required.');
     const from = typeof b['from'] === 'object' && b['from'] !== null ? (b['from'] as { id?: string; displayName?: string; phone?: string }) : undefined;
-    const call = d.engine.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}) });
+    const call = d.engine.lifecycle.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}) });
     return reply.code(201).send({ id: call.id });
   });
 
