@@ -15,7 +15,6 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { MediabotConfig } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
@@ -30,6 +29,7 @@ import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfi
 import { buildServer } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
+import { websocketWithLimits } from '../server/ws-limits.js';
 import { dashboardRoutes } from '../server/routes/dashboard.js';
 import { eventsWsRoutes, type LiveEventLike } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
@@ -330,10 +330,13 @@ async function assemble(
     },
   };
 
+  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cfg.allowedOrigins };
   const server = await buildServer({
     logger: log.child({ component: 'http' }),
     metrics,
     apiToken: cfg.apiToken,
+    limits: { maxConnections: cfg.maxConnections },
+    origin: originPolicy,
     readiness,
     registry: signaling.registry,
     calling: { auth: validator, dispatch: (items) => signaling.dispatch(items) },
@@ -342,7 +345,8 @@ async function assemble(
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.
       { plugin: fastifySwagger as unknown as FastifyPluginAsync<never>, options: openapi },
       { plugin: fastifySwaggerUi as unknown as FastifyPluginAsync<never>, options: { routePrefix: '/docs' } },
-      { plugin: fastifyWebsocket as unknown as FastifyPluginAsync<never> },
+      // Per-route message limits and the bridge's authentication deadline, before any route.
+      { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
     v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service } }],
     plugins: [
@@ -351,6 +355,7 @@ async function assemble(
         options: {
           apiToken: cfg.apiToken,
           metrics,
+          origin: originPolicy,
           subscribe: subscribe as (l: (e: LiveEventLike) => void) => () => void,
           hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
         },
