@@ -34,6 +34,15 @@ export function callOperationsPort(graph: GraphClient): CallOperationsPort {
     async hangUp(callId) {
       await graph.calls.delete(callId);
     },
+    async getCall(callId) {
+      try {
+        const call = await graph.calls.get(callId);
+        return { state: typeof call.state === 'string' ? call.state : null };
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return null;
+        throw err;
+      }
+    },
     updateRecordingStatus: async (callId, body) => handleOf(await graph.calls.updateRecordingStatus(callId, body)),
     playPrompt: async (callId, body) => handleOf(await graph.calls.playPrompt(callId, body as never)),
     recordResponse: async (callId, body) => handleOf(await graph.calls.recordResponse(callId, body as never)),

@@ -34,6 +34,7 @@ import { dashboardRoutes } from '../server/routes/dashboard.js';
 import { eventsWsRoutes, type LiveEventLike } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
+import { CallbackGuard } from '../signaling/callback-guard.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -107,7 +108,7 @@ export async function startEmbeddedEmulator(config: MediabotConfig, logger: Logg
 }
 
 function emulatedConfig(config: MediabotConfig, e: Emulator, clientSecret: string): MediabotConfig {
-  return { ...config, tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
+  return { ...config, tenants: config.tenants.length > 0 ? config.tenants : [e.tenantId], tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
 }
 
 export async function startWorker(config: MediabotConfig, opts: WorkerOptions = {}): Promise<Worker> {
@@ -248,6 +249,8 @@ async function assemble(
     // Incoming calls are answered with app-hosted media: mediabot hears and records them.
     policy: () => ({ action: 'answer', media: 'app' }),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
+    // `metrics` is created below; this only runs once callbacks arrive.
+    onTerminationUnconfirmed: () => metrics.callbackRejected.inc({ reason: 'unconfirmed' }),
   });
   cleanups.push(() => signaling.close());
   calls = new CallService({
@@ -339,7 +342,7 @@ async function assemble(
     origin: originPolicy,
     readiness,
     registry: signaling.registry,
-    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items) },
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants }) },
     notifications: { processor },
     prePlugins: [
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import { MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CallNotification } from '../signaling/notifications.js';
+import type { CallbackGuard } from '../signaling/callback-guard.js';
 import type { CallRegistry } from '../signaling/registry.js';
 import type { ChangeNotificationProcessor } from '../signaling/subscriptions.js';
 import { redactUrl } from '../util/redact.js';
@@ -36,7 +37,7 @@ export interface ServerDeps {
   /** The call registry behind /v1/calls (and the calls_active gauge). */
   registry?: CallRegistry;
   /** POST /api/calling: enabled when given. */
-  calling?: { auth: CallbackAuthenticator; dispatch: (items: CallNotification[]) => Promise<void> };
+  calling?: { auth: CallbackAuthenticator; dispatch: (items: CallNotification[]) => Promise<void>; guard?: CallbackGuard };
   /** POST /api/notifications: enabled when given. */
   notifications?: { processor: ChangeNotificationProcessor };
   /** Root-level plugins registered before any route (e.g. @fastify/swagger, which must see every route). */
