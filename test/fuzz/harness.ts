@@ -86,8 +86,9 @@ export async function fuzz<T>(arb: fc.Arbitrary<T>, parse: (input: T) => unknown
       const ms = performance.now() - t0;
       if (ms > CALL_LIMIT_MS) throw new Error(`took ${ms.toFixed(0)} ms on ${show(input)}`);
     }),
-    { seed: FUZZ_SEED, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: FUZZ_MS, markInterruptAsFailure: false, endOnFailure: true },
+    { seed: FUZZ_SEED, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: FUZZ_MS, markInterruptAsFailure: false, endOnFailure: true, includeErrorInReport: true },
   );
+  if (process.env['FUZZ_VERBOSE'] !== undefined) process.stderr.write(`fuzz: ${runs} inputs, ${typedErrors} typed refusals\n`);
   return { runs, typedErrors };
 }
 
