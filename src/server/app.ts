@@ -5,7 +5,7 @@ import type { CallNotification } from '../signaling/notifications.js';
 import type { CallbackGuard } from '../signaling/callback-guard.js';
 import type { CallRegistry } from '../signaling/registry.js';
 import type { ChangeNotificationProcessor } from '../signaling/subscriptions.js';
-import { redactUrl } from '../util/redact.js';
+import { publicMessage, redactUrl } from '../util/redact.js';
 import { REDACT_PATHS } from '../logger.js';
 import { bearerTokenHook } from './auth.js';
 import { sendError, toHttpError } from './errors.js';
@@ -93,9 +93,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err, request, reply) => {
     const { status, error } = toHttpError(err);
     metrics.httpErrors.inc({ code: error.code });
+    // Callers see the first line without machine paths; the whole message stays in the log.
+    const shown = publicMessage(error.message, [process.cwd()]);
     if (status >= 500) request.log.error({ err }, 'request failed');
+    else if (shown !== error.message) request.log.warn({ err }, 'request failed (message shortened for the caller)');
     if (status === 401) void reply.header('www-authenticate', 'Bearer');
-    return reply.code(status).type('application/json; charset=utf-8').send(error.toJSON());
+    return reply.code(status).type('application/json; charset=utf-8').send({ error: { code: error.code, message: shown } });
   });
   app.setNotFoundHandler((request, reply) => {
     metrics.httpErrors.inc({ code: 'MEDIABOT_NOT_FOUND' });
