@@ -3,7 +3,7 @@
  * whatever it pointed to, e.g. /etc/passwd); the real recordings still are. Real worker on
  * 127.0.0.1 against the embedded emulator.
  */
-import { mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,13 @@ describe('recordings folder with a planted symlink', () => {
       expect(body).not.toContain('root:');
       expect(body).not.toContain(root);
     }
+    // The public prompt route (Graph fetches prompts without a token) does not follow one either.
+    mkdirSync(join(worker.config.dataDir, 'prompts'), { recursive: true });
+    symlinkSync('/etc/passwd', join(worker.config.dataDir, 'prompts', 'planted.wav'));
+    const prompt = await fetch(`${worker.url}/media/prompts/planted.wav`);
+    expect(prompt.status).toBe(404);
+    expect(await prompt.text()).not.toContain('root:');
+
     const mix = await api(`/v1/calls/${call.id}/recordings/mix.wav`);
     expect(mix.status).toBe(200);
     expect(Buffer.from(await mix.arrayBuffer()).subarray(0, 4).toString('ascii')).toBe('RIFF');

@@ -4,7 +4,6 @@
  * recordings and analytics. GET /v1/calls and GET /v1/calls/:id live in v1-calls.ts.
  * Every route has a JSON schema; schema violations answer 400 MEDIABOT_BAD_REQUEST.
  */
-import { createReadStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { MediabotError } from '../../errors.js';
@@ -203,7 +202,10 @@ export const promptMediaRoutes: FastifyPluginAsync<PromptMediaRoutesOptions> = a
     async (request, reply) => {
       const m = /^([A-Za-z0-9_-]{1,64})\.wav$/.exec(request.params.file);
       if (!m || !(await opts.prompts.exists(m[1]!))) throw new MediabotError('MEDIABOT_NOT_FOUND', 'no such prompt');
-      return reply.type('audio/wav').send(createReadStream(opts.prompts.path(m[1]!)));
+      // Public route: never follow a symlink placed in the prompts folder.
+      const path = opts.prompts.path(m[1]!);
+      const { handle, size } = await openRegularFileUnder(dirname(path), path);
+      return reply.type('audio/wav').header('content-length', size).send(handle.createReadStream());
     },
   );
 };
