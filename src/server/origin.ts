@@ -26,6 +26,14 @@ function hostnameOf(hostHeader: string): string {
   return (i === -1 ? hostHeader : hostHeader.slice(0, i)).toLowerCase();
 }
 
+function urlOrUndefined(s: string): URL | undefined {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface OriginVerdict {
   ok: boolean;
   reason?: 'host' | 'origin';
@@ -33,8 +41,8 @@ export interface OriginVerdict {
 
 /** Pure check of one request's Host and Origin headers against the policy. */
 export function checkHostAndOrigin(policy: OriginPolicy, host: string | undefined, origin: string | undefined): OriginVerdict {
-  const publicUrl = policy.publicUrl !== undefined ? new URL(policy.publicUrl) : undefined;
-  const allowed = (policy.allowedOrigins ?? []).map((o) => new URL(o));
+  const publicUrl = policy.publicUrl !== undefined ? urlOrUndefined(policy.publicUrl) : undefined;
+  const allowed = (policy.allowedOrigins ?? []).map(urlOrUndefined).filter((u): u is URL => u !== undefined);
   if (host === undefined || host === '') return { ok: false, reason: 'host' };
   const name = hostnameOf(host);
   const listen = policy.listenHost.replace(/^\[|\]$/g, '').toLowerCase();
