@@ -6,6 +6,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MediabotError } from '../../errors.js';
+import type { BotMessage, BotMessageType, SidecarMessage, SidecarMessageType } from './messages.js';
 
 export const BRIDGE_PROTOCOL = 'mediabot-bridge';
 export const BRIDGE_VERSIONS = [1] as const;
@@ -30,7 +31,7 @@ function message(type: string, description: string, properties: Record<string, u
 }
 
 /** Messages the sidecar sends to mediabot. */
-export const SIDECAR_MESSAGE_SCHEMAS: Record<string, Schema> = {
+export const SIDECAR_MESSAGE_SCHEMAS: Record<SidecarMessageType, Schema> = {
   hello: message(
     'hello',
     'Sidecar → mediabot, first message on every connection: protocol, supported versions, credentials, and optionally the session to resume.',
@@ -130,7 +131,7 @@ export const SIDECAR_MESSAGE_SCHEMAS: Record<string, Schema> = {
 };
 
 /** Messages mediabot sends to the sidecar. */
-export const BOT_MESSAGE_SCHEMAS: Record<string, Schema> = {
+export const BOT_MESSAGE_SCHEMAS: Record<BotMessageType, Schema> = {
   welcome: message(
     'welcome',
     'mediabot → sidecar: the hello was accepted. The session token resumes this session after a dropped connection.',
@@ -154,9 +155,9 @@ export const BOT_MESSAGE_SCHEMAS: Record<string, Schema> = {
   createMediaSession: message('createMediaSession', 'mediabot → sidecar: create a media session for a call and answer with its blob.', { requestId, callId }, ['requestId', 'callId']),
   endMediaSession: message('endMediaSession', 'mediabot → sidecar: the bot is done with this call\'s media; tear the session down.', { callId, reason: { type: 'string', maxLength: 512 } }, ['callId']),
   sendDtmf: message('sendDtmf', 'mediabot → sidecar: send these DTMF tones into the call, in order.', { callId, tones: { type: 'string', pattern: '^[0-9A-D*#]{1,64}$' } }, ['callId', 'tones']),
-  ping: SIDECAR_MESSAGE_SCHEMAS.ping!,
-  pong: SIDECAR_MESSAGE_SCHEMAS.pong!,
-  error: SIDECAR_MESSAGE_SCHEMAS.error!,
+  ping: SIDECAR_MESSAGE_SCHEMAS.ping,
+  pong: SIDECAR_MESSAGE_SCHEMAS.pong,
+  error: SIDECAR_MESSAGE_SCHEMAS.error,
 };
 
 /** Every schema by file name (docs/schemas/bridge/<name>.json). */
@@ -165,8 +166,13 @@ export function allBridgeSchemas(): Record<string, Schema> {
 }
 
 const ajv = new Ajv({ allErrors: false, strict: true });
-const compiled = new Map<string, ValidateFunction>();
-for (const [name, schema] of Object.entries(allBridgeSchemas())) compiled.set(name, ajv.compile(schema));
+
+/** One validator per message type and direction; a passing message is that direction's union. */
+function compileAll<T>(schemas: Record<string, Schema>): Map<string, ValidateFunction<T>> {
+  return new Map(Object.entries(schemas).map(([type, schema]) => [type, ajv.compile<T>(schema)]));
+}
+const fromSidecar = compileAll<SidecarMessage>(SIDECAR_MESSAGE_SCHEMAS);
+const fromBot = compileAll<BotMessage>(BOT_MESSAGE_SCHEMAS);
 
 function describe(errors: ErrorObject[] | null | undefined): string {
   const e = errors?.[0];
@@ -176,24 +182,31 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 
 export type MessageDirection = 'fromSidecar' | 'fromBot';
 
-/**
- * Parses a control message (text frame) and validates it against its schema.
- * Throws MEDIABOT_INGRESS_BAD_MESSAGE (bad JSON, unknown type, schema violation).
- */
-export function parseControlMessage(text: string, direction: MessageDirection = 'fromSidecar'): { type: string } & Record<string, unknown> {
+const bad = (message: string, details?: Record<string, unknown>): MediabotError => new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', message, details);
+
+function validated<T>(text: string, validators: Map<string, ValidateFunction<T>>): T {
   let msg: unknown;
   try {
     msg = JSON.parse(text);
   } catch (err) {
-    throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `control message is not JSON: ${(err as Error).message}`);
+    throw bad(`control message is not JSON: ${(err as Error).message}`);
   }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', 'control message must be a JSON object');
-  const type = (msg as { type?: unknown }).type;
-  const allowed = direction === 'fromSidecar' ? SIDECAR_MESSAGE_SCHEMAS : BOT_MESSAGE_SCHEMAS;
-  if (typeof type !== 'string' || !(type in allowed)) {
-    throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `unknown control message type ${JSON.stringify(type)} (known: ${Object.keys(allowed).join(', ')})`);
-  }
-  const validate = compiled.get(type)!;
-  if (!validate(msg)) throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `${type}: ${describe(validate.errors)}`, { type });
-  return msg as { type: string } & Record<string, unknown>;
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw bad('control message must be a JSON object');
+  const type: unknown = 'type' in msg ? msg.type : undefined;
+  const validate = typeof type === 'string' ? validators.get(type) : undefined;
+  if (!validate) throw bad(`unknown control message type ${JSON.stringify(type)} (known: ${[...validators.keys()].join(', ')})`);
+  if (!validate(msg)) throw bad(`${String(type)}: ${describe(validate.errors)}`, { type });
+  return msg;
+}
+
+/**
+ * Parses a control message (text frame) and validates it against its schema: a message the
+ * sidecar sends (default) or one mediabot sends, as its typed union.
+ * Throws MEDIABOT_INGRESS_BAD_MESSAGE (bad JSON, unknown type, schema violation).
+ */
+export function parseControlMessage(text: string, direction?: 'fromSidecar'): SidecarMessage;
+export function parseControlMessage(text: string, direction: 'fromBot'): BotMessage;
+export function parseControlMessage(text: string, direction: MessageDirection): SidecarMessage | BotMessage;
+export function parseControlMessage(text: string, direction: MessageDirection = 'fromSidecar'): SidecarMessage | BotMessage {
+  return direction === 'fromSidecar' ? validated(text, fromSidecar) : validated(text, fromBot);
 }

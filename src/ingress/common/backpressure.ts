@@ -73,7 +73,7 @@ export interface OutboundGuardOptions {
   sendHighWaterBytes: number;
   /** A peer that keeps not reading this long is disconnected (MEDIABOT_INGRESS_SLOW_CONSUMER). */
   slowConsumerMs: number;
-  /** Logged with the disconnect. */
+  /** Logged with the disconnect (read then: the owner may fill it in later). */
   context: Record<string, unknown>;
 }
 
