@@ -6,6 +6,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MediabotError } from '../../errors.js';
+import { parseJsonObject } from '../common/shared.js';
 import type { BotMessage, BotMessageType, SidecarMessage, SidecarMessageType } from './messages.js';
 
 export const BRIDGE_PROTOCOL = 'mediabot-bridge';
@@ -49,12 +50,7 @@ export const SIDECAR_MESSAGE_SCHEMAS: Record<SidecarMessageType, Schema> = {
     },
     ['protocol', 'versions', 'token', 'sidecarId'],
   ),
-  mediaSessionCreated: message(
-    'mediaSessionCreated',
-    'Sidecar → mediabot: the answer to createMediaSession, carrying the appHostedMediaConfig blob of the new media session.',
-    { requestId, callId, blob: { type: 'string', minLength: 1, maxLength: 1_048_576 } },
-    ['requestId', 'callId', 'blob'],
-  ),
+  mediaSessionCreated: message('mediaSessionCreated', 'Sidecar → mediabot: the answer to createMediaSession, carrying the appHostedMediaConfig blob of the new media session.', { requestId, callId, blob: { type: 'string', minLength: 1, maxLength: 1_048_576 } }, ['requestId', 'callId', 'blob']),
   sessionStarted: message(
     'sessionStarted',
     'Sidecar → mediabot: media of a call flows. Assigns the callIndex used in binary frames of this call.',
@@ -101,12 +97,7 @@ export const SIDECAR_MESSAGE_SCHEMAS: Record<SidecarMessageType, Schema> = {
     },
     ['callId', 'entries'],
   ),
-  dtmf: message(
-    'dtmf',
-    'Sidecar → mediabot: a DTMF tone received from the call, or confirmation that one was sent.',
-    { callId, tone: { type: 'string', pattern: '^[0-9A-D*#]$' }, direction: { enum: ['received', 'sent'] }, sourceId: msi },
-    ['callId', 'tone', 'direction'],
-  ),
+  dtmf: message('dtmf', 'Sidecar → mediabot: a DTMF tone received from the call, or confirmation that one was sent.', { callId, tone: { type: 'string', pattern: '^[0-9A-D*#]$' }, direction: { enum: ['received', 'sent'] }, sourceId: msi }, ['callId', 'tone', 'direction']),
   mediaHealth: message(
     'mediaHealth',
     'Sidecar → mediabot: periodic media quality of a call (all figures optional).',
@@ -185,14 +176,8 @@ export type MessageDirection = 'fromSidecar' | 'fromBot';
 const bad = (message: string, details?: Record<string, unknown>): MediabotError => new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', message, details);
 
 function validated<T>(text: string, validators: Map<string, ValidateFunction<T>>): T {
-  let msg: unknown;
-  try {
-    msg = JSON.parse(text);
-  } catch (err) {
-    throw bad(`control message is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw bad('control message must be a JSON object');
-  const type: unknown = 'type' in msg ? msg.type : undefined;
+  const msg = parseJsonObject(text, 'control message');
+  const type = msg['type'];
   const validate = typeof type === 'string' ? validators.get(type) : undefined;
   if (!validate) throw bad(`unknown control message type ${JSON.stringify(type)} (known: ${[...validators.keys()].join(', ')})`);
   if (!validate(msg)) throw bad(`${String(type)}: ${describe(validate.errors)}`, { type });

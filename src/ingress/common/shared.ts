@@ -1,6 +1,7 @@
 /** Types and small pieces both ingress adapters (ACS, media bridge) share. */
 import type { FastifyInstance } from 'fastify';
 import type { RawData } from 'ws';
+import { MediabotError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { MediaEvent } from '../../media/hooks/api.js';
 import type { CallSpec } from '../../media/session/spec.js';
@@ -77,4 +78,16 @@ export function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+/** Parses a text frame that must hold one JSON object; throws MEDIABOT_INGRESS_BAD_MESSAGE naming `what`. */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch (err) {
+    throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `${what} is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `${what} must be a JSON object`);
+  return msg as Record<string, unknown>;
 }
