@@ -5,10 +5,11 @@
  * loader, the grace period covers the drain timeout, and every container runs non-root on a
  * read-only root filesystem.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS, loadConfig } from '../../../src/config/config.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -96,6 +97,10 @@ function configEnvNames(): Set<string> {
   return names;
 }
 
+/** kubectl renders kustomizations offline (`kubectl kustomize`); optional. */
+const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { stdio: 'ignore' }).status === 0;
+if (!kubectl) console.warn('deploy manifests: kubectl is not installed, so the kustomize render check is skipped');
+
 const workloads = [...ofKind('StatefulSet'), ...ofKind('Deployment')];
 const replicas: number = worker['spec']['replicas'];
 const podNames = Array.from({ length: replicas }, (_, i) => `mediabot-${i}`);
@@ -117,6 +122,18 @@ describe('deploy/kubernetes manifests', () => {
   it('kustomization.yaml lists every resource file (and no example)', () => {
     expect([...kustomization['resources']].sort()).toEqual(resourceFiles);
     expect(kustomization['images'].map((i: Obj) => i['name'])).toContain(container['image']);
+  });
+
+  it.skipIf(!kubectl)('kustomize renders the base to the same objects, labelled part-of mediabot', () => {
+    const r = spawnSync('kubectl', ['kustomize', DIR], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const rendered = r.stdout.split(/^---$/m).map((d) => parseYaml(d) as Obj).filter((d) => d !== null);
+    const key = (o: Obj): string => `${o['kind']}/${o['metadata']['name']}`;
+    expect(rendered.map(key).sort()).toEqual(docs.map((d) => key(d.obj)).sort());
+    for (const o of rendered) expect(o['metadata']['labels']?.['app.kubernetes.io/part-of'], key(o)).toBe('mediabot');
+    const image = rendered.find((o) => key(o) === 'StatefulSet/mediabot')!['spec']['template']['spec']['containers'][0]['image'];
+    const entry = kustomization['images'].find((i: Obj) => i['name'] === container['image']);
+    expect(image).toBe(`${entry['newName']}:${entry['newTag']}`);
   });
 
   it('probes use /healthz (liveness, start-up) and /readyz (readiness) on the named http port', () => {
