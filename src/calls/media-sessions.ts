@@ -1,15 +1,16 @@
 /**
  * App-hosted media over RTP: creates the media-thread call (with the worker's hooks) on a port from
  * MEDIABOT_RTP_PORTS and describes its endpoint in the appHostedMediaConfig blob, in the convention
- * the embedded emulator and RTP peers read (src/emulator/media-session.ts). The bridge ingress will
- * supply real Teams blobs through the same MediaSessionProvider interface.
+ * the embedded emulator and RTP peers read (testing/emulator/media-session.ts). The bridge ingress
+ * supplies real Teams blobs through the same MediaSessionProvider interface. Prompts reach any call's
+ * media (RTP or ingress) through the pool's playPcm.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MediabotError, isMediabotError } from '../errors.js';
 import type { MediaSessionProvider } from '../graph/media-config.js';
-import type { CallMediaStats, CreatedCall, MediaThreadPool } from '../media/threads/pool.js';
+import type { CallMediaStats, CreatedCall, MediaThreadPool, PlaybackResult } from '../media/threads/pool.js';
 import type { HookSpec } from '../media/session/spec.js';
 import type { WorkerHookOptions } from './media-hooks.js';
 
@@ -116,6 +117,19 @@ export class RtpMediaSessions implements MediaSessionProvider {
     const info: MediaSessionInfo = { mediaId, rtp: { address, port: created.rtp.port }, scratchDir, blob: rtpBlob(address, created.rtp.port) };
     this.sessions.set(mediaId, info);
     return info;
+  }
+
+  /** Whether media for `mediaId` runs on the media threads: an RTP session here, or an ingress call. */
+  running(mediaId: string): boolean {
+    return this.o.pool.hasCall(mediaId);
+  }
+
+  /**
+   * Plays 48/24/16 kHz mono audio into the media of `mediaId` (RTP or ingress: every call's media is
+   * one session on the pool) as the source `sourceId`; resolves once it has been played out.
+   */
+  async playPcm(mediaId: string, sourceId: string, samples: Int16Array, rate: number): Promise<PlaybackResult> {
+    return this.o.pool.playPcm(mediaId, samples, rate, { sourceId });
   }
 
   /** Ends the media call (flushing hooks) and frees its port; its final stats. */

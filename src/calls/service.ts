@@ -26,7 +26,7 @@ import type { SpeechStore } from '../store/speech-store.js';
 import { ANALYTICS_FILE, TIMELINE_FILE } from './media-hooks.js';
 import type { IngressMediaPort } from './ingress.js';
 import type { RtpMediaSessions } from './media-sessions.js';
-import { fetchPrompt, load48k, randomSsrc, sendRtpAudio, type PromptStore } from './prompts.js';
+import { fetchPrompt, load48k, type PromptStore } from './prompts.js';
 
 export type MediaMode = 'app' | 'service';
 
@@ -376,36 +376,20 @@ export class CallService {
     }
     const t0 = Date.now();
     if (m.mode === 'app' && m.mediaId !== null) {
-      const session = this.o.media.get(m.mediaId);
-      const ingressPlay = this.o.ingress?.play;
-      if (!session && ingressPlay !== undefined && this.o.ingress!.scratchDir(m.mediaId) !== undefined) {
-        // An ingress call (bridge sidecar, ACS): the prompt is a playback source of its media call,
-        // which the adapter sends back into the meeting with the outbound mix.
-        let downloaded: string | null = null;
-        if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
-        try {
-          const samples = await load48k(file);
-          const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
-          m.promptSources.add(sourceId);
-          await ingressPlay.call(this.o.ingress, m.mediaId, sourceId, samples);
-        } finally {
-          if (downloaded !== null) await rm(downloaded, { force: true });
-        }
-        return { via: 'media', promptUrl, durationMs: Date.now() - t0 };
-      }
-      if (!session) {
-        // Media from another provider (the bridge sidecar, ACS) is not an RTP conference mediabot can play into.
-        const external = !m.rtpMedia;
-        throw new MediabotError(external ? 'MEDIABOT_PROMPT_FAILED' : 'MEDIABOT_CALL_TERMINATED', external ? `call ${callId} has no RTP media mediabot can play a prompt into` : `the media of call ${callId} has ended`);
+      // RTP and ingress calls alike: the prompt is a playback source of the call's media session,
+      // mixed into what everyone hears and recorded under its own source id.
+      if (!this.o.media.running(m.mediaId)) {
+        const known = m.rtpMedia || this.o.ingress?.scratchDir(m.mediaId) !== undefined;
+        throw new MediabotError(known ? 'MEDIABOT_CALL_TERMINATED' : 'MEDIABOT_PROMPT_FAILED', known ? `the media of call ${callId} has ended` : `call ${callId} has no media mediabot can play a prompt into`);
       }
       let downloaded: string | null = null;
       if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
       try {
         const samples = await load48k(file);
-        // Known before the first packet, so the new source is labelled the moment it appears.
-        const ssrc = randomSsrc();
-        m.promptSources.add(`ssrc-${ssrc}`);
-        await sendRtpAudio(samples, session.rtp, { ssrc });
+        // Known before the source appears, so it is labelled the moment it does.
+        const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
+        m.promptSources.add(sourceId);
+        await this.o.media.playPcm(m.mediaId, sourceId, samples, 48_000);
       } finally {
         if (downloaded !== null) await rm(downloaded, { force: true });
       }
