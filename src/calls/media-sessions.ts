@@ -12,6 +12,7 @@ import { MediabotError, isMediabotError } from '../errors.js';
 import type { MediaSessionProvider } from '../graph/media-config.js';
 import type { CallMediaStats, CreatedCall, MediaThreadPool, PlaybackResult } from '../media/threads/pool.js';
 import type { HookSpec } from '../media/session/spec.js';
+import type { IngressMediaPort } from './ingress.js';
 import type { WorkerHookOptions } from './media-hooks.js';
 
 /** The media-hooks module as the media thread must import it: compiled, or TypeScript under tsx. */
@@ -143,4 +144,33 @@ export class RtpMediaSessions implements MediaSessionProvider {
       this.ports.release(s.rtp.port);
     }
   }
+}
+
+/** A call's media as the call service ends it, whichever kind it is. */
+export interface CallMediaEnd {
+  /** Where the worker's hooks wrote the call's timeline and analytics. */
+  scratchDir: string;
+  /** Ends the media (flushing hooks); its final stats when this side ran it. */
+  end(): Promise<CallMediaStats | null>;
+  /** Drops what is kept about the call once it is finalized. */
+  forget(): void;
+}
+
+/**
+ * The media of `mediaId` for finalizing: an RTP session the service ended itself, or an ingress
+ * call its adapter ends (the sidecar or ACS stream closes, then its media session on the pool).
+ */
+export function callMediaEnd(mediaId: string, rtp: RtpMediaSessions, ingress: IngressMediaPort | undefined): CallMediaEnd | undefined {
+  const session = rtp.get(mediaId);
+  if (session) return { scratchDir: session.scratchDir, end: () => rtp.close(mediaId), forget: () => {} };
+  const scratchDir = ingress?.scratchDir(mediaId);
+  if (ingress === undefined || scratchDir === undefined) return undefined;
+  return {
+    scratchDir,
+    end: async () => {
+      await ingress.end(mediaId);
+      return null;
+    },
+    forget: () => ingress.forget?.(mediaId),
+  };
 }

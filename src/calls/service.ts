@@ -25,7 +25,7 @@ import type { Signaling } from '../signaling/signaling.js';
 import type { SpeechStore } from '../store/speech-store.js';
 import { ANALYTICS_FILE, TIMELINE_FILE } from './media-hooks.js';
 import type { IngressMediaPort } from './ingress.js';
-import type { RtpMediaSessions } from './media-sessions.js';
+import { callMediaEnd, type RtpMediaSessions } from './media-sessions.js';
 import { fetchPrompt, load48k, type PromptStore } from './prompts.js';
 
 export type MediaMode = 'app' | 'service';
@@ -630,22 +630,17 @@ export class CallService {
     let mediaStats: CallMediaStats | null = null;
     let analytics: unknown = null;
     let timeline: unknown = null;
-    if (m.mediaId !== null) {
-      const session = this.o.media.get(m.mediaId);
-      const ingressDir = session ? undefined : this.o.ingress?.scratchDir(m.mediaId);
+    const media = m.mediaId !== null ? callMediaEnd(m.mediaId, this.o.media, this.o.ingress) : undefined;
+    if (media) {
       try {
-        if (ingressDir !== undefined) await this.o.ingress!.end(m.mediaId);
-        else mediaStats = await this.o.media.close(m.mediaId);
+        mediaStats = await media.end();
       } catch (err) {
         this.log.warn({ err, callId: m.callId }, 'ending the call media failed');
       }
-      const scratchDir = session?.scratchDir ?? ingressDir;
-      if (scratchDir !== undefined) {
-        analytics = await readJson(join(scratchDir, ANALYTICS_FILE));
-        timeline = await readJson(join(scratchDir, TIMELINE_FILE));
-        await rm(scratchDir, { recursive: true, force: true });
-      }
-      if (ingressDir !== undefined) this.o.ingress?.forget?.(m.mediaId);
+      analytics = await readJson(join(media.scratchDir, ANALYTICS_FILE));
+      timeline = await readJson(join(media.scratchDir, TIMELINE_FILE));
+      await rm(media.scratchDir, { recursive: true, force: true });
+      media.forget();
     }
     const label = (id: string): string | null => this.label(m, id);
     const files: string[] = [];
