@@ -144,6 +144,7 @@ export async function benchIngress(opts: { quick?: boolean } = {}): Promise<Ingr
       // Generous: on a loaded machine the peers take a while to prepare their speech (not measured).
       const t0 = Date.now();
       while (!callIds.every((id) => pool.hasCall(id))) {
+        if (child.exitCode !== null) throw new Error(`the benchmark peers exited before starting their calls: ${stdout.trim()}`);
         if (Date.now() - t0 > 120_000) throw new Error('the benchmark peers did not start their calls');
         await new Promise((r) => setTimeout(r, 50));
       }
