@@ -141,9 +141,11 @@ export async function benchIngress(opts: { quick?: boolean } = {}): Promise<Ingr
         });
       });
       // The peers connect once they have loaded their speech; wait for the calls to exist.
+      // Generous: on a loaded machine the peers take a while to prepare their speech (not measured).
       const t0 = Date.now();
       while (!callIds.every((id) => pool.hasCall(id))) {
-        if (Date.now() - t0 > 30_000) throw new Error('the benchmark peers did not start their calls');
+        if (child.exitCode !== null) throw new Error(`the benchmark peers exited before starting their calls: ${stdout.trim()}`);
+        if (Date.now() - t0 > 120_000) throw new Error('the benchmark peers did not start their calls');
         await new Promise((r) => setTimeout(r, 50));
       }
       // Measure the steady state: from 2 s in to 1 s before the streams end.

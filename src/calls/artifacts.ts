@@ -15,6 +15,7 @@ import { Emitter } from '../util/emitter.js';
 import { SAFE, type CallTable } from './call-table.js';
 import type { MediaLinks } from './media-links.js';
 import { ANALYTICS_FILE, TIMELINE_FILE } from './media-hooks.js';
+import { callMediaEnd } from './media-sessions.js';
 import type { Speakers } from './speakers.js';
 import type { CallArtifacts, CallMedia, CallServiceOptions, RecordingEntry } from './types.js';
 
@@ -57,22 +58,17 @@ export class CallArtifactsWriter {
     let mediaStats: CallMediaStats | null = null;
     let analytics: unknown = null;
     let timeline: unknown = null;
-    if (m.mediaId !== null) {
-      const session = this.o.media.get(m.mediaId);
-      const ingressDir = session ? undefined : this.o.ingress?.scratchDir(m.mediaId);
+    const media = m.mediaId !== null ? callMediaEnd(m.mediaId, this.o.media, this.o.ingress) : undefined;
+    if (media) {
       try {
-        if (ingressDir !== undefined) await this.o.ingress!.end(m.mediaId);
-        else mediaStats = await this.o.media.close(m.mediaId);
+        mediaStats = await media.end();
       } catch (err) {
         this.log.warn({ err, callId: m.callId }, 'ending the call media failed');
       }
-      const scratchDir = session?.scratchDir ?? ingressDir;
-      if (scratchDir !== undefined) {
-        analytics = await readJson(join(scratchDir, ANALYTICS_FILE));
-        timeline = await readJson(join(scratchDir, TIMELINE_FILE));
-        await rm(scratchDir, { recursive: true, force: true });
-      }
-      if (ingressDir !== undefined) this.o.ingress?.forget?.(m.mediaId);
+      analytics = await readJson(join(media.scratchDir, ANALYTICS_FILE));
+      timeline = await readJson(join(media.scratchDir, TIMELINE_FILE));
+      await rm(media.scratchDir, { recursive: true, force: true });
+      media.forget();
     }
     const label = (id: string): string | null => this.label(m, id);
     const files: string[] = [];

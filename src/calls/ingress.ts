@@ -17,8 +17,6 @@ import type { CallSpec, HookSpec } from '../media/session/spec.js';
 import { AcsIngress, acsIngressPlugin } from '../ingress/acs/adapter.js';
 import { BridgeIngress, BridgeMediaSessionProvider, bridgeIngressPlugin } from '../ingress/bridge/adapter.js';
 import { IngressMetrics } from '../ingress/common/metrics.js';
-import { PCM_FLAG_PLAYBACK } from '../media/session/pcm/pcm-call.js';
-import { MediabotError } from '../errors.js';
 import type { IngressCallInfo, IngressPool } from '../ingress/common/shared.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import type { WorkerHookOptions } from './media-hooks.js';
@@ -32,8 +30,6 @@ export interface IngressMediaPort {
   end(mediaId: string): Promise<void>;
   /** Drops what is kept about a finalized call. */
   forget?(mediaId: string): void;
-  /** Plays 48 kHz mono audio into an ingress call as the bot's own source (real time); resolves when played. */
-  play?(mediaId: string, sourceId: string, samples48: Int16Array): Promise<void>;
 }
 
 export interface WorkerIngressOptions {
@@ -138,23 +134,6 @@ export class WorkerIngress implements IngressMediaPort {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([k.ended, new Promise<void>((r) => (timer = setTimeout(r, END_WAIT_MS)))]);
     clearTimeout(timer);
-  }
-
-  async play(mediaId: string, sourceId: string, samples48: Int16Array): Promise<void> {
-    if (!this.known.has(mediaId)) throw new MediabotError('MEDIABOT_CALL_TERMINATED', `the media of ${mediaId} has ended`);
-    const t0 = performance.now();
-    const frames = Math.ceil(samples48.length / 960);
-    for (let n = 0; n < frames; n++) {
-      // Paced at real time, a few frames ahead, so the source's queue stays short.
-      const ahead = t0 + n * 20 - 60 - performance.now();
-      if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
-      if (!this.o.pool.hasCall(mediaId)) return;
-      const frame = new Int16Array(960);
-      frame.set(samples48.subarray(n * 960, Math.min(samples48.length, (n + 1) * 960)));
-      this.o.pool.pushPcm(mediaId, { sourceId, rate: 48_000, timestampMs: n * 20, samples: frame, flags: PCM_FLAG_PLAYBACK });
-    }
-    // Resolves when the last frame has been played out (60 ms ahead + play-out delay).
-    await new Promise((r) => setTimeout(r, 150));
   }
 
   /** Forgets a finalized call. */

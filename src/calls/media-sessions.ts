@@ -1,16 +1,18 @@
 /**
  * App-hosted media over RTP: creates the media-thread call (with the worker's hooks) on a port from
  * MEDIABOT_RTP_PORTS and describes its endpoint in the appHostedMediaConfig blob, in the convention
- * the embedded emulator and RTP peers read (src/emulator/media-session.ts). The bridge ingress will
- * supply real Teams blobs through the same MediaSessionProvider interface.
+ * the embedded emulator and RTP peers read (testing/emulator/media-session.ts). The bridge ingress
+ * supplies real Teams blobs through the same MediaSessionProvider interface. Prompts reach any call's
+ * media (RTP or ingress) through the pool's playPcm.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MediabotError, isMediabotError } from '../errors.js';
 import type { MediaSessionProvider } from '../graph/media-config.js';
-import type { CallMediaStats, CreatedCall, MediaThreadPool } from '../media/threads/pool.js';
+import type { CallMediaStats, CreatedCall, MediaThreadPool, PlaybackResult } from '../media/threads/pool.js';
 import type { HookSpec } from '../media/session/spec.js';
+import type { IngressMediaPort } from './ingress.js';
 import type { WorkerHookOptions } from './media-hooks.js';
 
 /** The media-hooks module as the media thread must import it: compiled, or TypeScript under tsx. */
@@ -118,6 +120,19 @@ export class RtpMediaSessions implements MediaSessionProvider {
     return info;
   }
 
+  /** Whether media for `mediaId` runs on the media threads: an RTP session here, or an ingress call. */
+  running(mediaId: string): boolean {
+    return this.o.pool.hasCall(mediaId);
+  }
+
+  /**
+   * Plays 48/24/16 kHz mono audio into the media of `mediaId` (RTP or ingress: every call's media is
+   * one session on the pool) as the source `sourceId`; resolves once it has been played out.
+   */
+  async playPcm(mediaId: string, sourceId: string, samples: Int16Array, rate: number): Promise<PlaybackResult> {
+    return this.o.pool.playPcm(mediaId, samples, rate, { sourceId });
+  }
+
   /** Ends the media call (flushing hooks) and frees its port; its final stats. */
   async close(mediaId: string): Promise<CallMediaStats | null> {
     const s = this.sessions.get(mediaId);
@@ -129,4 +144,33 @@ export class RtpMediaSessions implements MediaSessionProvider {
       this.ports.release(s.rtp.port);
     }
   }
+}
+
+/** A call's media as the call service ends it, whichever kind it is. */
+export interface CallMediaEnd {
+  /** Where the worker's hooks wrote the call's timeline and analytics. */
+  scratchDir: string;
+  /** Ends the media (flushing hooks); its final stats when this side ran it. */
+  end(): Promise<CallMediaStats | null>;
+  /** Drops what is kept about the call once it is finalized. */
+  forget(): void;
+}
+
+/**
+ * The media of `mediaId` for finalizing: an RTP session the service ended itself, or an ingress
+ * call its adapter ends (the sidecar or ACS stream closes, then its media session on the pool).
+ */
+export function callMediaEnd(mediaId: string, rtp: RtpMediaSessions, ingress: IngressMediaPort | undefined): CallMediaEnd | undefined {
+  const session = rtp.get(mediaId);
+  if (session) return { scratchDir: session.scratchDir, end: () => rtp.close(mediaId), forget: () => {} };
+  const scratchDir = ingress?.scratchDir(mediaId);
+  if (ingress === undefined || scratchDir === undefined) return undefined;
+  return {
+    scratchDir,
+    end: async () => {
+      await ingress.end(mediaId);
+      return null;
+    },
+    forget: () => ingress.forget?.(mediaId),
+  };
 }

@@ -9,7 +9,7 @@ import { MediabotError } from '../errors.js';
 import { mediaPrompt } from '../graph/calls.js';
 import type { CallView } from '../signaling/registry.js';
 import { badRequest, type CallTable } from './call-table.js';
-import { fetchPrompt, load48k, randomSsrc, sendRtpAudio } from './prompts.js';
+import { fetchPrompt, load48k } from './prompts.js';
 import type { CallMedia, CallServiceOptions } from './types.js';
 
 export class PromptPlayback {
@@ -28,8 +28,8 @@ export class PromptPlayback {
 
   /**
    * Plays a prompt (a URL, or text made into speech) and resolves when it finished.
-   * App-hosted media: mediabot sends it into the call's conference itself; service-hosted: Graph
-   * playPrompt, awaited to its completion notification.
+   * App-hosted media: mediabot plays it through the call's media session (`playPcm`, RTP or ingress
+   * alike); service-hosted: Graph playPrompt, awaited to its completion notification.
    */
   async play(callId: string, input: { url?: string; text?: string; voice?: string }): Promise<{ via: 'media' | 'graph'; promptUrl: string | null; durationMs: number }> {
     const hasUrl = input?.url !== undefined;
@@ -51,36 +51,20 @@ export class PromptPlayback {
     }
     const t0 = Date.now();
     if (m.mode === 'app' && m.mediaId !== null) {
-      const session = this.o.media.get(m.mediaId);
-      const ingressPlay = this.o.ingress?.play;
-      if (!session && ingressPlay !== undefined && this.o.ingress!.scratchDir(m.mediaId) !== undefined) {
-        // An ingress call (bridge sidecar, ACS): the prompt is a playback source of its media call,
-        // which the adapter sends back into the meeting with the outbound mix.
-        let downloaded: string | null = null;
-        if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
-        try {
-          const samples = await load48k(file);
-          const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
-          m.promptSources.add(sourceId);
-          await ingressPlay.call(this.o.ingress, m.mediaId, sourceId, samples);
-        } finally {
-          if (downloaded !== null) await rm(downloaded, { force: true });
-        }
-        return { via: 'media', promptUrl, durationMs: Date.now() - t0 };
-      }
-      if (!session) {
-        // Media from another provider (the bridge sidecar, ACS) is not an RTP conference mediabot can play into.
-        const external = !m.rtpMedia;
-        throw new MediabotError(external ? 'MEDIABOT_PROMPT_FAILED' : 'MEDIABOT_CALL_TERMINATED', external ? `call ${callId} has no RTP media mediabot can play a prompt into` : `the media of call ${callId} has ended`);
+      // RTP and ingress calls alike: the prompt is a playback source of the call's media session,
+      // mixed into what everyone hears and recorded under its own source id.
+      if (!this.o.media.running(m.mediaId)) {
+        const known = m.rtpMedia || this.o.ingress?.scratchDir(m.mediaId) !== undefined;
+        throw new MediabotError(known ? 'MEDIABOT_CALL_TERMINATED' : 'MEDIABOT_PROMPT_FAILED', known ? `the media of call ${callId} has ended` : `call ${callId} has no media mediabot can play a prompt into`);
       }
       let downloaded: string | null = null;
       if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
       try {
         const samples = await load48k(file);
-        // Known before the first packet, so the new source is labelled the moment it appears.
-        const ssrc = randomSsrc();
-        m.promptSources.add(`ssrc-${ssrc}`);
-        await sendRtpAudio(samples, session.rtp, { ssrc });
+        // Known before the source appears, so it is labelled the moment it does.
+        const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
+        m.promptSources.add(sourceId);
+        await this.o.media.playPcm(m.mediaId, sourceId, samples, 48_000);
       } finally {
         if (downloaded !== null) await rm(downloaded, { force: true });
       }

@@ -1,17 +1,14 @@
 /**
  * Prompts: text made into speech with espeak-ng (a 16 kHz mono WAV, the format Graph's playPrompt
- * takes, served by mediabot under /media/prompts/<id>.wav), and playing a prompt into an
- * app-hosted call by sending it as one more Opus RTP source into the call's own conference, so
+ * takes, served by mediabot under /media/prompts/<id>.wav), and the prompt audio decoded to 48 kHz
+ * PCM for an app-hosted call, where it is played through the call's media session (`playPcm`), so
  * every participant hears it (Graph's playPrompt only works with service-hosted media).
  */
 import { execFile } from 'node:child_process';
-import { randomInt, randomUUID } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import opus from '@discordjs/opus';
 import { MediabotError } from '../errors.js';
 import { decodeOggOpusFile } from '../media/codec/ogg-opus-file.js';
 import { encodeWavPcm16, parseWavPcm16 } from '../media/wire/wav.js';
@@ -124,58 +121,4 @@ export async function fetchPrompt(url: string, dir: string, maxBytes = 20 * 1024
   const file = join(dir, `${randomUUID()}.download`);
   await writeFile(file, body);
   return file;
-}
-
-/**
- * Sends 48 kHz mono audio as paced Opus RTP (20 ms frames, drift-corrected) to an RTP endpoint.
- * Resolves after the last frame was sent.
- */
-export async function sendRtpAudio(samples: Int16Array, to: { address: string; port: number }, opts: { signal?: AbortSignal; ssrc?: number } = {}): Promise<{ frames: number; ssrc: number }> {
-  const socket = createSocket(to.address.includes(':') ? 'udp6' : 'udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, to.address.includes(':') ? '::1' : '127.0.0.1', () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  socket.on('error', () => {});
-  const encoder = new opus.OpusEncoder(48_000, 1);
-  encoder.setBitrate(32_000);
-  const ssrc = opts.ssrc ?? randomSsrc();
-  let seq = Math.floor(Math.random() * 0xffff);
-  let ts = (Math.random() * 0xffffffff) >>> 0;
-  const frames = Math.ceil(samples.length / 960);
-  const start = performance.now();
-  try {
-    for (let i = 0; i < frames; i++) {
-      if (opts.signal?.aborted) break;
-      const due = start + i * 20;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const pcm = Buffer.alloc(960 * 2);
-      const chunk = samples.subarray(i * 960, Math.min(samples.length, (i + 1) * 960));
-      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).copy(pcm);
-      const payload = encoder.encode(pcm);
-      const pkt = Buffer.allocUnsafe(12 + payload.length);
-      pkt[0] = 0x80;
-      pkt[1] = (i === 0 ? 0x80 : 0) | 111;
-      pkt.writeUInt16BE(seq, 2);
-      pkt.writeUInt32BE(ts, 4);
-      pkt.writeUInt32BE(ssrc, 8);
-      payload.copy(pkt, 12);
-      seq = (seq + 1) & 0xffff;
-      ts = (ts + 960) >>> 0;
-      socket.send(pkt, to.port, to.address);
-    }
-    return { frames, ssrc };
-  } finally {
-    // Let the last datagrams leave before closing.
-    await new Promise((r) => setTimeout(r, 20));
-    socket.close();
-  }
-}
-
-export function randomSsrc(): number {
-  return randomInt(1, 0xffffffff);
 }

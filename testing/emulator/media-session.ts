@@ -3,6 +3,8 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import opus from '@discordjs/opus';
 import type { Logger } from '../../src/logger.js';
+import { isMediabotError } from '../../src/errors.js';
+import { isRtcp, parseRtp, RTP_HEADER_SIZE, writeRtp } from '../../src/media/wire/rtp.js';
 
 /**
  * Where the emulator sends a call's participant audio. The bot puts it in the join/answer request's
@@ -54,32 +56,24 @@ export function encodeMediaBlob(endpoint: MediaEndpoint): string {
   return Buffer.from(JSON.stringify(endpoint), 'utf8').toString('base64');
 }
 
-/** A 12-byte RTP header (no CSRC, no extension) followed by the payload. */
-export function buildRtpPacket(pt: number, marker: boolean, seq: number, ts: number, ssrc: number, payload: Buffer): Buffer {
-  const pkt = Buffer.allocUnsafe(12 + payload.length);
-  pkt[0] = 0x80;
-  pkt[1] = (marker ? 0x80 : 0) | (pt & 0x7f);
-  pkt.writeUInt16BE(seq & 0xffff, 2);
-  pkt.writeUInt32BE(ts >>> 0, 4);
-  pkt.writeUInt32BE(ssrc >>> 0, 8);
-  payload.copy(pkt, 12);
+/** A 12-byte RTP header (no CSRC, no extension) followed by the payload (the media core's RTP writer). */
+export function buildRtpPacket(pt: number, marker: boolean, seq: number, ts: number, ssrc: number, payload: Uint8Array): Buffer {
+  const pkt = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length);
+  writeRtp(pkt, { payloadType: pt & 0x7f, marker, sequence: seq & 0xffff, timestamp: ts >>> 0, ssrc: ssrc >>> 0 }, payload);
   return pkt;
 }
 
-/** The payload of an RTP packet, skipping CSRCs, extension and padding; undefined if malformed. */
+/** The payload of an RTP packet, skipping CSRCs, extension and padding (the media core's RTP parser); undefined for RTCP or malformed packets. */
 export function rtpPayload(pkt: Buffer): { ssrc: number; seq: number; payload: Buffer } | undefined {
-  if (pkt.length < 12 || pkt[0]! >> 6 !== 2) return undefined;
-  const pt = pkt[1]! & 0x7f;
-  if (pt >= 72 && pt <= 76) return undefined; // RTCP
-  let off = 12 + 4 * (pkt[0]! & 0x0f);
-  if (pkt[0]! & 0x10) {
-    if (pkt.length < off + 4) return undefined;
-    off += 4 + 4 * pkt.readUInt16BE(off + 2);
+  if (isRtcp(pkt)) return undefined;
+  let p;
+  try {
+    p = parseRtp(pkt);
+  } catch (err) {
+    if (isMediabotError(err)) return undefined;
+    throw err;
   }
-  let end = pkt.length;
-  if (pkt[0]! & 0x20) end -= pkt[pkt.length - 1]!;
-  if (off > end) return undefined;
-  return { ssrc: pkt.readUInt32BE(8), seq: pkt.readUInt16BE(2), payload: pkt.subarray(off, end) };
+  return { ssrc: p.ssrc, seq: p.sequence, payload: Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength) };
 }
 
 export interface ReceivedAudioStats {
@@ -279,7 +273,7 @@ export class CallMediaSession {
 
   private onBotPacket(s: Sender, msg: Buffer): void {
     const r = s.received;
-    if (msg.length >= 8 && msg[0]! >> 6 === 2 && msg[1]! >= 200 && msg[1]! <= 204) {
+    if (msg.length >= 8 && msg[0]! >> 6 === 2 && isRtcp(msg)) {
       r.rtcpPackets += 1;
       return;
     }

@@ -45,8 +45,6 @@ export class MediaSource implements SourceFrame, MixParticipant {
   reportedLossPct = -1;
   /** Arrival time (ms) of the newest packet or frame. */
   lastInputMs: number;
-  /** Set by transports: opaque per-source send state (address, RTP sequence). */
-  transport: unknown = null;
   private readonly decimator = new Decimator48to16();
   /** The input writes the 16 kHz tap itself: no 48 kHz frame, no decimation (`pcm48` stays silent). */
   readonly speechOnly: boolean;

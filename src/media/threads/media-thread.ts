@@ -1,50 +1,39 @@
 /**
  * The body of a media thread (worker_threads). It owns one drift-corrected
- * clock; every call pinned to this thread ticks from it. Calls, their UDP
- * sockets and their hooks live here, so the main thread only sees events.
+ * clock; every call pinned to this thread ticks from it. Each call is one
+ * MediaSession (RTP sockets, PCM feeds and hooks live inside it), so the main
+ * thread only sees events, outbound frames and replies.
  */
 import { parentPort, threadId } from 'node:worker_threads';
 import { isMediabotError, MediabotError } from '../../errors.js';
-import { HookRunner } from '../hooks/runner.js';
 import type { MediaEvent } from '../hooks/api.js';
-import { UdpRtpTransport } from '../session/rtp/udp-transport.js';
-import type { CallSpec } from '../session/spec.js';
 import { MediaClock } from '../core/clock.js';
-import { loadHooks } from '../hooks/loader.js';
-import { CallPipeline } from '../core/pipeline.js';
-import type { CallMediaStats, CreatedCall, FromMediaThread, OutboundFrame, ToMediaThread } from './protocol.js';
-import { PcmCall } from '../session/pcm/pcm-call.js';
 import { SAMPLES_16K } from '../core/frame.js';
-import '../hooks/builtin/index.js';
-
-interface RunningCall {
-  pipeline: CallPipeline;
-  transport: UdpRtpTransport | null;
-  runner: HookRunner | null;
-  reportTimer: NodeJS.Timeout | null;
-  /** PCM ingress sources and outbound audio (spec.pcm), or null. */
-  pcm: PcmCall | null;
-}
+import { openMediaSession } from '../session/factory.js';
+import type { CallMediaStats, MediaSession } from '../session/media-session.js';
+import type { PcmFeedCounters } from '../session/pcm/pcm-session.js';
+import type { FromMediaThread, MediaRequest, MediaRequestType, MediaResult, OutboundFrame, PcmPush, ToMediaThread } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('media-thread must run in a worker thread');
 
-const calls = new Map<string, RunningCall>();
-let tickList: CallPipeline[] = [];
+const sessions = new Map<string, MediaSession>();
+let tickList: MediaSession[] = [];
 let pendingEvents: MediaEvent[] = [];
-/** Calls whose outbound audio goes to the main thread each tick. */
-let outboundList: Array<{ callId: string; pipeline: CallPipeline; pcm: PcmCall }> = [];
-const outboundReady: Array<{ callId: string; pipeline: CallPipeline; pcm: PcmCall }> = [];
-/** PCM frames for calls this thread does not run (ended or unknown). */
-let strayPcmFrames = 0;
+/** Sessions whose outbound audio goes to the main thread each tick. */
+let outboundList: MediaSession[] = [];
+const outboundReady: Array<{ session: MediaSession; frame: Int16Array }> = [];
+/** PCM frames for calls this thread does not run (ended, unknown, or not PCM). */
+const feed: PcmFeedCounters = { strayPcmFrames: 0 };
 
 const clock = new MediaClock(() => {
   for (let i = 0; i < tickList.length; i++) {
+    const s = tickList[i]!;
     try {
-      tickList[i]!.tick();
+      s.tick();
     } catch (err) {
       // A failing call must not stop the others on this thread.
-      queueEvent({ type: 'hook.error', callId: tickList[i]!.callId, sourceId: null, hook: 'pipeline', message: (err as Error).message, mediaTimeMs: tickList[i]!.mediaTimeMs });
+      queueEvent({ type: 'hook.error', callId: s.callId, sourceId: null, hook: 'pipeline', message: (err as Error).message, mediaTimeMs: s.pipeline.mediaTimeMs });
     }
   }
   flushEvents();
@@ -53,7 +42,13 @@ const clock = new MediaClock(() => {
 
 function postOutbound(): void {
   let n = 0;
-  for (const o of outboundList) if (o.pcm.outbound()) outboundReady[n++] = o;
+  for (const s of outboundList) {
+    const frame = s.outbound();
+    if (frame === null) continue;
+    const slot = (outboundReady[n++] ??= { session: s, frame });
+    slot.session = s;
+    slot.frame = frame;
+  }
   if (n === 0) return;
   // One buffer for all calls of this tick: one transfer per tick instead of one per call.
   const all = new Int16Array(n * SAMPLES_16K);
@@ -61,21 +56,17 @@ function postOutbound(): void {
   for (let i = 0; i < n; i++) {
     const o = outboundReady[i]!;
     const view = all.subarray(i * SAMPLES_16K, (i + 1) * SAMPLES_16K);
-    view.set(o.pcm.outFrame);
+    view.set(o.frame);
     // the pipeline already counted this tick, so its media time is one frame ahead
-    frames.push({ callId: o.callId, mediaTimeMs: o.pipeline.mediaTimeMs - 20, samples: view });
+    frames.push({ callId: o.session.callId, mediaTimeMs: o.session.pipeline.mediaTimeMs - 20, samples: view });
   }
   const msg: FromMediaThread = { type: 'outbound', frames };
   port!.postMessage(msg, [all.buffer]);
 }
 
-function pushPcm(msg: Extract<ToMediaThread, { type: 'pcm' }>): void {
-  const c = calls.get(msg.callId);
-  if (!c || !c.pcm) {
-    strayPcmFrames += msg.frames.length;
-    return;
-  }
-  c.pcm.push(msg.frames);
+function pushPcm(msg: PcmPush): void {
+  const s = sessions.get(msg.callId);
+  if (!s || !s.pushPcm(msg.frames)) feed.strayPcmFrames += msg.frames.length;
 }
 
 function queueEvent(e: MediaEvent): void {
@@ -90,112 +81,55 @@ function flushEvents(): void {
 }
 
 function rebuild(): void {
-  tickList = [...calls.values()].map((c) => c.pipeline);
-  outboundList = [...calls.values()].flatMap((c) => (c.pcm && c.pcm.outboundMode !== 'off' ? [{ callId: c.pipeline.callId, pipeline: c.pipeline, pcm: c.pcm }] : []));
+  tickList = [...sessions.values()];
+  outboundList = tickList.filter((s) => s.hasOutbound);
   if (tickList.length > 0 && !clock.isRunning) clock.start();
   if (tickList.length === 0 && clock.isRunning) clock.stop();
 }
 
-async function createCall(spec: CallSpec): Promise<CreatedCall> {
-  if (calls.has(spec.callId)) throw new MediabotError('MEDIABOT_BAD_REQUEST', `call ${spec.callId} already runs on this media thread`);
-  if (spec.speechOnly) {
-    if (spec.mixing !== false) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'speechOnly needs mixing: false');
-    const wants48k = (spec.hooks ?? []).some((h) => 'builtin' in h && h.builtin === 'recorder' && h.options?.['wavRate'] === 48_000);
-    if (wants48k) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'a speechOnly call has no 48 kHz audio: record WAV at 16000 Hz');
-  }
-  const hooks = await loadHooks(spec.hooks ?? [], spec.callId);
-  // Transcribers finish the last utterances after the call ends: give hooks time to drain.
-  const runner = hooks.length > 0 ? new HookRunner({ callId: spec.callId, hooks, emit: queueEvent, stopTimeoutMs: spec.hookStopTimeoutMs ?? 30_000 }) : null;
-  const pipeline = new CallPipeline({
-    callId: spec.callId,
-    encoder: spec.encoder ?? {},
-    talk: spec.talk ?? {},
-    hooks: runner,
-    emit: queueEvent,
-    alwaysEncodeMix: spec.alwaysEncodeMix ?? false,
-    mixing: spec.mixing ?? true,
-    speechOnly: spec.speechOnly ?? false,
-    sourceIdleMs: spec.sourceIdleMs ?? 10_000,
-  });
-  let transport: UdpRtpTransport | null = null;
-  let rtp: CreatedCall['rtp'] = null;
-  let reportTimer: NodeJS.Timeout | null = null;
-  if (spec.rtp) {
-    transport = new UdpRtpTransport(pipeline, { host: spec.rtp.host, port: spec.rtp.port, jitter: spec.jitter ?? {} });
-    pipeline.setSend(transport.send);
-    rtp = await transport.listen();
-    const t = transport;
-    reportTimer = setInterval(() => t.sendReports(), 5000);
-  }
-  const pcm = spec.pcm ? new PcmCall(pipeline, spec.pcm, spec.encoder ?? {}) : null;
-  calls.set(spec.callId, { pipeline, transport, runner, reportTimer, pcm });
-  rebuild();
-  return { callId: spec.callId, rtp };
+function sessionOf(callId: string): MediaSession {
+  const s = sessions.get(callId);
+  if (!s) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call ${callId} on this media thread`);
+  return s;
 }
 
-function pcmStatsOf(c: RunningCall, sourceId: string): CallMediaStats['sources'][number] {
-  const pcm = c.pcm?.statsOf(sourceId);
-  return pcm ? { sourceId, pcm } : { sourceId };
-}
-
-function statsOf(c: RunningCall): CallMediaStats {
-  const p = c.pipeline;
-  const participants = c.transport ? c.transport.participants() : [];
-  const sources = p.listSources().map((s) => {
-    const part = participants.find((x) => x.sourceId === s.sourceId);
-    return part
-      ? { sourceId: s.sourceId, ssrc: part.ssrc, address: part.address, port: part.port, packetsSent: part.packetsSent, jitter: { ...part.stats } as Record<string, number> }
-      : pcmStatsOf(c, s.sourceId);
-  });
-  // PCM sources removed as idle still report.
-  if (c.pcm) for (const id of c.pcm.inputs.keys()) if (!sources.some((s) => s.sourceId === id)) sources.push(pcmStatsOf(c, id));
-  // Sources that left (idle or BYE) still report, from the transport.
-  for (const part of participants) if (!sources.some((s) => s.sourceId === part.sourceId)) sources.push({ sourceId: part.sourceId, ssrc: part.ssrc, address: part.address, port: part.port, packetsSent: part.packetsSent, jitter: { ...part.stats } as Record<string, number> });
-  return {
-    callId: p.callId,
-    mediaTimeMs: p.mediaTimeMs,
-    ticks: p.ticks,
-    encodes: p.encodesTotal,
-    lastEncodes: p.lastEncodes,
-    sources,
-    transport: c.transport ? { ...c.transport.stats } : c.pcm ? { pcmFrames: c.pcm.counters.frames, pcmBadFrames: c.pcm.counters.badFrames, strayPcmFrames } : null,
-    stages: p.stageStats(),
-    clock: { ...clock.stats },
-    threadId,
-    hooks: c.runner ? c.runner.stats() : null,
-  };
+function withThread(s: ReturnType<MediaSession['stats']>): CallMediaStats {
+  return { ...s, clock: { ...clock.stats }, threadId };
 }
 
 async function endCall(callId: string): Promise<CallMediaStats> {
-  const c = calls.get(callId);
-  if (!c) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call ${callId} on this media thread`);
-  calls.delete(callId);
+  const s = sessionOf(callId);
+  sessions.delete(callId);
   rebuild();
-  if (c.reportTimer) clearInterval(c.reportTimer);
-  const stats = statsOf(c);
-  await c.pipeline.stop();
-  if (c.transport) await c.transport.close();
+  const stats = withThread(await s.close());
   flushEvents();
   return stats;
 }
 
-async function handle(msg: ToMediaThread): Promise<unknown> {
-  switch (msg.type) {
-    case 'create':
-      return createCall(msg.spec);
-    case 'end':
-      return endCall(msg.callId);
-    case 'stats': {
-      const c = calls.get(msg.callId);
-      if (!c) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call ${msg.callId} on this media thread`);
-      return statsOf(c);
-    }
-    case 'shutdown': {
-      for (const id of [...calls.keys()]) await endCall(id);
-      clock.stop();
-      return { ok: true };
-    }
-  }
+type Handlers = { [K in MediaRequestType]: (msg: MediaRequest<K>) => Promise<MediaResult<K>> };
+
+const handlers: Handlers = {
+  async create({ spec }) {
+    if (sessions.has(spec.callId)) throw new MediabotError('MEDIABOT_BAD_REQUEST', `call ${spec.callId} already runs on this media thread`);
+    const session = await openMediaSession(spec, { emit: queueEvent, feed });
+    sessions.set(spec.callId, session);
+    rebuild();
+    return { callId: spec.callId, rtp: session.rtp };
+  },
+  end: ({ callId }) => endCall(callId),
+  stats: async ({ callId }) => withThread(sessionOf(callId).stats()),
+  play: async ({ callId, sourceId, rate, samples }) => sessionOf(callId).playPcm({ sourceId, rate, samples }),
+  async shutdown() {
+    for (const id of [...sessions.keys()]) await endCall(id);
+    clock.stop();
+    return { ok: true };
+  },
+};
+
+function handle<K extends MediaRequestType>(msg: MediaRequest<K>): Promise<MediaResult<K>> {
+  // Each request type goes to its own handler; the union is narrowed by `type`.
+  const handler = handlers[msg.type] as (m: MediaRequest<K>) => Promise<MediaResult<K>>;
+  return handler(msg);
 }
 
 port.on('message', (msg: ToMediaThread) => {

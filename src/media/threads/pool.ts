@@ -5,10 +5,11 @@ import { Worker } from 'node:worker_threads';
 import { MediabotError } from '../../errors.js';
 import type { MediaEvent } from '../hooks/api.js';
 import type { CallSpec } from '../session/spec.js';
+import { Emitter } from '../../util/emitter.js';
 import { disableMemoryReducer } from './gc-tuning.js';
-import type { CallMediaStats, CreatedCall, FromMediaThread, OutboundFrame, PcmFrameMessage, ToMediaThread } from './protocol.js';
+import type { CallMediaStats, CreatedCall, FromMediaThread, MediaRequestBody, MediaRequestType, MediaResult, OutboundFrame, PcmFrameMessage, PlaybackResult, ToMediaThread } from './protocol.js';
 
-export type { CallMediaStats, CreatedCall, OutboundFrame, PcmFrameMessage } from './protocol.js';
+export type { CallMediaStats, CreatedCall, OutboundFrame, PcmFrameMessage, PlaybackResult } from './protocol.js';
 
 /** A PCM frame handed to pushPcm (flags default 0). */
 export interface PcmFrameIn {
@@ -19,8 +20,9 @@ export interface PcmFrameIn {
   flags?: number;
 }
 
+/** A request waiting for its reply; `resolve` takes the result type of its own request. */
 interface Pending {
-  resolve: (v: unknown) => void;
+  resolve: (v: MediaResult<MediaRequestType>) => void;
   reject: (e: unknown) => void;
 }
 
@@ -51,12 +53,12 @@ function startWorker(name: string): Worker {
 export class MediaThreadPool {
   private readonly threads: MediaThread[] = [];
   private readonly callThread = new Map<string, MediaThread>();
-  private readonly listeners = new Set<(e: MediaEvent) => void>();
+  private readonly events = new Emitter<MediaEvent>();
   private nextId = 1;
   /** PCM frames waiting for the next flush, per call (one postMessage per call per event-loop turn). */
   private pcmBatches = new Map<string, PcmFrameMessage[]>();
   private pcmFlushScheduled = false;
-  private readonly outboundListeners = new Map<string, Set<(frame: OutboundFrame) => void>>();
+  private readonly outboundListeners = new Map<string, Emitter<OutboundFrame>>();
 
   constructor(readonly size: number = availableParallelism()) {
     if (!Number.isInteger(size) || size < 1) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `media threads must be >= 1 (got ${size})`);
@@ -74,20 +76,16 @@ export class MediaThreadPool {
   }
 
   onEvent(listener: (e: MediaEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.on(listener);
   }
 
   private onMessage(t: MediaThread, m: FromMediaThread): void {
     if ('type' in m) {
       if (m.type === 'outbound') {
-        for (const f of m.frames) {
-          const ls = this.outboundListeners.get(f.callId);
-          if (ls) for (const l of ls) l(f);
-        }
+        for (const f of m.frames) this.outboundListeners.get(f.callId)?.emit(f);
         return;
       }
-      for (const e of m.events) for (const l of this.listeners) l(e);
+      for (const e of m.events) this.events.emit(e);
       return;
     }
     const p = t.pending.get(m.id);
@@ -103,12 +101,14 @@ export class MediaThreadPool {
     t.pending.clear();
   }
 
-  private request<T>(t: MediaThread, msg: ToMediaThread extends infer M ? (M extends unknown ? Omit<M, 'id'> : never) : never): Promise<T> {
+  private request<K extends MediaRequestType>(t: MediaThread, msg: MediaRequestBody<K>, transfer: ArrayBuffer[] = []): Promise<MediaResult<K>> {
     if (t.failed) return Promise.reject(new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', t.failed.message));
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      t.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      t.worker.postMessage({ ...msg, id });
+    return new Promise<MediaResult<K>>((resolve, reject) => {
+      // The thread answers request `id` with the result of the same request type.
+      t.pending.set(id, { resolve: resolve as (v: MediaResult<MediaRequestType>) => void, reject });
+      const out: ToMediaThread = { ...msg, id };
+      t.worker.postMessage(out, transfer);
     });
   }
 
@@ -120,7 +120,7 @@ export class MediaThreadPool {
     this.callThread.set(spec.callId, t);
     t.calls.add(spec.callId);
     try {
-      return await this.request<CreatedCall>(t, { type: 'create', spec });
+      return await this.request(t, { type: 'create', spec });
     } catch (err) {
       this.callThread.delete(spec.callId);
       t.calls.delete(spec.callId);
@@ -135,14 +135,14 @@ export class MediaThreadPool {
   }
 
   async callStats(callId: string): Promise<CallMediaStats> {
-    return this.request<CallMediaStats>(this.threadOf(callId), { type: 'stats', callId });
+    return this.request(this.threadOf(callId), { type: 'stats', callId });
   }
 
   /** Ends the call's media, flushing its hooks; returns its final stats. */
   async endCall(callId: string): Promise<CallMediaStats> {
     const t = this.threadOf(callId);
     try {
-      return await this.request<CallMediaStats>(t, { type: 'end', callId });
+      return await this.request(t, { type: 'end', callId });
     } finally {
       this.callThread.delete(callId);
       t.calls.delete(callId);
@@ -192,16 +192,28 @@ export class MediaThreadPool {
   onOutbound(callId: string, listener: (frame: OutboundFrame) => void): () => void {
     let ls = this.outboundListeners.get(callId);
     if (!ls) {
-      ls = new Set();
+      ls = new Emitter<OutboundFrame>();
       this.outboundListeners.set(callId, ls);
     }
-    ls.add(listener);
+    const off = ls.on(listener);
+    const set = ls;
     return () => {
-      const set = this.outboundListeners.get(callId);
-      if (!set) return;
-      set.delete(listener);
-      if (set.size === 0) this.outboundListeners.delete(callId);
+      off();
+      if (set.size === 0 && this.outboundListeners.get(callId) === set) this.outboundListeners.delete(callId);
     };
+  }
+
+  /**
+   * Plays mono audio (16, 24 or 48 kHz) into a call, RTP or PCM alike, as the source `sourceId`
+   * (default `playback-<n>`): mixed into what every participant hears and recorded like one.
+   * The samples are copied. Resolves once it has been played out, or the call ended first
+   * (`completed: false`).
+   */
+  async playPcm(callId: string, samples: Int16Array, rate: number, opts: { sourceId?: string } = {}): Promise<PlaybackResult> {
+    const t = this.threadOf(callId);
+    const copy = samples.slice();
+    const sourceId = opts.sourceId ?? `playback-${this.nextId}`;
+    return this.request(t, { type: 'play', callId, sourceId, rate, samples: copy }, [copy.buffer]);
   }
 
   hasCall(callId: string): boolean {

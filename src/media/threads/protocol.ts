@@ -1,26 +1,43 @@
+/**
+ * The messages between the main thread and a media thread. Requests are one discriminated union
+ * whose result types are tied to their request types (`MediaResult<'end'>` is CallMediaStats), so
+ * neither side casts a result; PCM frames go one way, with no reply.
+ */
 import type { MediaEvent } from '../hooks/api.js';
+import type { CallMediaStats, PcmFrameMessage, PlaybackResult, RtpEndpoint } from '../session/media-session.js';
 import type { CallSpec } from '../session/spec.js';
-import type { ClockStats } from '../core/clock.js';
-import type { PipelineStageStats } from '../core/pipeline.js';
 
-/** Messages between the main thread and a media thread. */
-export type ToMediaThread =
-  | { id: number; type: 'create'; spec: CallSpec }
-  | { id: number; type: 'end'; callId: string }
-  | { id: number; type: 'stats'; callId: string }
-  | { id: number; type: 'shutdown' }
-  /** PCM ingress frames for one call (fire and forget: no reply; sample buffers are transferred). */
-  | { type: 'pcm'; callId: string; frames: PcmFrameMessage[] };
+export type { CallMediaStats, PcmFrameMessage, PlaybackResult } from '../session/media-session.js';
 
-/** One 20 ms PCM frame of a source (see src/media/ingress/pcm-input.ts for rates and flags). */
-export interface PcmFrameMessage {
-  sourceId: string;
-  rate: number;
-  /** Media time of the first sample, ms (the sender's clock; only differences matter). */
-  timestampMs: number;
-  samples: Int16Array;
-  flags: number;
+export interface CreatedCall {
+  callId: string;
+  rtp: RtpEndpoint | null;
 }
+
+/** Each request's fields and its result. */
+export interface MediaRequests {
+  create: { request: { spec: CallSpec }; result: CreatedCall };
+  end: { request: { callId: string }; result: CallMediaStats };
+  stats: { request: { callId: string }; result: CallMediaStats };
+  /** Plays audio into a call (the samples' buffer is transferred); replies once it has been played. */
+  play: { request: { callId: string; sourceId: string; rate: number; samples: Int16Array }; result: PlaybackResult };
+  shutdown: { request: Record<never, never>; result: { ok: true } };
+}
+
+export type MediaRequestType = keyof MediaRequests;
+/** A request of one type, without its id (what the pool's caller gives). */
+export type MediaRequestBody<K extends MediaRequestType = MediaRequestType> = K extends MediaRequestType ? { type: K } & MediaRequests[K]['request'] : never;
+export type MediaRequest<K extends MediaRequestType = MediaRequestType> = K extends MediaRequestType ? { id: number } & MediaRequestBody<K> : never;
+export type MediaResult<K extends MediaRequestType> = MediaRequests[K]['result'];
+
+/** PCM ingress frames for one call (fire and forget: no reply; sample buffers are transferred). */
+export interface PcmPush {
+  type: 'pcm';
+  callId: string;
+  frames: PcmFrameMessage[];
+}
+
+export type ToMediaThread = MediaRequest | PcmPush;
 
 /** One 20 ms frame of a call's outbound audio, 16 kHz mono int16 (320 samples). */
 export interface OutboundFrame {
@@ -30,38 +47,8 @@ export interface OutboundFrame {
   samples: Int16Array;
 }
 
-export type FromMediaThread =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { code: string; message: string } }
-  | { type: 'events'; events: MediaEvent[] }
-  | { type: 'outbound'; frames: OutboundFrame[] };
+export type MediaReply =
+  | { id: number; ok: true; result: MediaResult<MediaRequestType> }
+  | { id: number; ok: false; error: { code: string; message: string } };
 
-export interface CallMediaStats {
-  callId: string;
-  mediaTimeMs: number;
-  ticks: number;
-  encodes: number;
-  lastEncodes: number;
-  sources: Array<{
-    sourceId: string;
-    ssrc?: number;
-    address?: string;
-    port?: number;
-    packetsSent?: number;
-    jitter?: Record<string, number>;
-    /** PCM ingress sources: the PcmFrameInput stats. */
-    pcm?: Record<string, number>;
-  }>;
-  transport: Record<string, number> | null;
-  stages: PipelineStageStats;
-  /** The media thread's clock: ticks and late ticks across all its calls. */
-  clock: ClockStats;
-  /** worker_threads threadId of the media thread running the call (calls with the same id share `clock`). */
-  threadId?: number;
-  hooks: unknown;
-}
-
-export interface CreatedCall {
-  callId: string;
-  rtp: { address: string; port: number } | null;
-}
+export type FromMediaThread = MediaReply | { type: 'events'; events: MediaEvent[] } | { type: 'outbound'; frames: OutboundFrame[] };

@@ -372,9 +372,11 @@ export function serializeRtp(p: RtpPacketInit, out?: Uint8Array): Uint8Array {
 
 /**
  * Hot-path writer for the mixer: fixed header, optional CSRCs and optional RFC 6464
- * audio level, then the payload. Allocates nothing; returns the bytes written.
+ * audio level, then the first `payloadLength` bytes of `payload` (all of it by default, so a
+ * reused packet buffer needs no subarray view). Allocates nothing; returns the bytes written.
  */
-export function writeRtp(out: Uint8Array, header: RtpWriteHeader, payload: Uint8Array): number {
+export function writeRtp(out: Uint8Array, header: RtpWriteHeader, payload: Uint8Array, payloadLength = payload.length): number {
+  if (!Number.isInteger(payloadLength) || payloadLength < 0 || payloadLength > payload.length) invalid(`payload length ${payloadLength} is not 0..${payload.length}`);
   const csrcs = header.csrcs;
   const cc = csrcs ? csrcs.length : 0;
   checkHeader(header.payloadType, header.sequence, header.timestamp, header.ssrc, csrcs);
@@ -383,7 +385,7 @@ export function writeRtp(out: Uint8Array, header: RtpWriteHeader, payload: Uint8
     if (!Number.isInteger(level.extId) || level.extId < 1 || level.extId > 14) invalid(`audio level extension id ${level.extId} is not 1..14`);
     if (!Number.isInteger(level.level) || level.level < 0 || level.level > 127) invalid(`audio level ${level.level} is not 0..127`);
   }
-  const size = RTP_HEADER_SIZE + cc * 4 + (level ? 8 : 0) + payload.length;
+  const size = RTP_HEADER_SIZE + cc * 4 + (level ? 8 : 0) + payloadLength;
   if (out.length < size) throw new MediabotError('MEDIABOT_BUFFER_TOO_SMALL', `RTP packet needs ${size} bytes, buffer has ${out.length}`);
   writeFixed(out, 0x80 | (level ? 0x10 : 0) | cc, header.payloadType, header.marker, header.sequence, header.timestamp, header.ssrc);
   let o = RTP_HEADER_SIZE;
@@ -400,8 +402,9 @@ export function writeRtp(out: Uint8Array, header: RtpWriteHeader, payload: Uint8
     out[o + 7] = 0;
     o += 8;
   }
-  out.set(payload, o);
-  return o + payload.length;
+  if (payloadLength === payload.length) out.set(payload, o);
+  else for (let i = 0; i < payloadLength; i++) out[o + i] = payload[i]!;
+  return o + payloadLength;
 }
 
 /** An RFC 6464 audio level element, for `serializeRtp`. */

@@ -4,7 +4,7 @@ import { createOpusDecoder, createOpusEncoder } from '../../../src/media/codec/o
 import { SAMPLES_48K } from '../../../src/media/core/frame.js';
 import { CallPipeline } from '../../../src/media/core/pipeline.js';
 import { JitterBuffer } from '../../../src/media/session/rtp/jitter-buffer.js';
-import { emptyRtpPacket } from '../../../src/media/wire/rtp.js';
+import { emptyRtpPacket, writeRtp } from '../../../src/media/wire/rtp.js';
 import { loadSpeechPackets } from '../rtp/speech-packets.js';
 
 interface ProfileNode {
@@ -34,7 +34,7 @@ describe('the hot path does not allocate per tick', () => {
   const session = new Session();
   afterAll(() => session.disconnect());
 
-  it('a 6-participant call with 2 talkers (jitter buffers, decode, talk detection, mix, mix-minus, encodes, 16 kHz taps) stays under 64 bytes per steady-state tick', async () => {
+  it('a 6-participant call with 2 talkers (jitter buffers, decode, talk detection, mix, mix-minus, encodes, 16 kHz taps, RTP headers) stays under 64 bytes per steady-state tick', async () => {
     const speech = loadSpeechPackets();
     const noise = noisePackets(50);
     const pipeline = new CallPipeline({ callId: 'alloc', sourceIdleMs: 3_600_000 });
@@ -45,6 +45,15 @@ describe('the hot path does not allocate per tick', () => {
       packet.ssrc = 1000 + i;
       packet.payloadType = 111;
       return { jitter, packet, track: i < 2 ? speech : noise };
+    });
+    // The UDP session's send, minus the socket: each receiver's packet behind its RTP header,
+    // written from a per-peer record into a per-peer buffer (as session/rtp/udp-transport.ts does).
+    const peers = new Map(pipeline.listSources().map((s, i) => [s, { payloadType: 111, marker: false, sequence: i, timestamp: 0, ssrc: 5000 + i, out: new Uint8Array(12 + 1276), sent: 0 }]));
+    pipeline.setSend((source, payload, length) => {
+      const peer = peers.get(source)!;
+      peer.sent += writeRtp(peer.out, peer, payload, length);
+      peer.sequence = (peer.sequence + 1) & 0xffff;
+      peer.timestamp = (peer.timestamp + SAMPLES_48K) >>> 0;
     });
     let tick = 0;
     const step = (): void => {
@@ -79,6 +88,7 @@ describe('the hot path does not allocate per tick', () => {
     walk(profile.head, false);
     const total = [...sites.values()].reduce((a, b) => a + b, 0);
     expect(pipeline.lastEncodes).toBe(3); // 2 talkers + 1 shared: the full path ran
+    for (const peer of peers.values()) expect(peer.sent).toBeGreaterThan(1500 * 12); // every tick sent a header and payload
     // V8's sampler attributes a few bytes per tick to native calls and inlined frames even on a path
     // that allocates nothing, and idle detection reads the clock every 64 ticks, so the bound is a
     // budget rather than zero. Timing the stages with performance.now() alone cost about 200 bytes.

@@ -43,7 +43,7 @@ describe('RTP framing', () => {
   it('skips CSRCs, a header extension and padding', () => {
     const header = Buffer.from([0xb1, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9]); // V=2, P=1, X=1, CC=1
     const csrc = Buffer.alloc(4);
-    const ext = Buffer.from([0xbe, 0xde, 0, 1, 1, 2, 3, 4]);
+    const ext = Buffer.from([0xbe, 0xde, 0, 1, 0x10, 0xaa, 0, 0]); // RFC 8285 one-byte: id 1, one data byte, two padding bytes
     const payload = Buffer.from([9, 9]);
     const padding = Buffer.from([0, 0, 3]);
     const parsed = rtpPayload(Buffer.concat([header, csrc, ext, payload, padding]))!;

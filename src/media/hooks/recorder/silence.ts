@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { MediabotError } from '../../../errors.js';
+import { createOpusEncoder, MAX_OPUS_PACKET } from '../../codec/opus.js';
 import { opusPacketSamples } from '../../wire/opus-packet.js';
 
 let cached: Uint8Array | null = null;
@@ -12,10 +12,8 @@ let cached: Uint8Array | null = null;
  */
 export function silenceOpusPacket(): Uint8Array {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
-  const encoder = new OpusEncoder(48_000, 1);
-  const packet = new Uint8Array(encoder.encode(Buffer.alloc(960 * 2)));
+  const out = new Uint8Array(MAX_OPUS_PACKET);
+  const packet = out.slice(0, createOpusEncoder({ application: 'audio', inbandFec: false, expectedLossPct: 0, adaptiveLoss: false }).encode(new Int16Array(960), out));
   if (packet.length === 0 || opusPacketSamples(packet) !== 960) {
     throw new MediabotError('MEDIABOT_CODEC_FAILED', 'libopus did not produce a 20 ms silence packet');
   }

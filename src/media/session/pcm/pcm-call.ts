@@ -9,7 +9,7 @@ import { createOpusEncoder } from '../../codec/opus.js';
 import type { EncoderSettings } from '../../codec/types.js';
 import { SAMPLES_16K } from '../../core/frame.js';
 import type { CallPipeline } from '../../core/pipeline.js';
-import type { PcmFrameMessage } from '../../threads/protocol.js';
+import type { PcmFrameMessage } from '../media-session.js';
 import { PcmFrameInput } from './pcm-input.js';
 
 /** Not a wire bit: marks frames of a playback source (what the bot says), kept in the 'mix-minus' outbound. */

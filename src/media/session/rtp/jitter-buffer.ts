@@ -37,6 +37,14 @@
  * frames (default 5 = 100 ms) the output is silence. Opus PLC beyond ~100 ms
  * turns into a buzzy or robotic tail, and a sender that went quiet should not
  * keep "talking" through the mix.
+ *
+ * Why one file of this size: the ring, the sequence state and the depth policy
+ * are read and written together by `push` and `pull` on every packet and every
+ * tick; each piece alone has no invariant of its own, and splitting them into
+ * objects would put an indirection on the hot path and spread one state
+ * machine over several files. The pure pieces already live elsewhere
+ * (sequence unwrapping in wire/sequence.ts, interarrival jitter and reception
+ * counters in wire/rtcp.ts, levels in codec/level.ts).
  */
 import { MediabotError } from '../../../errors.js';
 import type { DecodeRate, FrameDecoder } from '../../codec/types.js';

@@ -1,6 +1,5 @@
-import type { MediaSource } from '../../core/source.js';
 import { dlsrFromMs, ntpFromUnixMs, ntpMiddle32, parseRtcp, ReportBlockBuilder, serializeRtcp, type RtcpPacket, type RtcpReportBlock } from '../../wire/rtcp.js';
-import type { RtpPeer } from './udp-transport.js';
+import type { RtpPeer } from './rtp-peer.js';
 
 interface PeerRtcpState {
   builder: ReportBlockBuilder;
@@ -39,21 +38,19 @@ export class RtcpResponder {
   }
 
   /** A participant's report block about the stream we send it: its loss steers our encoders' FEC. */
-  private noteReportedLoss(ssrc: number, reports: readonly RtcpReportBlock[], bySsrc: ReadonlyMap<number, MediaSource>): void {
-    const source = bySsrc.get(ssrc);
-    if (!source) return;
-    const ours = (source.transport as RtpPeer).ssrc;
-    for (const b of reports) if (b.ssrc === ours) source.reportedLossPct = (b.fractionLost * 100) / 256;
+  private noteReportedLoss(ssrc: number, reports: readonly RtcpReportBlock[], bySsrc: ReadonlyMap<number, RtpPeer>): void {
+    const peer = bySsrc.get(ssrc);
+    if (!peer) return;
+    for (const b of reports) if (b.ssrc === peer.ssrc) peer.source.reportedLossPct = (b.fractionLost * 100) / 256;
   }
 
   /** Handles one compound RTCP packet from a participant. Throws MediabotError on malformed input. */
-  onRtcp(buf: Uint8Array, bySsrc: ReadonlyMap<number, MediaSource>, remove: (ssrc: number) => void): void {
+  onRtcp(buf: Uint8Array, bySsrc: ReadonlyMap<number, RtpPeer>, remove: (ssrc: number) => void): void {
     const packets = parseRtcp(buf);
     for (const p of packets) {
       if (p.type === 'sr') {
-        const source = bySsrc.get(p.ssrc);
-        if (!source) continue;
-        const peer = source.transport as RtpPeer;
+        const peer = bySsrc.get(p.ssrc);
+        if (!peer) continue;
         const s = this.stateOf(peer);
         s.lsr = ntpMiddle32(p.ntpSeconds, p.ntpFraction);
         s.lsrArrivalMs = Date.now();

@@ -1,29 +1,13 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { randomInt } from 'node:crypto';
 import { isMediabotError, MediabotError } from '../../../errors.js';
 import type { CallPipeline } from '../../core/pipeline.js';
 import type { MediaSource } from '../../core/source.js';
 import { RTP_TICKS_PER_FRAME } from '../../core/frame.js';
 import { createOpusDecoder } from '../../codec/opus.js';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.js';
-import { emptyRtpPacket, isRtcp, parseRtpInto } from '../../wire/rtp.js';
+import { emptyRtpPacket, isRtcp, parseRtpInto, writeRtp } from '../../wire/rtp.js';
 import { RtcpResponder } from './rtcp-responder.js';
-
-/** Per-participant send state: where to send and our outbound RTP stream. */
-export interface RtpPeer {
-  address: string;
-  port: number;
-  /** Our SSRC for the stream we send to this participant. */
-  ssrc: number;
-  sequence: number;
-  timestamp: number;
-  payloadType: number;
-  packetsSent: number;
-  octetsSent: number;
-  readonly out: Buffer;
-  readonly jitter: JitterBuffer;
-  remoteSsrc: number;
-}
+import { createRtpPeer, type RtpPeer } from './rtp-peer.js';
 
 export interface UdpTransportStats {
   packetsIn: number;
@@ -54,7 +38,9 @@ export class UdpRtpTransport {
   readonly stats: UdpTransportStats = { packetsIn: 0, bytesIn: 0, malformed: 0, rtcpIn: 0, rtcpOut: 0, packetsOut: 0, sendErrors: 0 };
   private socket: Socket | null = null;
   private readonly parsed = emptyRtpPacket();
-  private readonly bySsrc = new Map<number, MediaSource>();
+  /** Participants by the SSRC they send, and by their pipeline source (for the send callback). */
+  private readonly bySsrc = new Map<number, RtpPeer>();
+  private readonly bySource = new Map<MediaSource, RtpPeer>();
   private readonly rtcp: RtcpResponder;
   private readonly onError: (err: unknown) => void;
 
@@ -84,21 +70,15 @@ export class UdpRtpTransport {
 
   /** The pipeline's send callback: header + payload into the peer's buffer, then UDP. */
   readonly send = (source: MediaSource, packet: Uint8Array, length: number): void => {
-    const peer = source.transport as RtpPeer | null;
+    const peer = this.bySource.get(source);
     if (!peer || !this.socket) return;
-    const out = peer.out;
-    out[0] = 0x80;
-    out[1] = peer.payloadType & 0x7f;
-    out.writeUInt16BE(peer.sequence, 2);
-    out.writeUInt32BE(peer.timestamp >>> 0, 4);
-    out.writeUInt32BE(peer.ssrc, 8);
-    for (let i = 0; i < length; i++) out[12 + i] = packet[i]!;
+    const size = writeRtp(peer.out, peer, packet, length);
     peer.sequence = (peer.sequence + 1) & 0xffff;
     peer.timestamp = (peer.timestamp + RTP_TICKS_PER_FRAME) >>> 0;
     peer.packetsSent++;
     peer.octetsSent += length;
     this.stats.packetsOut++;
-    this.socket.send(out, 0, 12 + length, peer.port, peer.address, this.onSent);
+    this.socket.send(peer.out, 0, size, peer.port, peer.address, this.onSent);
   };
 
   private readonly onSent = (err: Error | null): void => {
@@ -121,16 +101,14 @@ export class UdpRtpTransport {
       }
       const p = parseRtpInto(msg, this.parsed, { audioLevelExtId: this.opts.audioLevelExtId ?? 1 });
       this.stats.packetsIn++;
-      let source = this.bySsrc.get(p.ssrc);
-      if (!source) source = this.addParticipant(p.ssrc, p.payloadType, rinfo);
-      const peer = source.transport as RtpPeer;
+      const peer = this.bySsrc.get(p.ssrc) ?? this.addParticipant(p.ssrc, p.payloadType, rinfo);
       // Follow the sender if its address changes (NAT rebinding).
       if (peer.port !== rinfo.port || peer.address !== rinfo.address) {
         peer.address = rinfo.address;
         peer.port = rinfo.port;
       }
       peer.jitter.push(p, performance.now());
-      this.pipeline.touch(source);
+      this.pipeline.touch(peer.source);
     } catch (err) {
       if (isMediabotError(err)) {
         this.stats.malformed++;
@@ -140,44 +118,30 @@ export class UdpRtpTransport {
     }
   }
 
-  private addParticipant(ssrc: number, payloadType: number, rinfo: RemoteInfo): MediaSource {
+  private addParticipant(ssrc: number, payloadType: number, rinfo: RemoteInfo): RtpPeer {
     const jitter = new JitterBuffer({ ...this.opts.jitter, createDecoder: createOpusDecoder, sampleRate: this.pipeline.speechOnly ? 16_000 : 48_000 });
-    const peer: RtpPeer = {
-      address: rinfo.address,
-      port: rinfo.port,
-      ssrc: randomInt(1, 0xffffffff),
-      sequence: randomInt(0, 0xffff),
-      timestamp: randomInt(0, 0xffffffff),
-      payloadType,
-      packetsSent: 0,
-      octetsSent: 0,
-      out: Buffer.alloc(12 + 1276),
-      jitter,
-      remoteSsrc: ssrc,
-    };
     const source = this.pipeline.addSource(`ssrc-${ssrc}`, jitter);
-    source.transport = peer;
-    this.bySsrc.set(ssrc, source);
-    return source;
+    const peer = createRtpPeer(source, jitter, ssrc, payloadType, rinfo);
+    this.bySsrc.set(ssrc, peer);
+    this.bySource.set(source, peer);
+    return peer;
   }
 
   private removeSsrc(ssrc: number): void {
-    const source = this.bySsrc.get(ssrc);
-    if (!source) return;
+    const peer = this.bySsrc.get(ssrc);
+    if (!peer) return;
     this.bySsrc.delete(ssrc);
-    this.pipeline.removeSource(source.sourceId);
+    this.bySource.delete(peer.source);
+    this.pipeline.removeSource(peer.source.sourceId);
   }
 
   /** Sends RTCP sender/receiver reports to every participant (call every few seconds). */
   sendReports(): void {
-    for (const source of this.bySsrc.values()) this.rtcp.sendReport(source.transport as RtpPeer);
+    for (const peer of this.bySsrc.values()) this.rtcp.sendReport(peer);
   }
 
   participants(): Array<{ sourceId: string; ssrc: number; address: string; port: number; stats: JitterBuffer['stats']; packetsSent: number }> {
-    return [...this.bySsrc.entries()].map(([ssrc, s]) => {
-      const peer = s.transport as RtpPeer;
-      return { sourceId: s.sourceId, ssrc, address: peer.address, port: peer.port, stats: { ...peer.jitter.stats }, packetsSent: peer.packetsSent };
-    });
+    return [...this.bySsrc.values()].map((peer) => ({ sourceId: peer.source.sourceId, ssrc: peer.remoteSsrc, address: peer.address, port: peer.port, stats: { ...peer.jitter.stats }, packetsSent: peer.packetsSent }));
   }
 
   async close(): Promise<void> {
