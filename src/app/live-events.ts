@@ -8,8 +8,9 @@ import { MediabotError } from '../errors.js';
 import { Emitter } from '../util/emitter.js';
 
 export type LiveEventType = LiveEvent['type'];
-/** The event of one type, e.g. `LiveEventOf<'transcript.final'>`. */
-export type LiveEventOf<T extends LiveEventType> = Extract<LiveEvent, { type: T }>;
+type Narrow<E, T> = E extends { type: infer U } ? (T extends U ? E & { type: T } : never) : never;
+/** The event of one type, e.g. `LiveEventOf<'transcript.final'>` (also for members that share a variant, like transcript.partial/final). */
+export type LiveEventOf<T extends LiveEventType> = Narrow<LiveEvent, T>;
 
 export class LiveEvents extends Emitter<LiveEvent> {
   /** Every event (no argument but the listener), or the events of one type. Returns the unsubscribe function. */

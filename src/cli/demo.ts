@@ -11,7 +11,7 @@ import { MediabotError, isMediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CallArtifacts, LiveEvent } from '../calls/service.js';
 import { startMediabot, type ComposedMediabot } from '../app/mediabot.js';
-import { wer } from '../app/wer.js';
+import { wer } from '../util/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
