@@ -20,14 +20,16 @@ export const createRmsHook: HookFactory = () => {
       }
       if (frame.mediaTimeMs + 20 - windowStartMs < 1000) return;
       const dbfs: Record<string, number> = {};
+      let sources = 0;
       for (const [sourceId, e] of energy) {
         if (e.samples === 0) continue;
+        sources++;
         const rms = Math.sqrt(e.sumSquares / e.samples) / 32768;
         dbfs[sourceId] = rms > 0 ? Math.round(20 * Math.log10(rms) * 10) / 10 : -120;
         e.sumSquares = 0;
         e.samples = 0;
       }
-      ctx.emit({ type: 'hook.custom', callId: ctx.callId, sourceId: null, hook: hook.name, name: 'rms', data: { second: Math.round(windowStartMs / 1000), dbfs }, mediaTimeMs: frame.mediaTimeMs });
+      if (sources > 0) ctx.emit({ type: 'hook.custom', callId: ctx.callId, sourceId: null, hook: hook.name, name: 'rms', data: { second: Math.round(windowStartMs / 1000), dbfs }, mediaTimeMs: frame.mediaTimeMs });
       windowStartMs = frame.mediaTimeMs + 20;
     },
   };
