@@ -26,7 +26,7 @@ export const createMediabot: (config: MediabotConfig, options?: MediabotOptions)
 export type { Mediabot } from './app/api.js';
 export type { MediabotOptions } from './app/mediabot.js';
 export type { CallInfo, CallStateFilter, JoinInput, MediabotCalls, ParticipantInfo, PlaceInput, PlayResult, PromptInput, Transcript } from './app/calls-api.js';
-export type { LiveEvents, LiveEventOf, LiveEventType } from './app/live-events.js';
+export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-api.js';
 
 // The fastify app on its own (it never listens), e.g. to mount mediabot's routes in tests with inject().
 export { buildApp, type AppDeps } from './server/app.js';
@@ -37,7 +37,8 @@ export { MediabotError, isMediabotError, ERROR_CODES, type MediabotErrorCode } f
 export { createLogger, silentLogger, type Logger } from './logger.js';
 
 // Events.
-export type { LiveEvent, CallArtifacts, MediaMode, RecordingEntry, SpeakerInfo, SpeakerRef, TargetInput } from './calls/service.js';
+export type { LiveEvent, SpeakerRef, WorkerEvent as CallServiceEvent } from './events/live.js';
+export type { CallArtifacts, MediaMode, RecordingEntry, SpeakerInfo, TargetInput } from './calls/service.js';
 export type { MediabotEvent, SignalingEvent } from './events/bus.js';
 export type { MediaEvent, MediaEventType } from './media/hooks/api.js';
 export type { HookSpec } from './media/session/spec.js';

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { MediabotConfig } from '../config/config.js';
 import type { Emulator } from '../../testing/emulator/index.js';
 import type { MediabotCalls } from './calls-api.js';
-import type { LiveEvents } from './live-events.js';
+import type { MediabotEvents } from './events-api.js';
 
 export interface Mediabot {
   /** The effective config (with the emulator's URLs and credentials when emulated, and the chosen port). */
@@ -17,7 +17,7 @@ export interface Mediabot {
   /** Calls: join, place, hang up, play, mute, participants, transcript, recordings, analytics. */
   readonly calls: MediabotCalls;
   /** Every live event, typed: call state and roster, talk, dominant speaker, transcripts, hooks' own events, artifacts. */
-  readonly events: LiveEvents;
+  readonly events: MediabotEvents;
   /** The embedded Graph emulator when the config has no Graph credentials, else null. */
   readonly emulator: Emulator | null;
   /** The token media sidecars present on /media/bridge (a random one when none is configured). */

@@ -33,7 +33,7 @@ import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
 import { dashboardRoutes } from '../server/routes/dashboard.js';
-import { eventsWsRoutes, type LiveEventLike } from '../server/routes/events-ws.js';
+import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
@@ -42,12 +42,13 @@ import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from
 import { openDatabase, type Database } from '../store/db.js';
 import { CallRecordStore } from '../store/callrecords.js';
 import { SpeechStore } from '../store/speech-store.js';
-import { CallService, type LiveEvent } from '../calls/service.js';
+import { CallService } from '../calls/service.js';
+import { type LiveEvent } from '../events/live.js';
+import { createCallOperationsPort, createCallRecordsPort, createSubscriptionsPort } from '../graph/ports-adapter.js';
 import { MediabotError } from '../errors.js';
 import { callsApi } from './calls-api.js';
-import { LiveEvents } from './live-events.js';
+import { MediabotEvents } from './events-api.js';
 import type { Mediabot } from './api.js';
-import { callOperationsPort, callRecordsPort, subscriptionsPort } from './graph-ports.js';
 import { WorkerIngress } from '../calls/ingress.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
@@ -270,7 +271,7 @@ async function assemble(
     onCallEnded: (info) => calls?.ingressCallEnded(info),
   });
   const signaling = createSignaling({
-    calls: callOperationsPort(graph.graph),
+    calls: createCallOperationsPort(graph.graph),
     callbackUri,
     bus,
     logger: log.child({ component: 'signaling' }),
@@ -320,12 +321,12 @@ async function assemble(
   // Graph can only post change notifications to a URL it reaches: a public URL, or the local emulator.
   const canNotify = opts.subscribeCallRecords ?? (emulator !== null || cfg.publicUrl !== undefined);
   const subscription = canNotify
-    ? new SubscriptionManager({ port: subscriptionsPort(graph.graph), notificationUrl: `${publicBase}/api/notifications`, clientState, logger: log.child({ component: 'subscriptions' }) })
+    ? new SubscriptionManager({ port: createSubscriptionsPort(graph.graph), notificationUrl: `${publicBase}/api/notifications`, clientState, logger: log.child({ component: 'subscriptions' }) })
     : null;
   const processor = new ChangeNotificationProcessor({
     clientState,
     managers: subscription ? [subscription] : [],
-    callRecords: callRecordsPort(graph.graph),
+    callRecords: createCallRecordsPort(graph.graph),
     store: callRecords,
     bus,
     logger: log.child({ component: 'notifications' }),
@@ -334,8 +335,8 @@ async function assemble(
   const readiness = new Readiness();
   readiness.setCheck('callbackKeys', () => validator.hasKeys || validator.warm());
 
-  const events = new LiveEvents((err) => log.warn({ err }, 'live event listener failed'));
-  bus.on((e) => events.emit(e));
+  const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
+  events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
   const subscribe = (l: (e: LiveEvent) => void): (() => void) => events.on(l);
 
@@ -368,7 +369,7 @@ async function assemble(
         options: {
           apiToken: cfg.apiToken,
           metrics,
-          subscribe: subscribe as (l: (e: LiveEventLike) => void) => () => void,
+          subscribe,
           hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
         },
       },

@@ -1,18 +1,17 @@
 /**
- * Every live event of a mediabot in one typed emitter: the bus's (signaling and media, with Graph
- * call ids) and the call service's own (speaker mapping, finished artifacts). Listen to all of
+ * `Mediabot.events`: every live event of a mediabot (the bus's signaling and media events with
+ * Graph call ids, and the call service's speaker mapping and artifacts), typed. Listen to all of
  * them, to one type, or wait for the next one that matches.
  */
-import type { LiveEvent } from '../calls/service.js';
 import { MediabotError } from '../errors.js';
-import { Emitter } from '../util/emitter.js';
+import { LiveEvents, type LiveEvent } from '../events/live.js';
 
 export type LiveEventType = LiveEvent['type'];
 type Narrow<E, T> = E extends { type: infer U } ? (T extends U ? E & { type: T } : never) : never;
 /** The event of one type, e.g. `LiveEventOf<'transcript.final'>` (also for members that share a variant, like transcript.partial/final). */
 export type LiveEventOf<T extends LiveEventType> = Narrow<LiveEvent, T>;
 
-export class LiveEvents extends Emitter<LiveEvent> {
+export class MediabotEvents extends LiveEvents {
   /** Every event (no argument but the listener), or the events of one type. Returns the unsubscribe function. */
   override on(listener: (e: LiveEvent) => void): () => void;
   override on<T extends LiveEventType>(type: T, listener: (e: LiveEventOf<T>) => void): () => void;
