@@ -38,19 +38,19 @@ export async function runStartCommand(argv: string[]): Promise<number> {
   const out = (l: string): void => {
     process.stdout.write(`${l}\n`);
   };
-  let worker: Mediabot | null;
+  let bot: Mediabot | null;
   if (config.useEmulator) {
     out('mediabot: no Graph credentials (MEDIABOT_CLIENT_ID / MEDIABOT_CLIENT_SECRET or MEDIABOT_CLIENT_CERT) are set: running the demo against the embedded Graph emulator.');
     const keepServing = argv.includes('--keep-serving');
-    worker = await runDemo({ ...parseDemoArgs(argv.filter((a) => a !== '--keep-serving')), keepServing, out });
+    bot = await runDemo({ ...parseDemoArgs(argv.filter((a) => a !== '--keep-serving')), keepServing, out });
   } else {
-    worker = await startMediabot(config, { logger: createLogger(config.logLevel) });
-    out(`mediabot: listening on ${worker.url} (callbacks ${worker.callbackUri}); dashboard ${worker.url}/ · API docs ${worker.url}/docs`);
+    bot = await startMediabot(config, { logger: createLogger(config.logLevel) });
+    out(`mediabot: listening on ${bot.url} (callbacks ${bot.callbackUri}); dashboard ${bot.url}/ · API docs ${bot.url}/docs`);
   }
-  if (!worker) return 0;
-  out(`mediabot: serving at ${worker.url} (dashboard ${worker.url}/); Ctrl-C to stop.`);
+  if (!bot) return 0;
+  out(`mediabot: serving at ${bot.url} (dashboard ${bot.url}/); Ctrl-C to stop.`);
   const sig = await untilSignal();
   out(`mediabot: ${sig}: hanging up and shutting down…`);
-  await drain(worker);
+  await drain(bot);
   return 0;
 }
