@@ -67,6 +67,9 @@ export const ERROR_CODES = {
   // worker, operator API, demo
   MEDIABOT_CALL_NOT_ESTABLISHED: 'The call is not established yet, and the action needs an established call',
   MEDIABOT_PROMPT_FAILED: 'A prompt could not be synthesized, fetched or decoded',
+  MEDIABOT_URL_REFUSED: 'A caller-given URL was refused (address not public and not allowlisted, too large, too slow, too many redirects) or could not be fetched; one message whatever the reason',
+  MEDIABOT_ORIGIN_REFUSED: 'A request carried an Origin or Host header that is not the worker\'s own or an allowed one',
+  MEDIABOT_CALLBACK_REPLAYED: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones',
   MEDIABOT_RTP_PORTS_EXHAUSTED: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call',
   MEDIABOT_DEMO_FAILED: 'A stage of `mediabot demo` failed (the message names the stage)',
 } as const;

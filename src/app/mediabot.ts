@@ -17,7 +17,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { MediabotConfig } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
@@ -32,10 +31,12 @@ import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfi
 import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
+import { websocketWithLimits } from '../server/ws-limits.js';
 import { dashboardRoutes } from '../server/routes/dashboard.js';
 import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
+import { CallbackGuard } from '../signaling/callback-guard.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -50,6 +51,7 @@ import { callsApi } from './calls-api.js';
 import { MediabotEvents } from './events-api.js';
 import type { Mediabot } from './api.js';
 import { WorkerIngress } from '../calls/ingress.js';
+import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
@@ -110,7 +112,7 @@ export async function startEmbeddedEmulator(config: MediabotConfig, logger: Logg
 }
 
 function emulatedConfig(config: MediabotConfig, e: Emulator, clientSecret: string): MediabotConfig {
-  return { ...config, tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
+  return { ...config, tenants: config.tenants.length > 0 ? config.tenants : [e.tenantId], tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
 }
 
 type Cleanups = Array<() => Promise<void> | void>;
@@ -254,17 +256,14 @@ async function assemble(
   });
 
   let calls: CallService | undefined;
-  // ACS streams present MEDIABOT_API_TOKEN; sidecars MEDIABOT_BRIDGE_TOKEN or MEDIABOT_API_TOKEN.
-  // With neither (loopback only): a random per-process bridge token (Mediabot.bridgeToken)
-  // and an open ACS endpoint, like the open operator API.
-  const acsTokens = cfg.apiToken !== undefined ? [cfg.apiToken] : [];
-  const bridgeTokens = [cfg.bridgeToken, cfg.apiToken].filter((t): t is string => t !== undefined);
+  // Who may connect to /media/acs and /media/bridge (the rules: ingress/common/tokens.ts).
+  const tokens = ingressTokens(cfg);
   const ingress = new WorkerIngress({
     pool,
     hooks,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
-    tokens: bridgeTokens.length > 0 ? bridgeTokens : [randomBytes(24).toString('base64url')],
-    acsTokens,
+    tokens: tokens.bridge,
+    acsTokens: tokens.acs,
     acsJwt: cfg.acsResourceId !== undefined ? { audience: cfg.acsResourceId, openIdUrl: cfg.acsOpenIdUrl, ...(caPem !== undefined ? { caPem } : {}) } : undefined,
     logger: log,
     onCallStarted: (info) => calls?.ingressCallStarted(info),
@@ -278,6 +277,8 @@ async function assemble(
     // Incoming calls are answered with app-hosted media: mediabot hears and records them.
     policy: () => ({ action: 'answer', media: 'app' }),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
+    // `metrics` is created below; this only runs once callbacks arrive.
+    onTerminationUnconfirmed: () => metrics.callbackRejected.inc({ reason: 'unconfirmed' }),
   });
   cleanups.push(() => signaling.close());
   calls = new CallService({
@@ -348,27 +349,32 @@ async function assemble(
     },
   };
 
+  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cfg.allowedOrigins };
   const app = await buildApp({
     logger: log.child({ component: 'http' }),
     metrics,
     apiToken: cfg.apiToken,
+    limits: { maxConnections: cfg.maxConnections },
+    origin: originPolicy,
     readiness,
     registry: signaling.registry,
-    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items) },
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants }) },
     notifications: { processor },
     prePlugins: [
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.
       { plugin: fastifySwagger as unknown as FastifyPluginAsync<never>, options: openapi },
       { plugin: fastifySwaggerUi as unknown as FastifyPluginAsync<never>, options: { routePrefix: '/docs' } },
-      { plugin: fastifyWebsocket as unknown as FastifyPluginAsync<never> },
+      // Per-route message limits and the bridge's authentication deadline, before any route.
+      { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
-    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service } }],
+    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings') } }],
     plugins: [
       {
         plugin: eventsWsRoutes as FastifyPluginAsync<never>,
         options: {
           apiToken: cfg.apiToken,
           metrics,
+          origin: originPolicy,
           subscribe,
           hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
         },

@@ -42,6 +42,16 @@ export function createCallOperationsPort(graph: GraphClient) {
     async hangUp(callId: string): Promise<void> {
       await graph.calls.delete(callId);
     },
+    /** The call's state as Graph has it, or null when Graph no longer knows the call (404). */
+    async getCall(callId: string): Promise<{ state: string | null } | null> {
+      try {
+        const call = await graph.calls.get(callId);
+        return { state: typeof call.state === 'string' ? call.state : null };
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return null;
+        throw err;
+      }
+    },
     async updateRecordingStatus(callId: string, body: { clientContext: string; status: 'recording' | 'notRecording' | 'failed' }): Promise<OperationHandleShape> {
       return toOperationHandle(await graph.calls.updateRecordingStatus(callId, body));
     },

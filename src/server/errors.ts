@@ -31,6 +31,10 @@ const STATUS: Record<string, number> = {
   MEDIABOT_INGRESS_NO_SIDECAR: 503,
   MEDIABOT_INGRESS_SESSION_FAILED: 502,
   MEDIABOT_PROMPT_FAILED: 502,
+  // A caller-given URL (one uniform answer whatever the reason).
+  MEDIABOT_URL_REFUSED: 400,
+  MEDIABOT_ORIGIN_REFUSED: 403,
+  MEDIABOT_CALLBACK_REPLAYED: 401,
 };
 
 export function statusForCode(code: MediabotErrorCode): number {
