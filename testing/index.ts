@@ -18,7 +18,11 @@ export { editDistance, wer, words } from '../src/util/wer.js';
 
 export interface GraphEmulator {
   emulator: Emulator;
-  /** MEDIABOT_* variables pointing mediabot at the emulator (tenant, app credentials, Graph, authority, callback keys): spread them into loadConfig(). */
+  /**
+   * MEDIABOT_* variables pointing mediabot at the emulator (tenant, app credentials, Graph, authority,
+   * callback keys), and a fresh MEDIABOT_API_TOKEN (a mediabot with Graph credentials counts as
+   * reachable from outside, so it needs one): spread them into loadConfig().
+   */
   env: Record<string, string>;
   /** The emulator's CA: pass it as `createMediabot(config, { caPem })` so its HTTPS is trusted. */
   caPem: string;
@@ -41,6 +45,7 @@ export async function startGraphEmulator(options: Partial<EmulatorOptions> = {})
       MEDIABOT_GRAPH_URL: emulator.graphUrl,
       MEDIABOT_AUTHORITY_URL: emulator.authorityUrl,
       MEDIABOT_CALLBACK_OPENID_URL: emulator.callbackOpenIdUrl,
+      MEDIABOT_API_TOKEN: randomBytes(32).toString('base64url'),
     },
     caPem: emulator.caPem,
     close: () => emulator.close(),
