@@ -11,8 +11,8 @@ import { MediabotError, isMediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CallArtifacts } from '../calls/service.js';
 import type { LiveEvent } from '../events/live.js';
-import { startWorker, type Worker } from '../app/worker.js';
-import { wer } from '../app/wer.js';
+import { startMediabot, type ComposedMediabot } from '../app/mediabot.js';
+import { wer } from '../util/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
@@ -124,15 +124,15 @@ function waitFor<T>(subscribe: (l: (e: LiveEvent) => void) => () => void, match:
 }
 
 /** Runs the demo. Returns the worker when keepServing (the caller closes it), else null. */
-export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<Worker | null> {
+export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<ComposedMediabot | null> {
   const out = o.out;
   const stage = new Stage();
-  let worker: Worker | null = null;
+  let worker: ComposedMediabot | null = null;
   try {
     const { config, transcriberNote } = demoConfig(env);
     out(`mediabot demo: ${o.participants} simulated participants, ${o.seconds}s of talk; ${transcriberNote}`);
     stage.set('starting the embedded Graph emulator and the worker', out);
-    worker = await startWorker(config, { logger: demoLogger() });
+    worker = await startMediabot(config, { logger: demoLogger() });
     const w = worker;
     out(`  worker     ${w.url}   (dashboard ${w.url}/ · API docs ${w.url}/docs)`);
     out(`  graph      ${w.config.graphUrl} (embedded emulator, own CA)`);
@@ -167,7 +167,8 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     const prompts = new Set<string>();
     const stamp = (): string => `[${secs(established ? Date.now() - established : 0).padStart(6)}]`;
     let callId = '';
-    const off = w.subscribe((e) => {
+    const subscribe = (l: (e: LiveEvent) => void): (() => void) => w.events.on(l);
+    const off = subscribe((e) => {
       if (!('callId' in e) || (callId !== '' && e.callId.toLowerCase() !== callId.toLowerCase())) return;
       switch (e.type) {
         case 'call.state':
@@ -203,7 +204,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     });
 
     // Subscribed before anything can end: the record may be stored before the summary is printed.
-    const recordStored = waitFor(w.subscribe, (e) => (e.type === 'callRecord.stored' ? e.callRecordId : undefined), o.seconds * 1000 + 180_000, 'the callRecord notification');
+    const recordStored = waitFor(subscribe, (e) => (e.type === 'callRecord.stored' ? e.callRecordId : undefined), o.seconds * 1000 + 180_000, 'the callRecord notification');
     recordStored.catch(() => undefined);
 
     stage.set('joining the meeting by its joinWebUrl (POST /communications/calls, app-hosted media)', out);
@@ -212,14 +213,14 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     out(`  call id    ${callId}`);
     const estState = w.signaling.registry.get(callId)?.state;
     if (estState !== 'established') {
-      await waitFor(w.subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && (e.state === 'established' || e.state === 'terminated') ? e.state : undefined), 20_000, 'the call becoming established');
+      await waitFor(subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && (e.state === 'established' || e.state === 'terminated') ? e.state : undefined), 20_000, 'the call becoming established');
     }
     if (w.signaling.registry.get(callId)?.state !== 'established') throw new MediabotError('MEDIABOT_CALL_TERMINATED', 'the call ended before it was established');
     established = Date.now();
     out(`  established after ${secs(established - t0)}`);
 
     stage.set(`listening for ${o.seconds}s`, out);
-    const ended = waitFor(w.subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && e.state === 'terminated' ? true : undefined), o.seconds * 1000 + 600_000, 'the call ending');
+    const ended = waitFor(subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && e.state === 'terminated' ? true : undefined), o.seconds * 1000 + 600_000, 'the call ending');
     ended.catch(() => undefined);
     let listenTimer: NodeJS.Timeout | undefined;
     const endedEarly = await Promise.race([ended.then(() => true), new Promise<false>((r) => (listenTimer = setTimeout(() => r(false), o.seconds * 1000)))]);

@@ -4,7 +4,7 @@ import { MediabotError } from '../../errors.js';
 import type { Hook } from './api.js';
 import type { HookSpec } from '../session/spec.js';
 
-type HookFactory = (options: Record<string, unknown> & { callId: string }) => Hook | Hook[] | Promise<Hook | Hook[]>;
+export type HookFactory = (options: Record<string, unknown> & { callId: string }) => Hook | Hook[] | Promise<Hook | Hook[]>;
 
 /** Built-in hook factories, registered by the hooks module (src/media/hooks/builtin-specs.ts). */
 const builtins = new Map<string, HookFactory>();
