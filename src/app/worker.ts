@@ -26,7 +26,7 @@ import type { MediaSessionProvider } from '../graph/media-config.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { HookSpec } from '../media/session/spec.js';
 import { MediaThreadPool } from '../media/threads/pool.js';
-import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
+import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
 import { buildServer } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
@@ -53,8 +53,6 @@ export interface WorkerOptions {
   emulatorOptions?: Partial<Omit<EmulatorOptions, 'tenantId' | 'clientId' | 'clientSecret'>>;
   /** Supplies app-hosted media blobs (the bridge ingress); default: RTP sessions on the media threads. */
   mediaSessions?: MediaSessionProvider;
-  /** Where MEDIABOT_HOOKS and the Azure speech settings are read (default process.env). */
-  env?: NodeJS.ProcessEnv;
   /** Subscribe to callRecords change notifications (default true when Graph can reach us). */
   subscribeCallRecords?: boolean;
 }
@@ -119,7 +117,7 @@ export async function startWorker(config: MediabotConfig, opts: WorkerOptions = 
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
-    const hooks = await resolveWorkerHooks(config, opts.env);
+    const hooks = await resolveWorkerHooks(config);
     let cfg = config;
     let emulator: Emulator | null = null;
     if (config.useEmulator) {
@@ -145,7 +143,7 @@ export async function startWorkerWithEmulator(config: MediabotConfig, emulator: 
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
-    const hooks = await resolveWorkerHooks(config, opts.env);
+    const hooks = await resolveWorkerHooks(config);
     return await assemble(hooks, emulatedConfig({ ...config, useEmulator: true }, emulator, clientSecret), emulator, opts, log, cleanups, cleanup);
   } catch (err) {
     await cleanup();
@@ -158,13 +156,13 @@ export async function startWorkerWithEmulator(config: MediabotConfig, emulator: 
  * bad setting stops start-up rather than the first call. Timeline and analytics come from the
  * worker's own module instead (it writes them out at call end).
  */
-export async function resolveWorkerHooks(cfg: MediabotConfig, env: NodeJS.ProcessEnv = process.env): Promise<HookSpec[]> {
-  const hookModules = parseHookModules(env['MEDIABOT_HOOKS']);
+export async function resolveWorkerHooks(cfg: MediabotConfig): Promise<HookSpec[]> {
+  const hookModules = cfg.hookModules;
   await checkHookModules(hookModules);
   return resolveHooksFromConfig({
     transcriber: cfg.transcriber,
     transcriberWsUrl: cfg.transcriberWsUrl,
-    azure: azureFromEnv(env),
+    azure: cfg.azureSpeech,
     record: cfg.record,
     dataDir: cfg.dataDir,
     recordFormat: 'both',

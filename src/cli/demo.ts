@@ -72,19 +72,20 @@ function intArg(flag: string, v: string, min: number, max: number): number {
   return Number(v);
 }
 
-/** The demo's config: always the embedded emulator; the transcriber defaults to pocketsphinx when installed. */
-export function demoConfig(env: NodeJS.ProcessEnv = process.env): { config: MediabotConfig; transcriberNote: string } {
-  const explicit = env['MEDIABOT_TRANSCRIBER'];
-  let note: string;
-  const patched = { ...env };
-  if (explicit === undefined || explicit === '') {
-    const ok = pocketsphinxAvailable();
-    patched['MEDIABOT_TRANSCRIBER'] = ok ? 'pocketsphinx' : 'none';
-    note = ok ? 'transcriber: pocketsphinx (found pocketsphinx_continuous)' : 'transcriber: none (pocketsphinx_continuous is not installed; apt install pocketsphinx pocketsphinx-en-us for captions)';
-  } else {
-    note = `transcriber: ${explicit} (MEDIABOT_TRANSCRIBER)`;
-  }
-  const config = loadConfig(patched);
+/**
+ * The demo's config (from `env`, else the environment loadConfig reads): always the embedded emulator;
+ * unless MEDIABOT_TRANSCRIBER says otherwise the transcriber is pocketsphinx when installed, and
+ * the log level defaults to warn (the demo prints its own story on stdout).
+ */
+export function demoConfig(env?: NodeJS.ProcessEnv): { config: MediabotConfig; transcriberNote: string } {
+  const ok = pocketsphinxAvailable();
+  const config = loadConfig(env, { transcriber: ok ? 'pocketsphinx' : 'none', logLevel: 'warn' });
+  const note =
+    config.transcriber === 'pocketsphinx' && ok
+      ? 'transcriber: pocketsphinx (found pocketsphinx_continuous)'
+      : config.transcriber === 'none' && !ok
+        ? 'transcriber: none (pocketsphinx_continuous is not installed; apt install pocketsphinx pocketsphinx-en-us for captions)'
+        : `transcriber: ${config.transcriber} (MEDIABOT_TRANSCRIBER)`;
   return { config: { ...config, useEmulator: true }, transcriberNote: note };
 }
 
@@ -98,8 +99,7 @@ class Stage {
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
-function demoLogger(): Logger {
-  const level = process.env['MEDIABOT_LOG_LEVEL'] ?? 'warn';
+function demoLogger(level: string): Logger {
   return pino({ name: 'mediabot', level }, pino.destination(2));
 }
 
@@ -123,7 +123,7 @@ function waitFor<T>(subscribe: (l: (e: LiveEvent) => void) => () => void, match:
 }
 
 /** Runs the demo. Returns the worker when keepServing (the caller closes it), else null. */
-export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<Worker | null> {
+export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<Worker | null> {
   const out = o.out;
   const stage = new Stage();
   let worker: Worker | null = null;
@@ -131,7 +131,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     const { config, transcriberNote } = demoConfig(env);
     out(`mediabot demo: ${o.participants} simulated participants, ${o.seconds}s of talk; ${transcriberNote}`);
     stage.set('starting the embedded Graph emulator and the worker', out);
-    worker = await startWorker(config, { logger: demoLogger() });
+    worker = await startWorker(config, { logger: demoLogger(config.logLevel) });
     const w = worker;
     out(`  worker     ${w.url}   (dashboard ${w.url}/ · API docs ${w.url}/docs)`);
     out(`  graph      ${w.config.graphUrl} (embedded emulator, own CA)`);
