@@ -38,7 +38,7 @@ import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
 import { openDatabase, type Database } from '../store/db.js';
-import { CallRecordStore } from '../store/callrecords.js';
+import { CallRecordStore } from '../store/call-records.js';
 import { SpeechStore } from '../store/speech-store.js';
 import { CallService, type LiveEvent } from '../calls/service.js';
 import { callOperationsPort, callRecordsPort, subscriptionsPort } from './graph-ports.js';

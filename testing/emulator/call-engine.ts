@@ -11,7 +11,7 @@ import {
 } from './builders.js';
 import type { CallRecordStore } from './call-records.js';
 import type { EmulatorContext } from './context.js';
-import { badRequest, conflict, forbidden, GraphError, notFound } from './graph-error.js';
+import { badRequest, conflict, forbidden, GraphErrorReply, notFound } from './graph-error.js';
 import { parseBridgeBlob } from './bridge-sidecar.js';
 import { CallMediaSession, parseMediaBlob } from './media-session.js';
 import type { MeetingStore } from './meetings.js';
@@ -486,7 +486,7 @@ export class CallEngine {
   answer(call: EmuCall, body: unknown): void {
     const b = obj(body);
     if (!b) throw badRequest('Request body must be a JSON object.');
-    if (call.state !== 'incoming') throw new GraphError(400, 'BadRequest', `Call is in state '${call.state}' and cannot be answered.`);
+    if (call.state !== 'incoming') throw new GraphErrorReply(400, 'BadRequest', `Call is in state '${call.state}' and cannot be answered.`);
     const cb = b['callbackUri'];
     if (typeof cb !== 'string' || !/^https?:\/\//.test(cb)) throw badRequest('callbackUri is required.');
     const mc = obj(b['mediaConfig']);
@@ -526,7 +526,7 @@ export class CallEngine {
   // ---------------------------------------------------------------- call actions
 
   private requireEstablished(call: EmuCall): void {
-    if (call.state !== 'established') throw new GraphError(400, 'BadRequest', `Call is in state '${call.state}'; the action needs an established call.`);
+    if (call.state !== 'established') throw new GraphErrorReply(400, 'BadRequest', `Call is in state '${call.state}'; the action needs an established call.`);
   }
 
   keepAlive(call: EmuCall): void {

@@ -6,7 +6,7 @@ import { meetingResource } from '../builders.js';
 import type { CallbackSigner } from '../callback-signer.js';
 import { CALLBACK_ISSUER } from '../callback-signer.js';
 import { FaultInjector, parseFaultRule } from '../faults.js';
-import { badRequest, GraphError, notFound } from '../graph-error.js';
+import { badRequest, GraphErrorReply, notFound } from '../graph-error.js';
 import type { CreateMeetingInput, MeetingStore } from '../meetings.js';
 import { END_REASONS, type EmuCall, type Json } from '../state.js';
 import { LIFECYCLE_EVENTS, type LifecycleEvent, type SubscriptionStore } from '../subscriptions.js';
@@ -48,7 +48,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
       const rule = d.faults.add(parseFaultRule(req.body));
       return reply.code(201).send(rule);
     } catch (err) {
-      if (isMediabotError(err)) throw new GraphError(400, err.code, err.message);
+      if (isMediabotError(err)) throw new GraphErrorReply(400, err.code, err.message);
       throw err;
     }
   });
@@ -116,7 +116,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const given = Buffer.from(auth.replace(/^Bearer\s+/i, ''));
     const want = Buffer.from(rec.token);
     if (given.length !== want.length || !timingSafeEqual(given, want)) {
-      throw new GraphError(401, 'InvalidAuthenticationToken', 'The recordingAccessToken is missing or wrong.');
+      throw new GraphErrorReply(401, 'InvalidAuthenticationToken', 'The recordingAccessToken is missing or wrong.');
     }
     return reply.code(200).header('content-type', 'audio/wav').send(rec.wav);
   });
