@@ -11,7 +11,7 @@ import { MediabotError, isMediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CallArtifacts, LiveEvent } from '../calls/service.js';
 import { startWorker, type Worker } from '../app/worker.js';
-import { wer } from '../app/wer.js';
+import { werBefore, type ScriptedUtterance } from '../app/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
@@ -280,14 +280,13 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     } else {
       out(`transcript (${lines.length} lines), first lines:`);
       for (const l of [...lines].sort((a, b) => a.startMs - b.startMs).slice(0, 6)) out(`  ${secs(l.startMs).padStart(6)} ${nameOf(l.sourceId)}: ${l.text}`);
-      const details = w.emulator?.callDetails(callId) as { script?: Array<{ name: string; utterances: Array<{ text: string; endMs: number }> }> } | undefined;
-      const spokenUntil = hangupAt - established;
-      const pairs = (details?.script ?? []).map((s) => ({
-        reference: s.utterances.filter((u) => u.endMs <= spokenUntil).map((u) => u.text).join(' '),
-        hypothesis: lines.filter((l) => nameOf(l.sourceId) === s.name).map((l) => l.text).join(' '),
-      }));
-      const score = wer(pairs);
-      out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words said before hang-up; pocketsphinx on synthetic speech)`);
+      const details = w.emulator?.callDetails(callId) as { script?: Array<{ name: string; utterances: ScriptedUtterance[] }> } | undefined;
+      // Only what was said before the hang-up, in the script and in the transcript alike.
+      const score = werBefore(
+        (details?.script ?? []).map((s) => ({ utterances: s.utterances, lines: lines.filter((l) => nameOf(l.sourceId) === s.name) })),
+        hangupAt - established,
+      );
+      out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words in the sentences finished before hang-up; pocketsphinx on synthetic speech)`);
     }
     out('files written:');
     const recDir = artifacts.recordings.length > 0 ? await w.calls.recordingPath(callId, artifacts.recordings[0]!.file).then((p) => dirname(p)) : null;
