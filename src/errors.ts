@@ -88,6 +88,17 @@ export function isMediabotErrorCode(code: unknown): code is MediabotErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
 }
 
+/**
+ * Rebuilds an error that crossed a boundary as plain data (a media thread's reply): its code is
+ * kept only if it is one of the table's; otherwise it becomes `fallback`, with the unknown code in
+ * the details.
+ */
+export function errorFromWire(error: { code: unknown; message: unknown }, fallback: MediabotErrorCode): MediabotError {
+  const message = typeof error.message === 'string' ? error.message : 'unknown error';
+  if (isMediabotErrorCode(error.code)) return new MediabotError(error.code, message);
+  return new MediabotError(fallback, message, { unknownCode: error.code });
+}
+
 /** The HTTP status for a code: the table's, or 500 for codes not normally answered over HTTP. */
 export function httpStatusOf(code: MediabotErrorCode): number {
   const info: ErrorCodeInfo = ERROR_CODES[code];

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { isMediabotErrorCode, MediabotError } from '../../errors.js';
+import { errorFromWire, MediabotError } from '../../errors.js';
 import type { MediaEvent } from '../hooks/api.js';
 import type { CallSpec } from '../session/spec.js';
 import { disableMemoryReducer } from './gc-tuning.js';
@@ -95,8 +95,7 @@ export class MediaThreadPool {
     t.pending.delete(m.id);
     if (m.ok) p.resolve(m.result);
     // The code crossed the thread boundary as a string: only a known code is kept.
-    else if (isMediabotErrorCode(m.error.code)) p.reject(new MediabotError(m.error.code, m.error.message));
-    else p.reject(new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', m.error.message, { threadCode: m.error.code }));
+    else p.reject(errorFromWire(m.error, 'MEDIABOT_MEDIA_THREAD_FAILED'));
   }
 
   private fail(t: MediaThread, err: Error): void {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCodeInfo, httpStatusOf, isMediabotErrorCode, type MediabotErrorCode } from '../../../src/errors.js';
 import { statusForCode, toHttpError } from '../../../src/server/errors.js';
-import { MediabotError } from '../../../src/errors.js';
+import { errorFromWire, MediabotError } from '../../../src/errors.js';
 import { REPO_ROOT } from './vectors.js';
 
 const CODES = Object.keys(ERROR_CODES) as MediabotErrorCode[];
@@ -53,5 +53,13 @@ describe('docs/errors.md and the code table', () => {
     expect(isMediabotErrorCode('MEDIABOT_CALL_NOT_FOUNDD')).toBe(false);
     expect(isMediabotErrorCode('toString')).toBe(false);
     expect(isMediabotErrorCode(42)).toBe(false);
+  });
+
+  it('rebuilds an error from a media thread keeping only a known code', () => {
+    expect(errorFromWire({ code: 'MEDIABOT_CODEC_FAILED', message: 'bad frame' }, 'MEDIABOT_MEDIA_THREAD_FAILED')).toMatchObject({ code: 'MEDIABOT_CODEC_FAILED', message: 'bad frame' });
+    const unknown = errorFromWire({ code: 'MEDIABOT_FUTURE_THING', message: 'x' }, 'MEDIABOT_MEDIA_THREAD_FAILED');
+    expect(unknown).toBeInstanceOf(MediabotError);
+    expect(unknown).toMatchObject({ code: 'MEDIABOT_MEDIA_THREAD_FAILED', message: 'x', details: { unknownCode: 'MEDIABOT_FUTURE_THING' } });
+    expect(errorFromWire({ code: undefined, message: 42 }, 'MEDIABOT_MEDIA_THREAD_FAILED')).toMatchObject({ code: 'MEDIABOT_MEDIA_THREAD_FAILED', message: 'unknown error' });
   });
 });
