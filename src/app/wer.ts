@@ -41,7 +41,7 @@ export interface ScriptedUtterance {
   endMs: number;
 }
 
-/** A transcript line, on the call's media clock (ms). */
+/** A transcript line, on the script's clock (ms; the caller moves it there from the media clock). */
 export interface TimedLine {
   text: string;
   startMs: number;
@@ -55,10 +55,10 @@ export interface TimedLine {
  * if it were in the reference, and whatever was transcribed of it as insertions if its lines were
  * in the hypothesis.
  *
- * The script's clock and the media clock start a little apart (hundreds of ms), so a line is not
- * placed by comparing times exactly: it belongs to the span when it starts before the midpoint of
- * the silence between the speaker's last finished sentence and the first unfinished one (a
- * speaker's sentences are seconds apart, far more than the clocks' offset).
+ * The two clocks are only aligned to within some hundreds of ms (event delivery, talk detection,
+ * the recognizer's segmenting), so a line is not placed by comparing times exactly: it belongs to
+ * the span when it starts before the midpoint of the silence between the speaker's last finished
+ * sentence and the first unfinished one (a speaker's sentences are seconds apart).
  */
 export function werBefore(
   speakers: ReadonlyArray<{ utterances: readonly ScriptedUtterance[]; lines: readonly TimedLine[] }>,

@@ -97,6 +97,12 @@ class Stage {
   }
 }
 
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
 function demoLogger(level: string): Logger {
@@ -166,8 +172,11 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     const prompts = new Set<string>();
     const stamp = (): string => `[${secs(established ? Date.now() - established : 0).padStart(6)}]`;
     let callId = '';
+    // How far the call's media clock is behind the time since established (for scoring the transcript).
+    const clockOffsets: number[] = [];
     const off = w.subscribe((e) => {
       if (!('callId' in e) || (callId !== '' && e.callId.toLowerCase() !== callId.toLowerCase())) return;
+      if (established > 0 && 'mediaTimeMs' in e && typeof e.mediaTimeMs === 'number' && clockOffsets.length < 50) clockOffsets.push(Date.now() - established - e.mediaTimeMs);
       switch (e.type) {
         case 'call.state':
           out(`${stamp()} call ${e.state}${e.reason ? `: ${e.reason.explanation}` : ''}`);
@@ -281,9 +290,14 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
       out(`transcript (${lines.length} lines), first lines:`);
       for (const l of [...lines].sort((a, b) => a.startMs - b.startMs).slice(0, 6)) out(`  ${secs(l.startMs).padStart(6)} ${nameOf(l.sourceId)}: ${l.text}`);
       const details = w.emulator?.callDetails(callId) as { script?: Array<{ name: string; utterances: ScriptedUtterance[] }> } | undefined;
-      // Only what was said before the hang-up, in the script and in the transcript alike.
+      // Only what was said before the hang-up, in the script and in the transcript alike, with the
+      // lines moved from the media clock to the time since established (the script's clock).
+      const shift = median(clockOffsets);
       const score = werBefore(
-        (details?.script ?? []).map((s) => ({ utterances: s.utterances, lines: lines.filter((l) => nameOf(l.sourceId) === s.name) })),
+        (details?.script ?? []).map((s) => ({
+          utterances: s.utterances,
+          lines: lines.filter((l) => nameOf(l.sourceId) === s.name).map((l) => ({ text: l.text, startMs: l.startMs + shift, endMs: l.endMs + shift })),
+        })),
         hangupAt - established,
       );
       out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words in the sentences finished before hang-up; pocketsphinx on synthetic speech)`);

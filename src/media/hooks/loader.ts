@@ -4,7 +4,7 @@ import { MediabotError } from '../../errors.js';
 import type { Hook, HookFactory } from './api.js';
 import type { HookSpec } from '../session/spec.js';
 
-/** Built-in hook factories, registered by the hooks module (src/media/hooks/builtin-specs.ts). */
+/** Built-in hook factories, registered by the hooks module (src/media/hooks/builtin/index.ts). */
 const builtins = new Map<string, HookFactory>();
 
 export function registerBuiltinHook(name: string, factory: HookFactory): void {

@@ -1,6 +1,6 @@
 /**
  * Registers the built-in hooks by name so a call spec can name them across the
- * media-thread boundary (see src/media/core/hook-loader.ts). Options are the
+ * media-thread boundary (see src/media/hooks/loader.ts). Options are the
  * plain-data options of each factory. `speaker-timeline`, `analytics` and
  * `transcript` take an optional `dir`: at the end of the call they write
  * `timeline.json`, `analytics.json`, and `transcript.json` + `transcript.vtt` there.

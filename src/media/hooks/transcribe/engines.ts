@@ -116,7 +116,7 @@ export interface HooksConfig extends TranscriberConfig {
 
 /**
  * Builds the per-call hook specs (plain data, so they cross into media
- * threads) from config: the built-ins by name (src/media/hooks/builtin-specs.ts)
+ * threads) from config: the built-ins by name (src/media/hooks/builtin/index.ts)
  * then the user modules. The transcriber is checked here so a bad setting
  * stops start-up instead of failing on the first call.
  */
