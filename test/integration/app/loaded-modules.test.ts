@@ -84,7 +84,8 @@ describe('a production worker (mediabot start with credentials)', () => {
 
   it('loads no testing/ module and no Azure Speech SDK, in the main thread or a media thread running a call', async () => {
     const port = await freePort();
-    const rtpBase = 44000 + (process.pid % 100) * 10;
+    // Above the ranges of the other worker tests (42000-48999).
+    const rtpBase = 52000 + (process.pid % 100) * 10;
     child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, 'src/cli/main.ts', 'start'], {
       cwd: REPO,
       env: {
