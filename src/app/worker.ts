@@ -15,7 +15,6 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { MediabotConfig } from '../config/config.js';
 import { isLoopback } from '../config/config.js';
@@ -30,18 +29,21 @@ import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcr
 import { buildServer } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
+import { websocketWithLimits } from '../server/ws-limits.js';
 import { dashboardRoutes } from '../server/routes/dashboard.js';
-import { eventsWsRoutes, type LiveEventLike } from '../server/routes/events-ws.js';
+import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
+import { CallbackGuard } from '../signaling/callback-guard.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { CallRecordStore } from '../store/call-records.js';
 import { SpeechStore } from '../store/speech-store.js';
-import { CallService, type LiveEvent } from '../calls/service.js';
-import { callOperationsPort, callRecordsPort, subscriptionsPort } from './graph-ports.js';
+import { CallService } from '../calls/service.js';
+import { LiveEvents, type LiveEvent } from '../events/live.js';
+import { createCallOperationsPort, createCallRecordsPort, createSubscriptionsPort } from '../graph/ports-adapter.js';
 import { WorkerIngress } from '../calls/ingress.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
@@ -107,7 +109,7 @@ export async function startEmbeddedEmulator(config: MediabotConfig, logger: Logg
 }
 
 function emulatedConfig(config: MediabotConfig, e: Emulator, clientSecret: string): MediabotConfig {
-  return { ...config, tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
+  return { ...config, tenants: config.tenants.length > 0 ? config.tenants : [e.tenantId], tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
 }
 
 export async function startWorker(config: MediabotConfig, opts: WorkerOptions = {}): Promise<Worker> {
@@ -241,13 +243,15 @@ async function assemble(
     onCallEnded: (info) => calls?.ingressCallEnded(info),
   });
   const signaling = createSignaling({
-    calls: callOperationsPort(graph.graph),
+    calls: createCallOperationsPort(graph.graph),
     callbackUri,
     bus,
     logger: log.child({ component: 'signaling' }),
     // Incoming calls are answered with app-hosted media: mediabot hears and records them.
     policy: () => ({ action: 'answer', media: 'app' }),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
+    // `metrics` is created below; this only runs once callbacks arrive.
+    onTerminationUnconfirmed: () => metrics.callbackRejected.inc({ reason: 'unconfirmed' }),
   });
   cleanups.push(() => signaling.close());
   calls = new CallService({
@@ -291,12 +295,12 @@ async function assemble(
   // Graph can only post change notifications to a URL it reaches: a public URL, or the local emulator.
   const canNotify = opts.subscribeCallRecords ?? (emulator !== null || cfg.publicUrl !== undefined);
   const subscription = canNotify
-    ? new SubscriptionManager({ port: subscriptionsPort(graph.graph), notificationUrl: `${publicBase}/api/notifications`, clientState, logger: log.child({ component: 'subscriptions' }) })
+    ? new SubscriptionManager({ port: createSubscriptionsPort(graph.graph), notificationUrl: `${publicBase}/api/notifications`, clientState, logger: log.child({ component: 'subscriptions' }) })
     : null;
   const processor = new ChangeNotificationProcessor({
     clientState,
     managers: subscription ? [subscription] : [],
-    callRecords: callRecordsPort(graph.graph),
+    callRecords: createCallRecordsPort(graph.graph),
     store: callRecords,
     bus,
     logger: log.child({ component: 'notifications' }),
@@ -305,22 +309,10 @@ async function assemble(
   const readiness = new Readiness();
   readiness.setCheck('callbackKeys', () => validator.hasKeys || validator.warm());
 
-  const listeners = new Set<(e: LiveEvent) => void>();
-  const fanOut = (e: LiveEvent): void => {
-    for (const l of listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        log.warn({ err }, 'live event listener failed');
-      }
-    }
-  };
-  bus.on(fanOut);
-  service.onWorkerEvent(fanOut);
-  const subscribe = (l: (e: LiveEvent) => void): (() => void) => {
-    listeners.add(l);
-    return () => listeners.delete(l);
-  };
+  const live = new LiveEvents((err) => log.warn({ err }, 'live event listener failed'));
+  live.feedFrom(bus);
+  service.onWorkerEvent((e) => live.emit(e));
+  const subscribe = (l: (e: LiveEvent) => void): (() => void) => live.on(l);
 
   const openapi = {
     openapi: {
@@ -330,28 +322,33 @@ async function assemble(
     },
   };
 
+  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cfg.allowedOrigins };
   const server = await buildServer({
     logger: log.child({ component: 'http' }),
     metrics,
     apiToken: cfg.apiToken,
+    limits: { maxConnections: cfg.maxConnections },
+    origin: originPolicy,
     readiness,
     registry: signaling.registry,
-    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items) },
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants }) },
     notifications: { processor },
     prePlugins: [
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.
       { plugin: fastifySwagger as unknown as FastifyPluginAsync<never>, options: openapi },
       { plugin: fastifySwaggerUi as unknown as FastifyPluginAsync<never>, options: { routePrefix: '/docs' } },
-      { plugin: fastifyWebsocket as unknown as FastifyPluginAsync<never> },
+      // Per-route message limits and the bridge's authentication deadline, before any route.
+      { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
-    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service } }],
+    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings') } }],
     plugins: [
       {
         plugin: eventsWsRoutes as FastifyPluginAsync<never>,
         options: {
           apiToken: cfg.apiToken,
           metrics,
-          subscribe: subscribe as (l: (e: LiveEventLike) => void) => () => void,
+          origin: originPolicy,
+          subscribe,
           hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
         },
       },

@@ -1,5 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { MediabotError } from '../errors.js';
+import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
+import { parseFetchAllowlist } from '../net/allowlist.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -53,6 +55,14 @@ export interface MediabotConfig {
   mediaThreads: number;
   /** True when no Graph credentials are set: the embedded emulator is the default. */
   useEmulator: boolean;
+  /** Tenants whose callbacks are accepted (MEDIABOT_TENANTS; default MEDIABOT_TENANT_ID when set). */
+  tenants: string[];
+  /** Hosts and CIDRs a caller-given prompt URL may reach although private (MEDIABOT_FETCH_ALLOWLIST). */
+  fetchAllowlist: string[];
+  /** Browser origins besides the worker's own allowed on /v1 and /v1/events (MEDIABOT_ALLOWED_ORIGINS). */
+  allowedOrigins: string[];
+  /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
+  maxConnections: number;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -67,6 +77,7 @@ export const CONFIG_DEFAULTS = {
   transcriber: 'none',
   record: 'on',
   logLevel: 'info',
+  maxConnections: 1024,
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -145,13 +156,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   const clientCert = get('MEDIABOT_CLIENT_CERT');
   const host = get('MEDIABOT_HOST') ?? CONFIG_DEFAULTS.host;
   const apiToken = get('MEDIABOT_API_TOKEN');
-  if (apiToken === undefined && !isLoopback(host)) {
-    throw invalid('MEDIABOT_API_TOKEN', '', `a token: it must be set when MEDIABOT_HOST (${host}) listens beyond loopback`);
-  }
+  checkExposure({ host, publicUrl: publicUrlRaw, hasGraphCredentials: clientId !== undefined || clientSecret !== undefined || clientCert !== undefined, apiToken });
   const bridgeToken = get('MEDIABOT_BRIDGE_TOKEN');
   if (bridgeToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(bridgeToken)) throw invalid('MEDIABOT_BRIDGE_TOKEN', '(hidden)', '16-512 printable characters without spaces');
   const acsResourceId = get('MEDIABOT_ACS_RESOURCE_ID');
   if (acsResourceId !== undefined && !/^[A-Za-z0-9-]{8,128}$/.test(acsResourceId)) throw invalid('MEDIABOT_ACS_RESOURCE_ID', acsResourceId, "the ACS resource's immutable id (a GUID)");
+  const tenants = commaList(get('MEDIABOT_TENANTS') ?? tenantId);
+  for (const t of tenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_TENANTS', t, 'a comma list of tenant ids');
+  const fetchAllowlist = parseFetchAllowlist(get('MEDIABOT_FETCH_ALLOWLIST'));
+  const allowedOrigins = commaList(get('MEDIABOT_ALLOWED_ORIGINS')).map((o) => {
+    try {
+      const u = new URL(o);
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
+      return u.origin;
+    } catch {
+      throw invalid('MEDIABOT_ALLOWED_ORIGINS', o, 'a comma list of http(s) origins');
+    }
+  });
+  const maxConnRaw = get('MEDIABOT_MAX_CONNECTIONS');
+  if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
   return {
     tenantId,
@@ -178,11 +201,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     logLevel,
     mediaThreads,
     useEmulator: clientId === undefined && clientSecret === undefined && clientCert === undefined,
+    tenants,
+    fetchAllowlist,
+    allowedOrigins,
+    maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
   };
 }
 
+/** A literal loopback address (or `localhost`); see isLoopbackHost. */
 export function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return isLoopbackHost(host);
 }
 
 /** Reads the MEDIABOT_AZURE_SPEECH_* settings; undefined without a key. */

@@ -1,12 +1,13 @@
 /**
  * Adapts the GraphClient to the small outbound interfaces signaling declares (src/signaling/ports.ts:
  * CallOperationsPort, SubscriptionsPort, CallRecordsPort). Shapes are matched structurally, so
- * neither side imports the other; the CLI passes these objects to signaling.
+ * neither side imports the other; the app's composition passes these objects to signaling.
  */
 import type { GraphClient } from './client.js';
+import type { GraphRequester } from './http.js';
 import type { AnswerBody, RecordResponseBody, RedirectBody, SendDtmfTonesBody, PlayPromptBody } from './calls.js';
 import type { CreateSubscriptionBody } from './subscriptions.js';
-import type { ActionResult } from './result.js';
+import { page, type ActionResult } from './result.js';
 
 export interface OperationHandleShape {
   id?: string | null;
@@ -40,6 +41,16 @@ export function createCallOperationsPort(graph: GraphClient) {
     },
     async hangUp(callId: string): Promise<void> {
       await graph.calls.delete(callId);
+    },
+    /** The call's state as Graph has it, or null when Graph no longer knows the call (404). */
+    async getCall(callId: string): Promise<{ state: string | null } | null> {
+      try {
+        const call = await graph.calls.get(callId);
+        return { state: typeof call.state === 'string' ? call.state : null };
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return null;
+        throw err;
+      }
     },
     async updateRecordingStatus(callId: string, body: { clientContext: string; status: 'recording' | 'notRecording' | 'failed' }): Promise<OperationHandleShape> {
       return toOperationHandle(await graph.calls.updateRecordingStatus(callId, body));
@@ -86,13 +97,49 @@ export function createSubscriptionsPort(graph: GraphClient) {
   };
 }
 
+/** Pages followed per collection at most (call records and sessions come 60 a page). */
+const MAX_PAGES = 100;
+
+/**
+ * A nextLink as a request URL. The Graph docs print the links of expanded collections with the
+ * context prefix (`…/v1.0/$metadata#communications/callRecords('id')/sessions?$skiptoken=…`); the
+ * resource path is what follows `$metadata#`.
+ */
+function nextLinkUrl(link: string): string {
+  return link.replace('/$metadata#', '/');
+}
+
+/**
+ * Completes the collections a `$expand` brought in paged (`sessions@odata.nextLink`,
+ * `participants_v2@odata.nextLink`): follows each link and appends its items, then drops the link.
+ */
+async function completeExpandedCollections(http: GraphRequester, record: unknown): Promise<unknown> {
+  if (record === null || typeof record !== 'object') return record;
+  const entity = record as Record<string, unknown>;
+  for (const k of Object.keys(entity)) {
+    const prop = /^(.+)@odata\.nextLink$/.exec(k)?.[1];
+    const items = prop === undefined ? undefined : entity[prop];
+    if (!Array.isArray(items)) continue;
+    let next = typeof entity[k] === 'string' ? nextLinkUrl(entity[k]) : undefined;
+    for (let i = 0; next !== undefined && i < MAX_PAGES; i++) {
+      const p = await page<unknown>(http, next);
+      items.push(...p.value);
+      next = p['@odata.nextLink'] !== undefined ? nextLinkUrl(p['@odata.nextLink']) : undefined;
+    }
+    delete entity[k];
+  }
+  return entity;
+}
+
 export function createCallRecordsPort(graph: GraphClient) {
   return {
-    get(id: string, expand?: string): Promise<unknown> {
-      return graph.callRecords.get(id, expand !== undefined ? { expand } : {});
+    /** GET …/callRecords/{id} with `$expand` exactly as given (none when absent), paged expansions completed. */
+    async get(id: string, expand?: string): Promise<unknown> {
+      return completeExpandedCollections(graph.http, await graph.callRecords.get(id, expand !== undefined ? { expand } : {}));
     },
+    /** Every record started at or after `since`, following @odata.nextLink. */
     async listSince(since: Date): Promise<Array<{ id: string }>> {
-      const all = await graph.callRecords.listAll({ filter: `startDateTime ge ${since.toISOString()}` });
+      const all = await graph.callRecords.listAll({ filter: `startDateTime ge ${since.toISOString()}`, maxPages: MAX_PAGES });
       return all.filter((r): r is typeof r & { id: string } => typeof r.id === 'string');
     },
   };

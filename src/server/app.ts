@@ -2,10 +2,15 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import { MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CallNotification } from '../signaling/notifications.js';
+import type { CallbackGuard } from '../signaling/callback-guard.js';
 import type { CallRegistry } from '../signaling/registry.js';
 import type { ChangeNotificationProcessor } from '../signaling/subscriptions.js';
+import { publicMessage, redactUrl } from '../util/redact.js';
+import { REDACT_PATHS } from '../logger.js';
 import { bearerTokenHook } from './auth.js';
 import { sendError, toHttpError } from './errors.js';
+import { capConnections, createConnectionMetrics, fastifyLimitOptions, HTTP_LIMIT_DEFAULTS, type HttpLimits } from './limits.js';
+import { originGuard, type OriginPolicy } from './origin.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { callingRoutes, type CallbackAuthenticator } from './routes/calling.js';
@@ -14,7 +19,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { notificationsRoutes } from './routes/notifications.js';
 import { v1CallsRoutes } from './routes/v1-calls.js';
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_BODY_LIMIT = HTTP_LIMIT_DEFAULTS.bodyLimit;
 
 export interface ServerDeps {
   logger: Logger;
@@ -24,11 +29,15 @@ export interface ServerDeps {
   apiToken?: string | undefined;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Timeouts and the connection cap (defaults in HTTP_LIMIT_DEFAULTS). */
+  limits?: Partial<HttpLimits>;
+  /** Host/Origin policy for /v1 (and the events socket); default: the loopback listen host, no public URL. */
+  origin?: OriginPolicy;
   readiness?: Readiness;
   /** The call registry behind /v1/calls (and the calls_active gauge). */
   registry?: CallRegistry;
   /** POST /api/calling: enabled when given. */
-  calling?: { auth: CallbackAuthenticator; dispatch: (items: CallNotification[]) => Promise<void> };
+  calling?: { auth: CallbackAuthenticator; dispatch: (items: CallNotification[]) => Promise<void>; guard?: CallbackGuard };
   /** POST /api/notifications: enabled when given. */
   notifications?: { processor: ChangeNotificationProcessor };
   /** Root-level plugins registered before any route (e.g. @fastify/swagger, which must see every route). */
@@ -55,20 +64,41 @@ async function registerAll(app: FastifyInstance, entries: PluginEntry[] | undefi
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics();
   const readiness = deps.readiness ?? new Readiness();
-  // Whatever logger is passed in, credentials on requests are never written out.
-  const httpLogger = deps.logger.child({}, { redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization', 'token'], censor: '[redacted]' } });
+  // Whatever logger is passed in, credentials on requests are never written out: headers are
+  // censored by path, secret query values (?token=, ?code=, …) are cut from the logged URL.
+  const httpLogger = deps.logger.child(
+    {},
+    {
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method,
+          url: redactUrl(req.url),
+          host: req.host,
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
+      },
+    },
+  );
+  const limits: HttpLimits = { ...HTTP_LIMIT_DEFAULTS, ...(deps.bodyLimit !== undefined ? { bodyLimit: deps.bodyLimit } : {}), ...deps.limits };
   const app = Fastify({
     loggerInstance: httpLogger,
-    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    ...fastifyLimitOptions(limits),
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  capConnections(app.server, limits.maxConnections, createConnectionMetrics(metrics.registry));
+  const origin = deps.origin ?? { listenHost: '127.0.0.1' };
 
   app.setErrorHandler((err, request, reply) => {
     const { status, error } = toHttpError(err);
     metrics.httpErrors.inc({ code: error.code });
+    // Callers see the first line without machine paths; the whole message stays in the log.
+    const shown = publicMessage(error.message, [process.cwd()]);
     if (status >= 500) request.log.error({ err }, 'request failed');
+    else if (shown !== error.message) request.log.warn({ err }, 'request failed (message shortened for the caller)');
     if (status === 401) void reply.header('www-authenticate', 'Bearer');
-    return reply.code(status).type('application/json; charset=utf-8').send(error.toJSON());
+    return reply.code(status).type('application/json; charset=utf-8').send({ error: { code: error.code, message: shown } });
   });
   app.setNotFoundHandler((request, reply) => {
     metrics.httpErrors.inc({ code: 'MEDIABOT_NOT_FOUND' });
@@ -88,6 +118,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (v1) => {
+      v1.addHook('onRequest', originGuard(origin, (reason) => metrics.authFailures.inc({ endpoint: 'api', reason })));
       v1.addHook('onRequest', bearerTokenHook(deps.apiToken, (reason) => metrics.authFailures.inc({ endpoint: 'api', reason })));
       if (deps.registry) await v1.register(v1CallsRoutes, { registry: deps.registry });
       await registerAll(v1, deps.v1Plugins);

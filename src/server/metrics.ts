@@ -9,6 +9,7 @@ export interface Metrics {
   httpErrors: Counter<'code'>;
   callStateChanges: Counter<'state'>;
   callsActive: Gauge;
+  callbackRejected: Counter<'reason'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string } = {}): Metrics {
@@ -46,6 +47,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
       name: `${prefix}call_state_changes_total`,
       help: 'Accepted call state transitions, by new state',
       labelNames: ['state'] as const,
+      registers,
+    }),
+    callbackRejected: new Counter({
+      name: `${prefix}callback_rejected_total`,
+      help: 'Authenticated call callbacks refused or dropped: tenant mismatch, replayed token+notification, terminated not confirmed by Graph',
+      labelNames: ['reason'] as const,
       registers,
     }),
     callsActive: new Gauge({ name: `${prefix}calls_active`, help: 'Calls known and not terminated', registers }),

@@ -44,6 +44,8 @@ export interface CallOperationsPort {
   /** POST /communications/calls/{id}/keepAlive: must be sent at least every 15 minutes. */
   keepAlive(callId: string): Promise<void>;
   hangUp(callId: string): Promise<void>;
+  /** GET the call: its state, or null when Graph answers 404. Used to confirm a `terminated` callback before tearing down media. */
+  getCall?(callId: string): Promise<{ state: string | null } | null>;
   updateRecordingStatus(callId: string, body: { clientContext: string; status: 'recording' | 'notRecording' | 'failed' }): Promise<OperationHandle>;
   playPrompt(callId: string, body: { clientContext: string; prompts: unknown[] }): Promise<OperationHandle>;
   recordResponse(callId: string, body: Record<string, unknown> & { clientContext: string }): Promise<OperationHandle>;

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { IncomingCallHandler, type IncomingCall, type IncomingCallPolicy } from './incoming.js';
 import type { CallNotification } from './notifications.js';
+import { confirmTerminations } from './callback-guard.js';
 import { AwaitableCallOperations, KeepAliveScheduler, OperationTracker } from './operations.js';
 import type { CallOperationsPort } from './ports.js';
 import { CallRegistry } from './registry.js';
@@ -22,6 +23,10 @@ export interface SignalingOptions {
   replayWindowMs?: number;
   /** Calls stuck before `established` this long are ended (default 10 min). */
   unestablishedTimeoutMs?: number;
+  /** A `terminated` callback Graph did not confirm (the call is still alive there): dropped, reported here. */
+  onTerminationUnconfirmed?: (callId: string) => void;
+  /** Waits between asking Graph again about a `terminated` callback (default 1 s, 3 s). */
+  confirmRetryDelaysMs?: readonly number[];
 }
 
 /** The inbound signaling core, wired together: registry, operations, keep-alive and incoming calls. */
@@ -86,7 +91,27 @@ export function createSignaling(o: SignalingOptions): Signaling {
     operations,
     keepAlive,
     incoming,
-    dispatch: (items) => registry.enqueue(items),
+    // A `terminated` callback for a live call is confirmed with Graph (GET the call) first, when the
+    // port can: a captured token with a forged body must not tear down media.
+    dispatch: async (items) => {
+      const getCall = o.calls.getCall?.bind(o.calls);
+      const kept = getCall
+        ? await confirmTerminations(items, {
+            lookup: getCall,
+            isLive: (callId) => {
+              const c = registry.get(callId);
+              return c !== undefined && c.state !== 'terminated';
+            },
+            ...(o.confirmRetryDelaysMs ? { retryDelaysMs: o.confirmRetryDelaysMs } : {}),
+            onUnconfirmed: (callId) => {
+              log.warn({ callId }, 'dropped a terminated callback that Graph does not confirm');
+              o.onTerminationUnconfirmed?.(callId);
+            },
+            onLookupFailed: (callId, err) => log.warn({ callId, err }, 'could not confirm a terminated callback with Graph; applying it'),
+          })
+        : items;
+      return registry.enqueue(kept);
+    },
     close() {
       clearInterval(sweeper);
       detachKeepAlive();

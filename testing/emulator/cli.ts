@@ -73,7 +73,8 @@ export async function runEmulatorCommand(argv: string[], env: EmulatorCliSetting
     `  MEDIABOT_AUTHORITY_URL=${emulator.authorityUrl}`,
     `  MEDIABOT_CALLBACK_OPENID_URL=${emulator.callbackOpenIdUrl}`,
     `  CA certificate: ${caFile}`,
-    `  control API: ${emulator.baseUrl}/_emulator/stats`,
+    `  control API: ${emulator.baseUrl}/_emulator/stats (Authorization: Bearer <control token>)`,
+    `  control token: ${emulator.controlToken}`,
   ];
   if (values.meeting) lines.push(`  meeting joinWebUrl: ${emulator.createMeeting({ subject: 'Emulated meeting', people }).joinWebUrl}`);
   out(`${lines.join('\n')}\nCtrl-C to stop.\n`);

@@ -17,7 +17,8 @@
  * Callback signing: GET /callback/.well-known/OpenIdConfiguration -> jwks_uri /callback/keys. Every
  * notification to a callbackUri carries `Authorization: Bearer <RS256 JWT>` with
  * iss https://api.botframework.com, aud = client id, tid.
- * Control plane (no auth, loopback only):
+ * Control plane (loopback only; `Authorization: Bearer <Emulator.controlToken>`, a secret generated at
+ * start and printed by `mediabot emulator`, except recordings, which take their own token):
  *   GET  /_emulator/stats                       token requests, Graph requests, notification delivery
  *   GET|POST|DELETE /_emulator/faults           {status: 429|5xx, count, retryAfterSeconds?, pathContains?, method?}
  *   GET  /_emulator/calls, /_emulator/calls/{id} state, roster, operations, media stats, speech script

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EmulatorBridgeSidecar } from './bridge-sidecar.js';
 import https from 'node:https';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -75,6 +75,8 @@ export interface Emulator {
   knownAuthority: string;
   /** The CA certificate (PEM) that signed the server certificate; trust it in HTTPS clients. */
   caPem: string;
+  /** Bearer token of the /_emulator/* control API, generated at start (`mediabot emulator` prints it). */
+  controlToken: string;
   tenantId: string;
   clientId: string;
   port: number;
@@ -269,7 +271,8 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     subscriptions: subscriptions.list().length,
   });
 
-  registerControlRoutes(app, { engine, meetings, faults, subscriptions, signer, baseUrl, graphUrl: baseUrl, stats: () => ({ ...stats() }), callDetails });
+  const controlToken = randomBytes(24).toString('base64url');
+  registerControlRoutes(app, { engine, meetings, faults, subscriptions, signer, baseUrl, graphUrl: baseUrl, stats: () => ({ ...stats() }), callDetails, controlToken });
 
   for (const version of ['v1.0', 'beta'] as const) {
     await app.register(
@@ -325,6 +328,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     authorityMetadata: JSON.stringify(identity.openIdConfiguration()),
     knownAuthority: `${host}:${port}`,
     caPem: tls.caPem,
+    controlToken,
     tenantId: opts.tenantId,
     clientId: opts.clientId,
     port,
@@ -334,11 +338,11 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return { ...meetingResource(m, baseUrl, m.organizerId), id: m.id, joinWebUrl: m.joinWebUrl };
     },
     placeIncomingCall(o) {
-      return engine.placeIncoming(o).id;
+      return engine.lifecycle.placeIncoming(o).id;
     },
     sendTone(callId, tone) {
       const call = engine.calls.get(callId);
-      return call ? engine.sendTone(call, tone) : false;
+      return call ? engine.operations.sendTone(call, tone) : false;
     },
     callDetails(callId) {
       const call = engine.calls.get(callId) ?? engine.ended.get(callId);

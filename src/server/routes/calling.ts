@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../../logger.js';
+import { MediabotError } from '../../errors.js';
+import type { CallbackGuard } from '../../signaling/callback-guard.js';
 import { CallbackAuthError, type CallbackClaims } from '../../signaling/jwt.js';
 import { parseCallNotifications, type CallNotification } from '../../signaling/notifications.js';
 import type { Metrics } from '../metrics.js';
@@ -15,6 +17,8 @@ export interface CallingRoutesOptions {
   dispatch: (items: CallNotification[]) => Promise<void>;
   metrics: Metrics;
   logger: Logger;
+  /** Tenant binding and per-call token memory (see CallbackGuard). */
+  guard?: CallbackGuard;
 }
 
 declare module 'fastify' {
@@ -44,8 +48,19 @@ export const callingRoutes: FastifyPluginAsync<CallingRoutesOptions> = async (ap
       },
     },
     async (request, reply) => {
-      const items = parseCallNotifications(request.body);
+      let items = parseCallNotifications(request.body);
       for (const item of items) opts.metrics.notificationsReceived.inc({ route: 'calling', kind: item.kind });
+      if (opts.guard && request.callbackClaims) {
+        const token = /^Bearer\s+(\S+)/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+        const verdict = opts.guard.check(request.callbackClaims, token, items);
+        if (verdict.replayed > 0) opts.metrics.callbackRejected.inc({ reason: 'replay' }, verdict.replayed);
+        if (verdict.refused !== null) {
+          opts.metrics.callbackRejected.inc({ reason: verdict.refused });
+          request.log.warn({ reason: verdict.refused }, 'refused a call callback');
+          throw new MediabotError('MEDIABOT_CALLBACK_REPLAYED', verdict.refused === 'tenant' ? 'the callback names a tenant that is not accepted' : 'the callback token was already used for another call');
+        }
+        items = verdict.accepted;
+      }
       await reply.code(202).send();
       // After the reply: Graph wants a fast answer; processing is ordered per call.
       setImmediate(() => {

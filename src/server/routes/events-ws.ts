@@ -12,6 +12,7 @@ import type { WebSocket } from 'ws';
 import { MediabotError } from '../../errors.js';
 import { secretsEqual } from '../../signaling/secrets.js';
 import type { Metrics } from '../metrics.js';
+import { checkHostAndOrigin, type OriginPolicy } from '../origin.js';
 
 export interface LiveEventLike {
   type: string;
@@ -29,8 +30,10 @@ export interface EventsWsOptions {
   levelIntervalMs?: number;
   /** Above this many buffered bytes level events are dropped (default 64 KiB). */
   softLimitBytes?: number;
-  /** Above this many buffered bytes the client is disconnected (default 4 MiB). */
+  /** Above this many buffered bytes the client is disconnected (default 4 MiB); replies to pings included. */
   hardLimitBytes?: number;
+  /** Host/Origin policy (a web page on another origin must not read the stream); default loopback. */
+  origin?: OriginPolicy;
 }
 
 function tokenOf(request: FastifyRequest): string | undefined {
@@ -56,6 +59,12 @@ export const eventsWsRoutes: FastifyPluginAsync<EventsWsOptions> = async (app, o
         querystring: { type: 'object', properties: { token: { type: 'string' }, callId: { type: 'string', maxLength: 200 } } },
       },
       onRequest: async (request) => {
+        const origin = request.headers.origin;
+        const verdict = checkHostAndOrigin(opts.origin ?? { listenHost: '127.0.0.1' }, request.headers.host, typeof origin === 'string' ? origin : undefined);
+        if (!verdict.ok) {
+          opts.metrics?.authFailures.inc({ endpoint: 'events', reason: verdict.reason! });
+          throw new MediabotError('MEDIABOT_ORIGIN_REFUSED', verdict.reason === 'host' ? 'the Host header names no address of this worker' : 'requests from this Origin are not allowed');
+        }
         if (opts.apiToken === undefined || opts.apiToken === '') return;
         const given = tokenOf(request);
         if (given === undefined) {
@@ -78,6 +87,7 @@ export const eventsWsRoutes: FastifyPluginAsync<EventsWsOptions> = async (app, o
         const buffered = socket.bufferedAmount;
         if (buffered > hard) {
           socket.close(1013, 'client too slow');
+          setTimeout(() => socket.terminate(), 1000).unref();
           return;
         }
         if (e.type === 'level') {
@@ -95,8 +105,16 @@ export const eventsWsRoutes: FastifyPluginAsync<EventsWsOptions> = async (app, o
       socket.on('close', () => unsubscribe());
       socket.on('error', () => unsubscribe());
       // Clients only listen; a ping keeps intermediaries from closing an idle connection.
+      // A reply is a send like any other: a client that sends pings but never reads is disconnected
+      // once its buffer passes the hard limit, instead of queueing replies without end.
       socket.on('message', (raw) => {
-        if (String(raw) === 'ping') socket.send(JSON.stringify({ type: 'pong', droppedLevels: dropped }));
+        if (String(raw) !== 'ping' || socket.readyState !== socket.OPEN) return;
+        if (socket.bufferedAmount > hard) {
+          socket.close(1013, 'client too slow');
+          setTimeout(() => socket.terminate(), 1000).unref();
+          return;
+        }
+        socket.send(JSON.stringify({ type: 'pong', droppedLevels: dropped }));
       });
       if (opts.hello) socket.send(JSON.stringify({ type: 'hello', ...opts.hello() }));
     },

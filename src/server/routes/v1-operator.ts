@@ -4,15 +4,18 @@
  * recordings and analytics. GET /v1/calls and GET /v1/calls/:id live in v1-calls.ts.
  * Every route has a JSON schema; schema violations answer 400 MEDIABOT_BAD_REQUEST.
  */
-import { createReadStream } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { MediabotError } from '../../errors.js';
 import type { CallService, TargetInput } from '../../calls/service.js';
 import type { PromptStore } from '../../calls/prompts.js';
+import { isServableFile, openRegularFileUnder } from '../../util/safe-path.js';
 import { callJson } from './v1-calls.js';
 
 export interface V1OperatorRoutesOptions {
   calls: CallService;
+  /** The recordings folder; files are served only from inside it (default: two levels above each file, <root>/<call>/<file>). */
+  recordingsRoot?: string;
 }
 
 const errorSchema = {
@@ -145,7 +148,13 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     '/calls/:id/recordings',
     { schema: { tags: ['calls'], summary: 'Recordings with download URLs', params: idParams, response: { 200: { type: 'object', properties: { recordings: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 404: errorSchema } } },
     async (request) => {
-      const list = await calls.recordings(request.params.id);
+      const listed = await calls.recordings(request.params.id);
+      // Only what the download route would serve: regular files, no symlinks, inside the root.
+      const list = [];
+      for (const r of listed) {
+        const path = await calls.recordingPath(request.params.id, r.file).catch(() => null);
+        if (path !== null && (await isServableFile(opts.recordingsRoot ?? dirname(dirname(path)), path))) list.push(r);
+      }
       const base = `/v1/calls/${encodeURIComponent(request.params.id)}/recordings/`;
       return { recordings: list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) })) };
     },
@@ -163,8 +172,14 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     },
     async (request, reply) => {
       const path = await calls.recordingPath(request.params.id, request.params.file);
+      // lstat/realpath/O_NOFOLLOW: a symlink placed in the folder is never followed.
+      const { handle, size } = await openRegularFileUnder(opts.recordingsRoot ?? dirname(dirname(path)), path);
       const type = path.endsWith('.wav') ? 'audio/wav' : 'audio/ogg';
-      return reply.type(type).header('content-disposition', `attachment; filename="${request.params.file.replace(/[^A-Za-z0-9_.-]/g, '_')}"`).send(createReadStream(path));
+      return reply
+        .type(type)
+        .header('content-length', size)
+        .header('content-disposition', `attachment; filename="${request.params.file.replace(/[^A-Za-z0-9_.-]/g, '_')}"`)
+        .send(handle.createReadStream());
     },
   );
 
@@ -187,7 +202,10 @@ export const promptMediaRoutes: FastifyPluginAsync<PromptMediaRoutesOptions> = a
     async (request, reply) => {
       const m = /^([A-Za-z0-9_-]{1,64})\.wav$/.exec(request.params.file);
       if (!m || !(await opts.prompts.exists(m[1]!))) throw new MediabotError('MEDIABOT_NOT_FOUND', 'no such prompt');
-      return reply.type('audio/wav').send(createReadStream(opts.prompts.path(m[1]!)));
+      // Public route: never follow a symlink placed in the prompts folder.
+      const path = opts.prompts.path(m[1]!);
+      const { handle, size } = await openRegularFileUnder(dirname(path), path);
+      return reply.type('audio/wav').header('content-length', size).send(handle.createReadStream());
     },
   );
 };

@@ -96,6 +96,27 @@ describe('emulator identity and callback signing', () => {
     expect(disco.body.tenant_discovery_endpoint).toContain('/.well-known/openid-configuration');
   });
 
+  it('the control API needs the per-process control token; a Graph token or none is refused', async () => {
+    expect(emu.controlToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const graphToken = await getToken(emu);
+    const before = emu.stats().calls.active;
+    const refused = [
+      await request(emu, 'POST', '/_emulator/incomingCalls', { headers: { authorization: '' }, body: { callbackUri: cb.url } }),
+      await request(emu, 'POST', '/_emulator/incomingCalls', { token: graphToken, body: { callbackUri: cb.url } }),
+      await request(emu, 'GET', '/_emulator/stats', { token: `${emu.controlToken}x` }),
+      await request(emu, 'GET', '/_emulator/calls', { token: 'x' }),
+    ];
+    for (const r of refused) {
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('InvalidAuthenticationToken');
+    }
+    expect(emu.stats().calls.active).toBe(before);
+    const ok = await request(emu, 'GET', '/_emulator/stats', { token: emu.controlToken });
+    expect(ok.status).toBe(200);
+    // The OpenID configuration for callback tokens stays public.
+    expect((await request(emu, 'GET', '/callback/keys')).status).toBe(200);
+  });
+
   it('Graph answers 401 InvalidAuthenticationToken without or with a forged token, and echoes client-request-id', async () => {
     const none = await request(emu, 'GET', '/v1.0/communications/callRecords', { headers: { 'client-request-id': 'abc-123' } });
     expect(none.status).toBe(401);

@@ -43,14 +43,21 @@ describe('mediabot emulator command', () => {
       expect(stdout).toMatch(/meeting joinWebUrl: https:\/\/teams\.microsoft\.com\/l\/meetup-join\//);
       const base = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
       const ca = readFileSync(join(dataDir, 'emulator-ca.pem'), 'utf8');
-      const stats = await new Promise<any>((res, rej) => {
-        https.get(`${base}/_emulator/stats`, { ca }, (r) => {
-          let b = '';
-          r.on('data', (d) => (b += d));
-          r.on('end', () => res(JSON.parse(b)));
-        }).on('error', rej);
-      });
-      expect(stats.meetings).toBe(1);
+      const controlToken = /control token: (\S+)/.exec(stdout)![1]!;
+      const getStats = (authorization?: string): Promise<{ status: number; body: any }> =>
+        new Promise((res, rej) => {
+          https.get(`${base}/_emulator/stats`, { ca, headers: authorization === undefined ? {} : { authorization } }, (r) => {
+            let b = '';
+            r.on('data', (d) => (b += d));
+            r.on('end', () => res({ status: r.statusCode ?? 0, body: JSON.parse(b) }));
+          }).on('error', rej);
+        });
+      // Another process can drive the control API only with the printed token.
+      expect((await getStats()).status).toBe(401);
+      expect((await getStats('Bearer not-the-token')).status).toBe(401);
+      const stats = await getStats(`Bearer ${controlToken}`);
+      expect(stats.status).toBe(200);
+      expect(stats.body.meetings).toBe(1);
       const code = await new Promise<number | null>((res) => {
         child.on('exit', (c) => res(c));
         child.kill('SIGINT');

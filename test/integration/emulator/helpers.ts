@@ -120,6 +120,8 @@ export function request(emu: Emulator, method: string, path: string, opts: { bod
       headers['content-type'] ??= 'application/json';
     }
     if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+    // The control API needs the emulator's control token (recordings take their own).
+    else if (path.startsWith('/_emulator/') && !path.startsWith('/_emulator/recordings/') && headers['authorization'] === undefined) headers['authorization'] = `Bearer ${emu.controlToken}`;
     const req = https.request(`${emu.baseUrl}${path}`, { method, ca: emu.caPem, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

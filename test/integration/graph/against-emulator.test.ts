@@ -25,6 +25,8 @@ beforeAll(async () => {
     MEDIABOT_TENANT_ID: TENANT,
     MEDIABOT_CLIENT_ID: CLIENT_ID,
     MEDIABOT_CLIENT_SECRET: SECRET,
+    // Graph credentials make the worker reachable: config demands an API token.
+    MEDIABOT_API_TOKEN: 'graph-test-api-token-0123456789abcdef',
     MEDIABOT_GRAPH_URL: emulator.graphUrl,
     MEDIABOT_AUTHORITY_URL: emulator.authorityUrl,
   });

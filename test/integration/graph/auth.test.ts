@@ -238,6 +238,8 @@ describe('createTokenProvider against a local HTTPS authority', () => {
       MEDIABOT_TENANT_ID: TENANT,
       MEDIABOT_CLIENT_ID: `from-config-${Date.now()}`,
       MEDIABOT_CLIENT_SECRET: SECRET,
+      // Graph credentials make the worker reachable: config demands an API token.
+      MEDIABOT_API_TOKEN: 'graph-test-api-token-0123456789abcdef',
       MEDIABOT_AUTHORITY_URL: authorityUrl,
       MEDIABOT_GRAPH_URL: graphServer.url,
     });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallOperationsPort, CallRecordsPort, SubscriptionsPort } from '../../../src/signaling/ports.js';
 import { GraphHttp, createCallOperationsPort, createCallRecordsPort, createGraphClient, createSubscriptionsPort } from '../../../src/graph/index.js';
 import { startRecorder, type RecorderServer } from './recorder.js';
+import { VECTORS_DIR, readVector, vectorsPresent } from './vectors.js';
 
 let server: RecorderServer;
 let http: GraphHttp;
@@ -72,5 +73,50 @@ describe('signaling port adapters', () => {
     const since = await records.listSince!(new Date('2030-01-01T00:00:00Z'));
     expect(since.map((r) => r.id)).toEqual(['r1', 'r2']);
     expect(server.requests[3]!.query.get('$filter')).toBe('startDateTime ge 2030-01-01T00:00:00.000Z');
+  });
+
+  it('passes $expand as given and sends none when absent', async () => {
+    server.requests.length = 0;
+    server.handler = () => ({ status: 200, body: { id: 'r9' } });
+    await records.get('r9', 'participants_v2');
+    await records.get('r9');
+    expect(server.requests[0]!.query.get('$expand')).toBe('participants_v2');
+    expect(server.requests[1]!.query.has('$expand')).toBe(false);
+  });
+
+  it('follows @odata.nextLink when listing records since a time', async () => {
+    server.requests.length = 0;
+    server.handler = (r) =>
+      r.query.get('$skiptoken') === 'p2'
+        ? { status: 200, body: { value: [{ id: 'r3' }, { noId: true }] } }
+        : { status: 200, body: { value: [{ id: 'r1' }, { id: 'r2' }], '@odata.nextLink': `${server.url}/v1.0/communications/callRecords?$filter=x&$skiptoken=p2` } };
+    const since = await records.listSince!(new Date('2030-01-01T00:00:00Z'));
+    expect(since.map((r) => r.id)).toEqual(['r1', 'r2', 'r3']);
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+const describeVectors = vectorsPresent ? describe : describe.skip;
+if (!vectorsPresent) console.warn(`graph vectors not found at ${VECTORS_DIR}: skipping the paged $expand tests`);
+
+describeVectors('call records with paged expansions, as the Graph docs show them', () => {
+  /** A docs response pointed at the recorder: its links keep their path, query and `$metadata#` form. */
+  const served = (file: string): Record<string, unknown> => JSON.parse(JSON.stringify(readVector(file)).replaceAll('https://graph.microsoft.com', server.url)) as Record<string, unknown>;
+
+  it.each([
+    ['get_callrecord_expanded.response.json', 'sessions', 'sessions($expand=segments)'],
+    ['get_callrecord_expanded_participants_v2.response.json', 'participants_v2', 'participants_v2'],
+  ])('%s: follows %s@odata.nextLink and appends the next page', async (file, prop, expand) => {
+    const first = served(file);
+    const firstItems = first[prop] as unknown[];
+    const more = [{ id: `${prop}-page-2` }];
+    server.requests.length = 0;
+    server.handler = (r) => (r.path.endsWith(`/${prop}`) ? { status: 200, body: { value: more } } : { status: 200, body: first });
+    const record = (await records.get('e523d2ed-2966-4b6b-925b-754a88034cc5', expand)) as Record<string, unknown>;
+    expect(server.requests[0]!.query.get('$expand')).toBe(expand);
+    expect(server.requests[1]!.path).toBe(`/v1.0/communications/callRecords('e523d2ed-2966-4b6b-925b-754a88034cc5')/${prop}`);
+    expect(server.requests[1]!.query.get('$skiptoken')).toBe('abc');
+    expect(record[prop]).toEqual([...firstItems, ...more]);
+    expect(record[`${prop}@odata.nextLink`]).toBeUndefined();
   });
 });

@@ -2,6 +2,6 @@
 import { describeBoundary } from './boundary.js';
 
 describeBoundary('calls', {
-  mayImport: ['graph', 'signaling', 'media', 'ingress', 'events', 'store', 'config', 'util'],
+  mayImport: ['graph', 'signaling', 'media', 'ingress', 'events', 'store', 'config', 'util', 'net'],
   never: ['server', 'app', 'cli', 'testing'],
 });

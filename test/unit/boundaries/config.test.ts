@@ -6,7 +6,7 @@ import { describeBoundary } from './boundary.js';
 import { REPO } from './import-graph.js';
 
 describeBoundary('config', {
-  mayImport: ['util'],
+  mayImport: ['util', 'net'],
   never: ['graph', 'signaling', 'media', 'ingress', 'calls', 'events', 'store', 'server', 'app', 'cli', 'testing'],
 });
 

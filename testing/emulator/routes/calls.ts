@@ -13,7 +13,7 @@ export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, gra
     reply.code(status).header('location', `${graphUrl}/${version}/communications/calls/${call.id}/operations/${op.id}`).send(operationResource(call, op, graphUrl));
 
   app.post(`/${base}`, async (req, reply) => {
-    const call = engine.create(req.body, version, rolesOf(req));
+    const call = engine.lifecycle.create(req.body, version, rolesOf(req));
     return reply.code(201).header('location', `${graphUrl}/${version}/communications/calls/${call.id}`).send(engine.resource(call));
   });
 
@@ -24,7 +24,7 @@ export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, gra
 
   app.delete<{ Params: IdParams }>(`/${base}/:id`, async (req, reply) => {
     requireRole(req, ...CALL_ROLES);
-    engine.hangUp(engine.get(req.params.id));
+    engine.lifecycle.hangUp(engine.get(req.params.id));
     return reply.code(204).send();
   });
 
@@ -41,43 +41,43 @@ export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, gra
     const body = req.body;
     switch (action) {
       case 'answer':
-        engine.answer(call, body);
+        engine.lifecycle.answer(call, body);
         return reply.code(202).send();
       case 'reject':
-        engine.reject(call, body);
+        engine.lifecycle.reject(call, body);
         return reply.code(202).send();
       case 'redirect':
-        engine.redirect(call, body);
+        engine.lifecycle.redirect(call, body);
         return reply.code(202).send();
       case 'transfer':
-        engine.transfer(call, body);
+        engine.lifecycle.transfer(call, body);
         return reply.code(202).send();
       case 'keepAlive':
-        engine.keepAlive(call);
+        engine.lifecycle.keepAlive(call);
         return reply.code(200).send();
       case 'mute':
-        return sendOp(reply, call, engine.setSelfMute(call, body, true));
+        return sendOp(reply, call, engine.operations.setSelfMute(call, body, true));
       case 'unmute':
-        return sendOp(reply, call, engine.setSelfMute(call, body, false));
+        return sendOp(reply, call, engine.operations.setSelfMute(call, body, false));
       case 'changeScreenSharingRole':
-        engine.changeScreenSharingRole(call, body);
+        engine.operations.changeScreenSharingRole(call, body);
         return reply.code(202).send();
       case 'updateRecordingStatus':
-        return sendOp(reply, call, engine.updateRecordingStatus(call, body));
+        return sendOp(reply, call, engine.operations.updateRecordingStatus(call, body));
       case 'addLargeGalleryView':
-        return sendOp(reply, call, engine.addLargeGalleryView(call, body), 202);
+        return sendOp(reply, call, engine.operations.addLargeGalleryView(call, body), 202);
       case 'playPrompt':
         requireRole(req, 'Calls.Initiate.All', 'Calls.AccessMedia.All');
-        return sendOp(reply, call, await engine.playPrompt(call, body));
+        return sendOp(reply, call, await engine.operations.playPrompt(call, body));
       case 'recordResponse':
         requireRole(req, 'Calls.AccessMedia.All');
-        return sendOp(reply, call, await engine.recordResponse(call, body));
+        return sendOp(reply, call, await engine.operations.recordResponse(call, body));
       case 'subscribeToTone':
-        return sendOp(reply, call, engine.subscribeToTone(call, body));
+        return sendOp(reply, call, engine.operations.subscribeToTone(call, body));
       case 'sendDtmfTones':
-        return sendOp(reply, call, engine.sendDtmfTones(call, body));
+        return sendOp(reply, call, engine.operations.sendDtmfTones(call, body));
       case 'cancelMediaProcessing':
-        return sendOp(reply, call, engine.cancelMediaProcessing(call, body));
+        return sendOp(reply, call, engine.operations.cancelMediaProcessing(call, body));
       default:
         throw badRequest(`Resource not found for the segment '${req.params.action}'.`);
     }
@@ -100,26 +100,26 @@ export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, gra
 
   app.delete<{ Params: IdParams & { pid: string } }>(`/${base}/:id/participants/:pid`, async (req, reply) => {
     requireRole(req, ...CALL_ROLES);
-    engine.removeParticipant(engine.get(req.params.id), req.params.pid);
+    engine.roster.removeParticipant(engine.get(req.params.id), req.params.pid);
     return reply.code(204).send();
   });
 
   app.post<{ Params: IdParams }>(`/${base}/:id/participants/invite`, async (req, reply) => {
     requireRole(req, 'Calls.InitiateGroupCall.All', 'Calls.JoinGroupCall.All');
     const call = engine.get(req.params.id);
-    return sendOp(reply, call, engine.invite(call, req.body));
+    return sendOp(reply, call, engine.roster.invite(call, req.body));
   });
 
   app.post<{ Params: IdParams }>(`/${base}/:id/participants/muteAll`, async (req, reply) => {
     requireRole(req, ...CALL_ROLES);
     const call = engine.get(req.params.id);
-    return sendOp(reply, call, engine.muteAll(call, req.body));
+    return sendOp(reply, call, engine.roster.muteAll(call, req.body));
   });
 
   app.post<{ Params: IdParams }>(`/${base}/:id/participants/configureMixer`, async (req, reply) => {
     requireRole(req, ...CALL_ROLES);
     const call = engine.get(req.params.id);
-    return sendOp(reply, call, engine.configureMixer(call, req.body));
+    return sendOp(reply, call, engine.roster.configureMixer(call, req.body));
   });
 
   app.post<{ Params: IdParams & { pid: string; action: string } }>(`/${base}/:id/participants/:pid/:action`, async (req, reply) => {
@@ -128,11 +128,11 @@ export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, gra
     const action = req.params.action.replace(/^microsoft\.graph\./i, '');
     switch (action) {
       case 'mute':
-        return sendOp(reply, call, engine.muteParticipant(call, req.params.pid, req.body));
+        return sendOp(reply, call, engine.roster.muteParticipant(call, req.params.pid, req.body));
       case 'startHoldMusic':
-        return sendOp(reply, call, engine.holdMusic(call, req.params.pid, req.body, true), 202);
+        return sendOp(reply, call, engine.roster.holdMusic(call, req.params.pid, req.body, true), 202);
       case 'stopHoldMusic':
-        return sendOp(reply, call, engine.holdMusic(call, req.params.pid, req.body, false), 202);
+        return sendOp(reply, call, engine.roster.holdMusic(call, req.params.pid, req.body, false), 202);
       default:
         throw badRequest(`Resource not found for the segment '${req.params.action}'.`);
     }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { isMediabotError } from '../../../src/errors.js';
+import { secretsEqual } from '../../../src/signaling/secrets.js';
 import type { CallEngine } from '../call-engine.js';
 import { meetingResource } from '../builders.js';
 import type { CallbackSigner } from '../callback-signer.js';
@@ -21,7 +22,12 @@ export interface ControlDeps {
   graphUrl: string;
   stats: () => Json;
   callDetails: (call: EmuCall) => Json;
+  /** The per-process secret every /_emulator/* request but recordings must present as a bearer token. */
+  controlToken: string;
 }
+
+/** recordResponse audio is fetched with its own recordingAccessToken, as from Graph. */
+const OPEN_CONTROL_ROUTES = new Set(['/_emulator/recordings/:id']);
 
 function asObject(body: unknown): Json {
   if (body === undefined) return {};
@@ -29,8 +35,20 @@ function asObject(body: unknown): Json {
   return body as Json;
 }
 
-/** The emulator's own control plane (/_emulator/...) and the callback-signing key discovery. */
+/**
+ * The emulator's own control plane (/_emulator/...) and the callback-signing key discovery. The
+ * control plane makes the emulator sign callbacks to any URL, so it needs the process's token.
+ */
 export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): void {
+  app.addHook('onRequest', async (req) => {
+    const route = req.routeOptions.url;
+    if (route === undefined || !route.startsWith('/_emulator/') || OPEN_CONTROL_ROUTES.has(route)) return;
+    const auth = req.headers.authorization;
+    const given = typeof auth === 'string' && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
+    if (!secretsEqual(d.controlToken, given)) {
+      throw new GraphErrorReply(401, 'InvalidAuthenticationToken', 'The emulator control API needs the emulator\'s control token as a bearer token.', { 'www-authenticate': 'Bearer realm="emulator-control"' });
+    }
+  });
   app.get('/callback/.well-known/OpenIdConfiguration', async () => ({
     issuer: CALLBACK_ISSUER,
     authorization_endpoint: `${d.baseUrl}/callback/authorize`,
@@ -69,7 +87,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
   app.post<{ Params: { id: string } }>('/_emulator/calls/:id/tones', async (req) => {
     const tone = asObject(req.body)['tone'];
     if (typeof tone !== 'string') throw badRequest('tone is required (tone0..tone9, star, pound).');
-    return { delivered: d.engine.sendTone(d.engine.get(req.params.id), tone) };
+    return { delivered: d.engine.operations.sendTone(d.engine.get(req.params.id), tone) };
   });
   app.post<{ Params: { id: string } }>('/_emulator/calls/:id/hangUp', async (req, reply) => {
     const call = d.engine.get(req.params.id);
@@ -89,7 +107,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const cb = b['callbackUri'];
     if (typeof cb !== 'string') throw badRequest('callbackUri is required.');
     const from = typeof b['from'] === 'object' && b['from'] !== null ? (b['from'] as { id?: string; displayName?: string; phone?: string }) : undefined;
-    const call = d.engine.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}) });
+    const call = d.engine.lifecycle.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}) });
     return reply.code(201).send({ id: call.id });
   });
 

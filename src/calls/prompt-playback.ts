@@ -1,0 +1,92 @@
+/**
+ * Playing a prompt into a call (a URL, or text made into speech): into the call's own media when
+ * mediabot hosts it, else through Graph playPrompt.
+ */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MediabotError } from '../errors.js';
+import { mediaPrompt } from '../graph/calls.js';
+import type { CallView } from '../signaling/registry.js';
+import { badRequest, type CallTable } from './call-table.js';
+import { fetchPrompt, load48k, randomSsrc, sendRtpAudio } from './prompts.js';
+import type { CallMedia, CallServiceOptions } from './types.js';
+
+export class PromptPlayback {
+  constructor(
+    private readonly o: CallServiceOptions,
+    private readonly table: CallTable,
+  ) {}
+
+  private state(callId: string): CallMedia {
+    return this.table.state(callId);
+  }
+
+  private requireActive(callId: string): CallView {
+    return this.table.requireActive(callId);
+  }
+
+  /**
+   * Plays a prompt (a URL, or text made into speech) and resolves when it finished.
+   * App-hosted media: mediabot sends it into the call's conference itself; service-hosted: Graph
+   * playPrompt, awaited to its completion notification.
+   */
+  async play(callId: string, input: { url?: string; text?: string; voice?: string }): Promise<{ via: 'media' | 'graph'; promptUrl: string | null; durationMs: number }> {
+    const hasUrl = input?.url !== undefined;
+    const hasText = input?.text !== undefined;
+    if (hasUrl === hasText) throw badRequest('give exactly one of url or text');
+    if (hasUrl && (typeof input.url !== 'string' || !/^https?:\/\/\S+$/i.test(input.url) || input.url.length > 2048)) throw badRequest('url must be an http(s) URL');
+    if (input.voice !== undefined && (typeof input.voice !== 'string' || !/^[a-z0-9+_-]{1,40}$/i.test(input.voice))) throw badRequest('voice must be an espeak-ng voice name');
+    const call = this.requireActive(callId);
+    if (call.state !== 'established') throw new MediabotError('MEDIABOT_CALL_NOT_ESTABLISHED', `call ${callId} is ${call.state}; prompts need an established call`, { httpStatus: 409 });
+    const m = this.state(call.id);
+    let promptUrl: string | null = null;
+    let file: string | null = null;
+    if (hasText) {
+      const id = await this.o.prompts.speak(input.text!, input.voice);
+      promptUrl = `${this.o.publicBaseUrl()}/media/prompts/${id}.wav`;
+      file = this.o.prompts.path(id);
+    } else {
+      promptUrl = input.url!;
+    }
+    const t0 = Date.now();
+    if (m.mode === 'app' && m.mediaId !== null) {
+      const session = this.o.media.get(m.mediaId);
+      const ingressPlay = this.o.ingress?.play;
+      if (!session && ingressPlay !== undefined && this.o.ingress!.scratchDir(m.mediaId) !== undefined) {
+        // An ingress call (bridge sidecar, ACS): the prompt is a playback source of its media call,
+        // which the adapter sends back into the meeting with the outbound mix.
+        let downloaded: string | null = null;
+        if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
+        try {
+          const samples = await load48k(file);
+          const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
+          m.promptSources.add(sourceId);
+          await ingressPlay.call(this.o.ingress, m.mediaId, sourceId, samples);
+        } finally {
+          if (downloaded !== null) await rm(downloaded, { force: true });
+        }
+        return { via: 'media', promptUrl, durationMs: Date.now() - t0 };
+      }
+      if (!session) {
+        // Media from another provider (the bridge sidecar, ACS) is not an RTP conference mediabot can play into.
+        const external = !m.rtpMedia;
+        throw new MediabotError(external ? 'MEDIABOT_PROMPT_FAILED' : 'MEDIABOT_CALL_TERMINATED', external ? `call ${callId} has no RTP media mediabot can play a prompt into` : `the media of call ${callId} has ended`);
+      }
+      let downloaded: string | null = null;
+      if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
+      try {
+        const samples = await load48k(file);
+        // Known before the first packet, so the new source is labelled the moment it appears.
+        const ssrc = randomSsrc();
+        m.promptSources.add(`ssrc-${ssrc}`);
+        await sendRtpAudio(samples, session.rtp, { ssrc });
+      } finally {
+        if (downloaded !== null) await rm(downloaded, { force: true });
+      }
+      return { via: 'media', promptUrl, durationMs: Date.now() - t0 };
+    }
+    await this.o.signaling.operations.playPrompt(call.id, [mediaPrompt(promptUrl)], { timeoutMs: 120_000 });
+    return { via: 'graph', promptUrl, durationMs: Date.now() - t0 };
+  }
+}

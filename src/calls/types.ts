@@ -1,0 +1,109 @@
+/** The call service's shared types: its options, what it returns, and one call's media state. */
+import type { MediaSessionProvider } from '../graph/media-config.js';
+import type { GraphClient } from '../graph/client.js';
+import type { IdentityKind } from '../graph/identities.js';
+import type { EventBus } from '../events/bus.js';
+import type { SpeakerRef } from '../events/live.js';
+import type { Logger } from '../logger.js';
+import type { TranscriptLine } from '../media/hooks/export.js';
+import type { CallMediaStats } from '../media/threads/pool.js';
+import type { Signaling } from '../signaling/signaling.js';
+import type { SpeechStore } from '../store/speech-store.js';
+import type { IngressMediaPort } from './ingress.js';
+import type { RtpMediaSessions } from './media-sessions.js';
+import type { PromptStore } from './prompts.js';
+
+export type { SpeakerRef } from '../events/live.js';
+export type { LiveEvent, WorkerEvent } from '../events/live.js';
+
+export type MediaMode = 'app' | 'service';
+
+export interface SpeakerInfo extends SpeakerRef {
+  talking: boolean;
+  talkMs: number;
+  levelDbov: number | null;
+}
+
+export interface CallArtifacts {
+  callId: string;
+  dir: string;
+  files: string[];
+  recordings: RecordingEntry[];
+  analytics: unknown;
+  talkMsBySpeaker: Record<string, number>;
+  transcript: TranscriptLine[];
+  mediaStats: CallMediaStats | null;
+}
+
+export interface RecordingEntry {
+  file: string;
+  sourceId: string;
+  speaker: string | null;
+  format: 'ogg' | 'wav';
+  bytes: number;
+}
+
+export interface TargetInput {
+  kind: IdentityKind;
+  id: string;
+  displayName?: string;
+  tenantId?: string;
+}
+
+export interface OperatorParticipant {
+  id: string;
+  displayName: string | null;
+  muted: boolean;
+  inLobby: boolean;
+  identity: { kind: string; id: string | null } | null;
+  isBot: boolean;
+  sourceIds: string[];
+  talking: boolean;
+  talkMs: number;
+  levelDbov: number | null;
+}
+
+/** What the service knows of one call's media, from creation to its artifacts. */
+export interface CallMedia {
+  callId: string;
+  mediaId: string | null;
+  mode: MediaMode;
+  speakers: Map<string, SpeakerInfo>;
+  promptSources: Set<string>;
+  transcript: TranscriptLine[];
+  dominant: string | null;
+  lastMediaTimeMs: number;
+  finalizing: Promise<CallArtifacts> | null;
+  artifacts: CallArtifacts | null;
+  /** A call that exists only as an ingress stream (ACS, or a sidecar session mediabot did not ask for). */
+  ingressOnly: boolean;
+  /** The app-hosted media is an RTP session of `media` (prompts can be played into it). */
+  rtpMedia: boolean;
+  /** Who is behind each media source, as the media sidecar reported it (bridge sourceMap). */
+  sourceMap: Map<string, { participantId: string; displayName: string | null }>;
+}
+
+export interface CallServiceOptions {
+  graph: GraphClient;
+  signaling: Signaling;
+  bus: EventBus;
+  /** Where calls' artifacts go: `<dataDir>/calls/<callId>/`. */
+  dataDir: string;
+  /** Folder the recorder writes under (`<recordDir>/<mediaId>/…`), when recording. */
+  recordDir: string | undefined;
+  callbackUri: string;
+  /** Public base URL of this server (prompts are served from it). */
+  publicBaseUrl: () => string;
+  /** The app's client id: the bot's own roster entry is left out of the speaker mapping. */
+  clientId: string;
+  tenantId: string | undefined;
+  media: RtpMediaSessions;
+  /** Where final analytics are stored (SQLite), besides the files. */
+  speech?: SpeechStore;
+  /** Supplies blobs for app-hosted media (default: `media`, the RTP sessions). */
+  mediaSessions?: MediaSessionProvider;
+  /** Media of ingress calls (ACS streams, bridge sessions): scratch folders and ending. */
+  ingress?: IngressMediaPort;
+  prompts: PromptStore;
+  logger: Logger;
+}

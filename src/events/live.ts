@@ -1,0 +1,30 @@
+/**
+ * The live event union: everything the bus carries plus the call service's own events (speaker
+ * mapping, finished artifacts). The events WebSocket, the demo and library users subscribe to it.
+ */
+import { Emitter } from '../util/emitter.js';
+import type { MediabotEvent } from './bus.js';
+
+/** Who is behind one media source of a call. */
+export interface SpeakerRef {
+  sourceId: string;
+  participantId: string | null;
+  displayName: string | null;
+  /** True for audio mediabot itself played into the call. */
+  prompt: boolean;
+}
+
+/** Events the call service adds to the bus's: speaker mapping and finished artifacts. */
+export type WorkerEvent =
+  | { type: 'call.speakers'; callId: string; speakers: SpeakerRef[]; at: string }
+  | { type: 'call.artifacts'; callId: string; dir: string; files: string[]; at: string };
+
+export type LiveEvent = MediabotEvent | WorkerEvent;
+
+/** One listener set of every live event, fed by the bus and the call service. */
+export class LiveEvents extends Emitter<LiveEvent> {
+  /** Forwards every event of `source` into this set; returns the unsubscribe function. */
+  feedFrom<T extends LiveEvent>(source: { on(listener: (e: T) => void): () => void }): () => void {
+    return source.on((e) => this.emit(e));
+  }
+}
