@@ -63,6 +63,9 @@ describe('a production worker (mediabot start with credentials)', () => {
   const secret = randomBytes(24).toString('base64url');
   const clientId = randomUUID();
   const tenantId = randomUUID();
+  // Graph credentials make the worker reachable, so it requires an operator API token.
+  const apiToken = randomBytes(32).toString('hex');
+  const auth = { authorization: `Bearer ${apiToken}` };
   let emulator: Emulator;
   let child: ChildProcess | undefined;
   let output = '';
@@ -96,6 +99,7 @@ describe('a production worker (mediabot start with credentials)', () => {
         MEDIABOT_TENANT_ID: tenantId,
         MEDIABOT_CLIENT_ID: clientId,
         MEDIABOT_CLIENT_SECRET: secret,
+        MEDIABOT_API_TOKEN: apiToken,
         MEDIABOT_GRAPH_URL: emulator.graphUrl,
         MEDIABOT_AUTHORITY_URL: emulator.authorityUrl,
         MEDIABOT_CALLBACK_OPENID_URL: emulator.callbackOpenIdUrl,
@@ -113,15 +117,19 @@ describe('a production worker (mediabot start with credentials)', () => {
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const diagnostics = (): string => `child output:\n${output}`;
     const base = `http://127.0.0.1:${port}`;
-    await until('the worker listening', () => (/mediabot: listening on/.test(output) ? true : undefined), 60_000, diagnostics);
+    const exited = (): boolean => child!.exitCode !== null;
+    await until('the worker listening', () => {
+      if (exited()) throw new Error(`mediabot start exited with ${child!.exitCode}\n${diagnostics()}`);
+      return /mediabot: listening on/.test(output) ? true : undefined;
+    }, 60_000, diagnostics);
     expect(output).not.toMatch(/embedded Graph emulator/);
 
     // A call with app-hosted media: a media thread creates it and loads its hooks.
     const meeting = emulator.createMeeting({ subject: 'modules', people: 1 });
-    const created = await fetch(`${base}/v1/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinWebUrl: meeting.joinWebUrl, media: 'app' }) });
+    const created = await fetch(`${base}/v1/calls`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ joinWebUrl: meeting.joinWebUrl, media: 'app' }) });
     expect(created.status, await created.clone().text()).toBe(201);
     const callId = ((await created.json()) as { id: string }).id;
-    await until('the call established', async () => ((await (await fetch(`${base}/v1/calls/${callId}`)).json()) as { state?: string }).state === 'established' ? true : undefined, 30_000, diagnostics);
+    await until('the call established', async () => ((await (await fetch(`${base}/v1/calls/${callId}`, { headers: auth })).json()) as { state?: string }).state === 'established' ? true : undefined, 30_000, diagnostics);
     // The media thread has loaded the configured engine's module: its hooks were created.
     const mediaThread = await until(
       'the media thread loading the pocketsphinx engine',
