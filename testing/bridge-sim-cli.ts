@@ -7,8 +7,8 @@ import { DEFAULT_SCRIPT, defaultSpeechCacheDir, SpeechBank } from './emulator/sp
 import { parseWavPcm16 } from '../src/media/wire/wav.js';
 import { bridgePeerToken } from '../src/config/process-settings.js';
 import { MediabotError } from '../src/errors.js';
-import { Decimator48to16 } from '../src/media/codec/resampler.js';
 import { startBridgeSimulator, type BridgeSimSpeaker } from './bridge-peer.js';
+import { to16k } from './sidecar/index.js';
 
 const USAGE = `usage: mediabot bridge-sim --url URL [--token T] [--call-id ID] [--wav FILE ...]
                           [--speed X] [--no-mixed] [--no-unmixed] [--wait-create]
@@ -69,14 +69,7 @@ async function scriptedSpeakers(): Promise<BridgeSimSpeaker[]> {
     tracks48[t.speaker]!.set(t.clip, at);
     at += t.clip.length + gap;
   }
-  return DEFAULT_SCRIPT.map((s, i) => {
-    const pcm48 = tracks48[i]!;
-    const frames = Math.floor(pcm48.length / 960);
-    const pcm16 = new Int16Array(frames * 320);
-    const dec = new Decimator48to16();
-    for (let f = 0; f < frames; f++) dec.process(pcm48.subarray(f * 960, f * 960 + 960), pcm16.subarray(f * 320, f * 320 + 320));
-    return { sourceId: 1001 + i, participantId: `participant-${i + 1}`, displayName: s.name, pcm16 };
-  });
+  return DEFAULT_SCRIPT.map((s, i) => ({ sourceId: 1001 + i, participantId: `participant-${i + 1}`, displayName: s.name, pcm16: to16k(tracks48[i]!) }));
 }
 
 export async function runBridgeSimCommand(argv: string[]): Promise<number> {

@@ -45,6 +45,7 @@ import { CallService } from '../calls/service.js';
 import { LiveEvents, type LiveEvent } from '../events/live.js';
 import { createCallOperationsPort, createCallRecordsPort, createSubscriptionsPort } from '../graph/ports-adapter.js';
 import { WorkerIngress } from '../calls/ingress.js';
+import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
@@ -226,17 +227,14 @@ async function assemble(
   });
 
   let calls: CallService | undefined;
-  // ACS streams present MEDIABOT_API_TOKEN; sidecars MEDIABOT_BRIDGE_TOKEN or MEDIABOT_API_TOKEN.
-  // With neither (loopback only): a random per-process bridge token (Worker.ingress.bridgeToken)
-  // and an open ACS endpoint, like the open operator API.
-  const acsTokens = cfg.apiToken !== undefined ? [cfg.apiToken] : [];
-  const bridgeTokens = [cfg.bridgeToken, cfg.apiToken].filter((t): t is string => t !== undefined);
+  // Who may connect to /media/acs and /media/bridge (the rules: ingress/common/tokens.ts).
+  const tokens = ingressTokens(cfg);
   const ingress = new WorkerIngress({
     pool,
     hooks,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
-    tokens: bridgeTokens.length > 0 ? bridgeTokens : [randomBytes(24).toString('base64url')],
-    acsTokens,
+    tokens: tokens.bridge,
+    acsTokens: tokens.acs,
     acsJwt: cfg.acsResourceId !== undefined ? { audience: cfg.acsResourceId, openIdUrl: cfg.acsOpenIdUrl, ...(caPem !== undefined ? { caPem } : {}) } : undefined,
     logger: log,
     onCallStarted: (info) => calls?.ingressCallStarted(info),

@@ -12,6 +12,7 @@
  * Keys are matched case-insensitively on their first letter (the .NET SDK writes PascalCase).
  */
 import { MediabotError } from '../../errors.js';
+import { parseJsonObject } from '../common/shared.js';
 
 export type AcsInbound =
   | { kind: 'AudioMetadata'; sampleRate: 16_000 | 24_000; length: number | null; subscriptionId: string | null }
@@ -37,14 +38,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Parses one ACS media streaming message. Throws MEDIABOT_INGRESS_BAD_MESSAGE / _BAD_RATE. */
 export function parseAcsMessage(text: string): AcsInbound {
-  let msg: unknown;
-  try {
-    msg = JSON.parse(text);
-  } catch (err) {
-    throw bad(`ACS message is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw bad('ACS message must be a JSON object');
-  const m = msg as Record<string, unknown>;
+  const m = parseJsonObject(text, 'ACS message');
   const kind = field(m, 'kind');
   if (typeof kind !== 'string') throw bad('ACS message has no kind');
   switch (kind) {

@@ -6,6 +6,8 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MediabotError } from '../../errors.js';
+import { parseJsonObject } from '../common/shared.js';
+import type { BotMessage, BotMessageType, SidecarMessage, SidecarMessageType } from './messages.js';
 
 export const BRIDGE_PROTOCOL = 'mediabot-bridge';
 export const BRIDGE_VERSIONS = [1] as const;
@@ -30,7 +32,7 @@ function message(type: string, description: string, properties: Record<string, u
 }
 
 /** Messages the sidecar sends to mediabot. */
-export const SIDECAR_MESSAGE_SCHEMAS: Record<string, Schema> = {
+export const SIDECAR_MESSAGE_SCHEMAS: Record<SidecarMessageType, Schema> = {
   hello: message(
     'hello',
     'Sidecar → mediabot, first message on every connection: protocol, supported versions, credentials, and optionally the session to resume.',
@@ -48,12 +50,7 @@ export const SIDECAR_MESSAGE_SCHEMAS: Record<string, Schema> = {
     },
     ['protocol', 'versions', 'token', 'sidecarId'],
   ),
-  mediaSessionCreated: message(
-    'mediaSessionCreated',
-    'Sidecar → mediabot: the answer to createMediaSession, carrying the appHostedMediaConfig blob of the new media session.',
-    { requestId, callId, blob: { type: 'string', minLength: 1, maxLength: 1_048_576 } },
-    ['requestId', 'callId', 'blob'],
-  ),
+  mediaSessionCreated: message('mediaSessionCreated', 'Sidecar → mediabot: the answer to createMediaSession, carrying the appHostedMediaConfig blob of the new media session.', { requestId, callId, blob: { type: 'string', minLength: 1, maxLength: 1_048_576 } }, ['requestId', 'callId', 'blob']),
   sessionStarted: message(
     'sessionStarted',
     'Sidecar → mediabot: media of a call flows. Assigns the callIndex used in binary frames of this call.',
@@ -100,12 +97,7 @@ export const SIDECAR_MESSAGE_SCHEMAS: Record<string, Schema> = {
     },
     ['callId', 'entries'],
   ),
-  dtmf: message(
-    'dtmf',
-    'Sidecar → mediabot: a DTMF tone received from the call, or confirmation that one was sent.',
-    { callId, tone: { type: 'string', pattern: '^[0-9A-D*#]$' }, direction: { enum: ['received', 'sent'] }, sourceId: msi },
-    ['callId', 'tone', 'direction'],
-  ),
+  dtmf: message('dtmf', 'Sidecar → mediabot: a DTMF tone received from the call, or confirmation that one was sent.', { callId, tone: { type: 'string', pattern: '^[0-9A-D*#]$' }, direction: { enum: ['received', 'sent'] }, sourceId: msi }, ['callId', 'tone', 'direction']),
   mediaHealth: message(
     'mediaHealth',
     'Sidecar → mediabot: periodic media quality of a call (all figures optional).',
@@ -130,7 +122,7 @@ export const SIDECAR_MESSAGE_SCHEMAS: Record<string, Schema> = {
 };
 
 /** Messages mediabot sends to the sidecar. */
-export const BOT_MESSAGE_SCHEMAS: Record<string, Schema> = {
+export const BOT_MESSAGE_SCHEMAS: Record<BotMessageType, Schema> = {
   welcome: message(
     'welcome',
     'mediabot → sidecar: the hello was accepted. The session token resumes this session after a dropped connection.',
@@ -154,9 +146,9 @@ export const BOT_MESSAGE_SCHEMAS: Record<string, Schema> = {
   createMediaSession: message('createMediaSession', 'mediabot → sidecar: create a media session for a call and answer with its blob.', { requestId, callId }, ['requestId', 'callId']),
   endMediaSession: message('endMediaSession', 'mediabot → sidecar: the bot is done with this call\'s media; tear the session down.', { callId, reason: { type: 'string', maxLength: 512 } }, ['callId']),
   sendDtmf: message('sendDtmf', 'mediabot → sidecar: send these DTMF tones into the call, in order.', { callId, tones: { type: 'string', pattern: '^[0-9A-D*#]{1,64}$' } }, ['callId', 'tones']),
-  ping: SIDECAR_MESSAGE_SCHEMAS.ping!,
-  pong: SIDECAR_MESSAGE_SCHEMAS.pong!,
-  error: SIDECAR_MESSAGE_SCHEMAS.error!,
+  ping: SIDECAR_MESSAGE_SCHEMAS.ping,
+  pong: SIDECAR_MESSAGE_SCHEMAS.pong,
+  error: SIDECAR_MESSAGE_SCHEMAS.error,
 };
 
 /** Every schema by file name (docs/schemas/bridge/<name>.json). */
@@ -165,8 +157,13 @@ export function allBridgeSchemas(): Record<string, Schema> {
 }
 
 const ajv = new Ajv({ allErrors: false, strict: true });
-const compiled = new Map<string, ValidateFunction>();
-for (const [name, schema] of Object.entries(allBridgeSchemas())) compiled.set(name, ajv.compile(schema));
+
+/** One validator per message type and direction; a passing message is that direction's union. */
+function compileAll<T>(schemas: Record<string, Schema>): Map<string, ValidateFunction<T>> {
+  return new Map(Object.entries(schemas).map(([type, schema]) => [type, ajv.compile<T>(schema)]));
+}
+const fromSidecar = compileAll<SidecarMessage>(SIDECAR_MESSAGE_SCHEMAS);
+const fromBot = compileAll<BotMessage>(BOT_MESSAGE_SCHEMAS);
 
 function describe(errors: ErrorObject[] | null | undefined): string {
   const e = errors?.[0];
@@ -176,24 +173,25 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 
 export type MessageDirection = 'fromSidecar' | 'fromBot';
 
+const bad = (message: string, details?: Record<string, unknown>): MediabotError => new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', message, details);
+
+function validated<T>(text: string, validators: Map<string, ValidateFunction<T>>): T {
+  const msg = parseJsonObject(text, 'control message');
+  const type = msg['type'];
+  const validate = typeof type === 'string' ? validators.get(type) : undefined;
+  if (!validate) throw bad(`unknown control message type ${JSON.stringify(type)} (known: ${[...validators.keys()].join(', ')})`);
+  if (!validate(msg)) throw bad(`${String(type)}: ${describe(validate.errors)}`, { type });
+  return msg;
+}
+
 /**
- * Parses a control message (text frame) and validates it against its schema.
+ * Parses a control message (text frame) and validates it against its schema: a message the
+ * sidecar sends (default) or one mediabot sends, as its typed union.
  * Throws MEDIABOT_INGRESS_BAD_MESSAGE (bad JSON, unknown type, schema violation).
  */
-export function parseControlMessage(text: string, direction: MessageDirection = 'fromSidecar'): { type: string } & Record<string, unknown> {
-  let msg: unknown;
-  try {
-    msg = JSON.parse(text);
-  } catch (err) {
-    throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `control message is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', 'control message must be a JSON object');
-  const type = (msg as { type?: unknown }).type;
-  const allowed = direction === 'fromSidecar' ? SIDECAR_MESSAGE_SCHEMAS : BOT_MESSAGE_SCHEMAS;
-  if (typeof type !== 'string' || !(type in allowed)) {
-    throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `unknown control message type ${JSON.stringify(type)} (known: ${Object.keys(allowed).join(', ')})`);
-  }
-  const validate = compiled.get(type)!;
-  if (!validate(msg)) throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `${type}: ${describe(validate.errors)}`, { type });
-  return msg as { type: string } & Record<string, unknown>;
+export function parseControlMessage(text: string, direction?: 'fromSidecar'): SidecarMessage;
+export function parseControlMessage(text: string, direction: 'fromBot'): BotMessage;
+export function parseControlMessage(text: string, direction: MessageDirection): SidecarMessage | BotMessage;
+export function parseControlMessage(text: string, direction: MessageDirection = 'fromSidecar'): SidecarMessage | BotMessage {
+  return direction === 'fromSidecar' ? validated(text, fromSidecar) : validated(text, fromBot);
 }

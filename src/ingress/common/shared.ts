@@ -1,7 +1,20 @@
-/** Pieces both ingress adapters (ACS, media bridge) share. */
+/** Types and small pieces both ingress adapters (ACS, media bridge) share. */
 import type { FastifyInstance } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData } from 'ws';
+import { MediabotError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { MediaEvent } from '../../media/hooks/api.js';
 import type { CallSpec } from '../../media/session/spec.js';
+import type { IngressMetrics } from './metrics.js';
+
+/** One 20 ms frame of PCM into the media core. */
+export interface PcmFrame {
+  sourceId: string;
+  rate: number;
+  timestampMs: number;
+  samples: Int16Array;
+  flags: number;
+}
 
 /** What an ingress adapter needs from the media thread pool (MediaThreadPool implements it). */
 export interface IngressPool {
@@ -10,7 +23,7 @@ export interface IngressPool {
   hasCall(callId: string): boolean;
   pushPcm(callId: string, frame: { sourceId: string; rate: number; timestampMs: number; samples: Int16Array; flags?: number }): void;
   onOutbound(callId: string, listener: (frame: { callId: string; mediaTimeMs: number; samples: Int16Array }) => void): () => void;
-  onEvent(listener: (e: import('../../media/hooks/api.js').MediaEvent) => void): () => void;
+  onEvent(listener: (e: MediaEvent) => void): () => void;
 }
 
 /** A call an ingress adapter started or ended (for the operator API's call list). */
@@ -30,33 +43,28 @@ export interface IngressCallHooks {
 /** The rest of a call's spec (hooks, encoder...) for an ingress call; `pcm` is filled in by the adapter. */
 export type IngressCallSpec = (callId: string) => Omit<CallSpec, 'callId'>;
 
-/**
- * Per-stream admission: a token bucket at real time (50 frames/s) with `burstFrames`
- * of slack, so a sender far faster than real time is cut at the edge (before any
- * postMessage), while normal jitter and a short catch-up after a reconnect pass.
- */
-export class FrameRateGate {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly burstFrames = 100,
-    private readonly framesPerSecond = 50,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.tokens = burstFrames;
-    this.last = now();
-  }
-
-  admit(): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.burstFrames, this.tokens + ((t - this.last) * this.framesPerSecond) / 1000);
-    this.last = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
+/** Options both adapters take. */
+export interface IngressAdapterOptions extends IngressCallHooks {
+  pool: IngressPool;
+  /** Hooks, encoder... for the media call of a new call (its `pcm` is set by the adapter). */
+  callSpec?: IngressCallSpec;
+  /** What goes back to the peer: the mix without the call's own inbound audio (default), the full mix, or nothing. */
+  outbound?: 'mix-minus' | 'mix' | 'off';
+  playoutDelayMs?: number;
+  maxQueueMs?: number;
+  /** Frames a stream may send ahead of real time before frames are dropped. Default 100 (2 s). */
+  burstFrames?: number;
+  /** Outbound frames are dropped while the socket holds more than this many unsent bytes. Default 256 KiB. */
+  sendHighWaterBytes?: number;
+  /** A peer that keeps not reading this long is disconnected. Default 5000. */
+  slowConsumerMs?: number;
+  /** Most calls of this adapter at once. Default 1000. */
+  maxCalls?: number;
+  logger?: Logger;
+  metrics?: IngressMetrics;
 }
+
+export const DEFAULT_MAX_CALLS = 1000;
 
 /** Registers @fastify/websocket unless an enclosing scope already did. */
 export async function ensureWebsocket(app: FastifyInstance): Promise<void> {
@@ -65,16 +73,21 @@ export async function ensureWebsocket(app: FastifyInstance): Promise<void> {
   await app.register(ws, { options: { maxPayload: 1024 * 1024 } });
 }
 
-/** Sends unless the peer stopped reading: returns false (and sends nothing) above `highWater` buffered bytes. */
-export function sendBounded(ws: WebSocket, data: Buffer | string, highWater: number): boolean {
-  if (ws.readyState !== 1) return false;
-  if (ws.bufferedAmount > highWater) return false;
-  ws.send(data);
-  return true;
+/** A WebSocket message as one Buffer. */
+export function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
 
-export function rms(pcm: Int16Array): number {
-  let s = 0;
-  for (let i = 0; i < pcm.length; i++) s += pcm[i]! * pcm[i]!;
-  return pcm.length === 0 ? 0 : Math.sqrt(s / pcm.length);
+/** Parses a text frame that must hold one JSON object; throws MEDIABOT_INGRESS_BAD_MESSAGE naming `what`. */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch (err) {
+    throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `${what} is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new MediabotError('MEDIABOT_INGRESS_BAD_MESSAGE', `${what} must be a JSON object`);
+  return msg as Record<string, unknown>;
 }

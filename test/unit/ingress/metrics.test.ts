@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { IngressMetrics } from '../../../src/ingress/common/metrics.js';
-import { FrameRateGate } from '../../../src/ingress/common/shared.js';
+import { FrameRateGate } from '../../../src/ingress/common/backpressure.js';
 
 describe('IngressMetrics', () => {
   it('counts per adapter and exposes the counters on a Prometheus registry', async () => {
