@@ -33,8 +33,9 @@ export class LossyRelay {
   private held: Buffer | null = null;
   private rng: () => number;
 
+  /** `mixerPort` may be set after bind() when the mixer assigns it per participant (Janus AudioBridge). */
   constructor(
-    private readonly mixerPort: number,
+    public mixerPort: number,
     private readonly opts: RelayOptions = {},
   ) {
     this.socket = createSocket('udp4');
@@ -128,6 +129,14 @@ export function ffmpegOpusArgs(opts: { fec?: boolean } = {}): string[] {
 
 export function ffmpegSend(wav: string, port: number, opts: { fec?: boolean } = {}): ChildProcess {
   return spawn('ffmpeg', ['-v', 'error', '-re', '-i', wav, ...ffmpegOpusArgs(opts), '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/**
+ * ffmpeg sending an already encoded Opus file (Ogg) as RTP in real time, packet
+ * for packet (no encoding in the sender), with payload type 111.
+ */
+export function ffmpegSendEncoded(opus: string, port: number): ChildProcess {
+  return spawn('ffmpeg', ['-v', 'error', '-re', '-i', opus, '-c:a', 'copy', '-payload_type', '111', '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /** bin/mediabot.js, from the compiled benchmark (dist/benchmarks/lib) or the source one (benchmarks/lib). */
