@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   MEDIABOT_CALL_NOT_ESTABLISHED: 'The call is not established yet, and the action needs an established call',
   MEDIABOT_PROMPT_FAILED: 'A prompt could not be synthesized, fetched or decoded',
   MEDIABOT_RTP_PORTS_EXHAUSTED: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call',
+  MEDIABOT_UDP_FAILED: 'A batched UDP socket could not be opened, bound or given its buffers',
   MEDIABOT_DEMO_FAILED: 'A stage of `mediabot demo` failed (the message names the stage)',
 } as const;
 
