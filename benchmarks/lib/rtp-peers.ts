@@ -159,10 +159,11 @@ export interface RtpMixerProcess {
 
 /**
  * Starts the built `mediabot rtp --port 0` with `args` and resolves with the UDP
- * port it prints (within 20 s). With `echoStderr`, its progress goes to ours too.
+ * port it prints (within 20 s). With `echoStderr`, its progress goes to ours too;
+ * `env` replaces its environment, `nodeArgs` go to node before the script (--cpu-prof).
  */
-export async function startRtpMixer(args: string[], opts: { echoStderr?: boolean } = {}): Promise<RtpMixerProcess> {
-  const child = spawn(process.execPath, [cliPath(), 'rtp', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startRtpMixer(args: string[], opts: { echoStderr?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<RtpMixerProcess> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), cliPath(), 'rtp', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   let out = '';
   child.stderr!.on('data', (d: Buffer) => {
     out += d.toString();
