@@ -204,6 +204,32 @@ function perfCategory(sym: string, dso: string): string {
   return `other (${dso})`;
 }
 
+/**
+ * What a sample was done for, from its whole call chain (V8 keeps frame
+ * pointers, so a native or kernel sample is seen under the JavaScript that
+ * called it). The first rule that matches wins; libopus is told by the leaf.
+ */
+const ACTIVITIES: Array<[string, RegExp]> = [
+  ['UDP send, per packet (udp-transport → dgram → libuv → kernel)', /sendmsg|sendmmsg|UDPWrap::DoSend|uv_udp_try_send|uv__udp_send|SendWrap|JS:\S*doSend|JS:\S*send \S*udp-transport|JS:\S*lookup4|JS:\S*afterDns|JS:\S*sliceBuffer/],
+  ['UDP receive, per packet (kernel → libuv → dgram callback → parse → jitter buffer)', /recvmsg|recvmmsg|uv__udp_recv|uv__udp_io|UDPWrap::OnRecv|JS:\S*onMessage|JS:\S*push \S*jitter-buffer/],
+  ['codec calls (N-API entry, argument checks)', /JS:\S*(encode|decode|conceal) \S*codec\.js/],
+  ['native DSP (decimator, mix, level)', /fir_decimate|mix_add|level_centi|stamp_us|JS:\S*process \S*resampler/],
+  ['media core JavaScript (tick, mix, talk detection, playout)', /JS:\S*\s\S*\/src\/media\//],
+  ['V8 garbage collection', /Heap::|Scaveng|MarkCompact|Sweeper|Marking|GCTracer|Evacuat|MinorMS|ConcurrentMark/],
+  ['V8 JIT compiler', /compiler::|Maglev|Turbofan|Pipeline::|Compile|Baseline/],
+  ['event-loop sleep and wake-up (epoll)', /epoll|uv__io_poll/],
+  ['timers (node:timers, libuv timers)', /node:internal\/timers|JS:\S*listOnTimeout|JS:\S*processTimers|uv__run_timers/],
+  ['thread messaging (MessagePort)', /MessagePort|node:internal\/worker/],
+];
+
+function activityOf(chain: string[], leafDso: string): string {
+  const leaf = chain[0] ?? '';
+  // libopus is linked into the addon: any of its code but the DSP kernels.
+  if (OPUS_SYM.test(leaf) || (leafDso.includes('mediabot_native') && !/fir_decimate|mix_add|level_centi|stamp_us/.test(leaf))) return 'libopus (decode, encode)';
+  for (const [name, re] of ACTIVITIES) if (chain.some((f) => re.test(f))) return name;
+  return 'other (runtime, libc, kernel)';
+}
+
 // ---- perf ---------------------------------------------------------------------
 
 function perfWorks(): boolean {
@@ -218,6 +244,8 @@ async function perfRecord(pid: number, file: string): Promise<void> {
 
 interface PerfBreakdown {
   samples: number;
+  /** ms of CPU per second of the room, by what it was spent for (from call chains), whole process. */
+  activities: Array<{ activity: string; cpu_ms_per_s: number; share: number }>;
   /** ms of CPU per second of the room, by category, whole process. */
   categories: Array<{ category: string; cpu_ms_per_s: number; share: number }>;
   by_role: Record<string, Array<{ category: string; cpu_ms_per_s: number }>>;
@@ -230,6 +258,7 @@ async function perfBreakdown(file: string, w: WindowedRun): Promise<PerfBreakdow
   const cats = new Map<string, number>();
   const roles = new Map<string, Map<string, number>>();
   const syms = new Map<string, number>();
+  const acts = new Map<string, number>();
   const roleOf = new Map(w.threads.map((t) => [t.tid, t.role]));
   let samples = 0;
   // One block per sample: a header line with the thread id, then the call chain, leaf first.
@@ -246,24 +275,27 @@ async function perfBreakdown(file: string, w: WindowedRun): Promise<PerfBreakdow
     const dso = leaf[2]!;
     const cat = dso.includes('kernel') ? kernelCategory(frames.map((f) => f[1]!)) : perfCategory(sym, dso);
     cats.set(cat, (cats.get(cat) ?? 0) + 1);
+    const act = activityOf(frames.map((f) => f[1]!), dso);
+    acts.set(act, (acts.get(act) ?? 0) + 1);
     const role = roleOf.get(tid) ?? 'helper (V8 GC/compiler, libuv pool)';
     const rc = roles.get(role) ?? new Map<string, number>();
     rc.set(cat, (rc.get(cat) ?? 0) + 1);
     roles.set(role, rc);
-    const key = `${sym}\u0000${dso.replace(/^.*\//, '')}`;
+    const key = `${sym}\u0000${dso}`;
     syms.set(key, (syms.get(key) ?? 0) + 1);
   }
   const perS = (n: number): number => round((n * msPerSample) / measureS, 2);
   const sorted = (m: Map<string, number>): Array<[string, number]> => [...m.entries()].sort((a, b) => b[1] - a[1]);
   return {
     samples,
+    activities: sorted(acts).map(([activity, n]) => ({ activity, cpu_ms_per_s: perS(n), share: round(n / samples, 3) })),
     categories: sorted(cats).map(([category, n]) => ({ category, cpu_ms_per_s: perS(n), share: round(n / samples, 3) })),
     by_role: Object.fromEntries([...roles.entries()].map(([role, m]) => [role, sorted(m).map(([category, n]) => ({ category, cpu_ms_per_s: perS(n) }))])),
     top_symbols: sorted(syms)
       .slice(0, 80)
       .map(([k, n]) => {
         const [symbol, dso] = k.split('\u0000');
-        return { symbol: symbol!, dso: dso!, category: dso!.includes('kernel') ? 'kernel' : perfCategory(symbol!, dso!), cpu_ms_per_s: perS(n) };
+        return { symbol: symbol!, dso: dso!.replace(/^.*\//, ''), category: dso!.includes('kernel') ? 'kernel' : perfCategory(symbol!, dso!), cpu_ms_per_s: perS(n) };
       }),
   };
 }
@@ -325,8 +357,11 @@ function markdown(plain: WindowedRun, perf: PerfBreakdown | null): string {
   const lines = [`Room: ${participants} participants, ${talkers} talkers; ${round(total, 1)} CPU-ms per second in all (${round(total / participants, 2)} per participant-second).`, '', '| thread | CPU-ms per second |', '|---|---|'];
   for (const [role, ms] of Object.entries(byRole(plain))) lines.push(`| ${role} | ${ms} |`);
   if (perf) {
+    // perf's own run costs more (the profiler, --perf-basic-prof): its shares are applied to the plain run's total.
+    lines.push('', `| what for (perf call chains, ${perf.samples} samples) | CPU-ms per second | share |`, '|---|---|---|');
+    for (const a of perf.activities) lines.push(`| ${a.activity} | ${round(a.share * total, 1)} | ${round(a.share * 100, 1)} % |`);
     lines.push('', `| where (perf, ${perf.samples} samples) | CPU-ms per second | share |`, '|---|---|---|');
-    for (const c of perf.categories) lines.push(`| ${c.category} | ${c.cpu_ms_per_s} | ${round(c.share * 100, 1)} % |`);
+    for (const c of perf.categories) lines.push(`| ${c.category} | ${round(c.share * total, 1)} | ${round(c.share * 100, 1)} % |`);
   }
   return lines.join('\n');
 }

@@ -22,7 +22,8 @@ const run = promisify(execFile);
 /** Every participant must get its mix back at 50 packets/s, within this fraction. */
 const PPS_TOLERANCE = 0.06;
 
-export type PeerName = 'janus' | 'mediabot';
+/** mediabot-batched: `mediabot rtp` on the batched UDP transport prototype (MEDIABOT_RTP_IO=batched). */
+export type PeerName = 'janus' | 'mediabot' | 'mediabot-batched';
 
 /** One mixer under test: its process and how a participant joins it. */
 export interface Mixer {
@@ -38,7 +39,8 @@ export async function startMixer(name: PeerName, mediabotArgs: string[] = [], no
     const room = await startJanusRoom({ samplingRate: 48_000 });
     return { pid: room.child.pid!, join: (port, i) => room.join(port, `p${i}`), stop: room.stop };
   }
-  const m = await startRtpMixer(mediabotArgs, { nodeArgs });
+  const env = name === 'mediabot-batched' ? { ...process.env, MEDIABOT_RTP_IO: 'batched' } : process.env;
+  const m = await startRtpMixer(mediabotArgs, { nodeArgs, env });
   return { pid: m.child.pid!, join: async () => m.port, stop: m.stop };
 }
 
@@ -51,7 +53,7 @@ export interface RoomMedia {
 export async function prepareRoomMedia(dir: string, maxParticipants: number, maxTalkers: number, seconds: number): Promise<RoomMedia> {
   const clips = await speechClips();
   const encode = async (input: string[], out: string): Promise<string> => {
-    await run('ffmpeg', ['-v', 'error', '-y', ...input, '-ar', '48000', '-ac', '1', ...ffmpegOpusArgs(), out]);
+    await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...input, '-ar', '48000', '-ac', '1', ...ffmpegOpusArgs(), out]);
     return out;
   };
   const talk = await Promise.all(
@@ -62,8 +64,13 @@ export async function prepareRoomMedia(dir: string, maxParticipants: number, max
     }),
   );
   const quiet: string[] = [];
-  // About -60 dBFS pink noise: a participant whose microphone is open in a quiet room (two encodes at a time).
-  const noise = (i: number): Promise<string> => encode(['-f', 'lavfi', '-i', `anoisesrc=c=pink:a=0.002:s=${i + 1}:d=${seconds}`], join(dir, `quiet${i}.ogg`));
+  // Pink noise at about -60 dBFS RMS: a participant whose microphone is open in a quiet room.
+  // (sox makes it; ffmpeg's anoisesrc is far slower.) Two at a time.
+  const noise = async (i: number): Promise<string> => {
+    const wav = join(dir, `quiet${i}.wav`);
+    await run('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', wav, 'synth', String(seconds), 'pinknoise', 'vol', '0.004']);
+    return encode(['-i', wav], join(dir, `quiet${i}.ogg`));
+  };
   for (let i = 0; i < maxParticipants - 1; i += 2) quiet.push(...(await Promise.all([noise(i), ...(i + 1 < maxParticipants - 1 ? [noise(i + 1)] : [])])));
   return { talk, quiet };
 }

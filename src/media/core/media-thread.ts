@@ -8,6 +8,7 @@ import { isMediabotError, MediabotError } from '../../errors.js';
 import { HookRunner } from '../hooks/runner.js';
 import type { MediaEvent } from '../hooks/types.js';
 import { UdpRtpTransport } from '../rtp/udp-transport.js';
+import { BatchedRtpTransport } from '../rtp/batched-rtp-transport.js';
 import type { CallSpec } from './call-spec.js';
 import { MediaClock } from './clock.js';
 import { loadHooks } from './hook-loader.js';
@@ -19,7 +20,7 @@ import '../hooks/builtin-specs.js';
 
 interface RunningCall {
   pipeline: CallPipeline;
-  transport: UdpRtpTransport | null;
+  transport: UdpRtpTransport | BatchedRtpTransport | null;
   runner: HookRunner | null;
   reportTimer: NodeJS.Timeout | null;
   /** PCM ingress sources and outbound audio (spec.pcm), or null. */
@@ -31,6 +32,8 @@ if (!port) throw new Error('media-thread must run in a worker thread');
 
 const calls = new Map<string, RunningCall>();
 let tickList: CallPipeline[] = [];
+/** Prototype (MEDIABOT_RTP_IO=batched): transports read before the tick and sent after it. */
+let batchedList: BatchedRtpTransport[] = [];
 let pendingEvents: MediaEvent[] = [];
 /** Calls whose outbound audio goes to the main thread each tick. */
 let outboundList: Array<{ callId: string; pipeline: CallPipeline; pcm: PcmCall }> = [];
@@ -39,6 +42,7 @@ const outboundReady: Array<{ callId: string; pipeline: CallPipeline; pcm: PcmCal
 let strayPcmFrames = 0;
 
 const clock = new MediaClock(() => {
+  for (let i = 0; i < batchedList.length; i++) batchedList[i]!.poll();
   for (let i = 0; i < tickList.length; i++) {
     try {
       tickList[i]!.tick();
@@ -47,6 +51,7 @@ const clock = new MediaClock(() => {
       queueEvent({ type: 'hook.error', callId: tickList[i]!.callId, sourceId: null, hook: 'pipeline', message: (err as Error).message, mediaTimeMs: tickList[i]!.mediaTimeMs });
     }
   }
+  for (let i = 0; i < batchedList.length; i++) batchedList[i]!.flush();
   flushEvents();
   if (outboundList.length > 0) postOutbound();
 });
@@ -91,6 +96,7 @@ function flushEvents(): void {
 
 function rebuild(): void {
   tickList = [...calls.values()].map((c) => c.pipeline);
+  batchedList = [...calls.values()].flatMap((c) => (c.transport instanceof BatchedRtpTransport ? [c.transport] : []));
   outboundList = [...calls.values()].flatMap((c) => (c.pcm && c.pcm.outboundMode !== 'off' ? [{ callId: c.pipeline.callId, pipeline: c.pipeline, pcm: c.pcm }] : []));
   if (tickList.length > 0 && !clock.isRunning) clock.start();
   if (tickList.length === 0 && clock.isRunning) clock.stop();
@@ -117,11 +123,12 @@ async function createCall(spec: CallSpec): Promise<CreatedCall> {
     speechOnly: spec.speechOnly ?? false,
     sourceIdleMs: spec.sourceIdleMs ?? 10_000,
   });
-  let transport: UdpRtpTransport | null = null;
+  let transport: UdpRtpTransport | BatchedRtpTransport | null = null;
   let rtp: CreatedCall['rtp'] = null;
   let reportTimer: NodeJS.Timeout | null = null;
   if (spec.rtp) {
-    transport = new UdpRtpTransport(pipeline, { host: spec.rtp.host, port: spec.rtp.port, jitter: spec.jitter ?? {} });
+    const rtpOpts = { host: spec.rtp.host, port: spec.rtp.port, jitter: spec.jitter ?? {} };
+    transport = process.env['MEDIABOT_RTP_IO'] === 'batched' ? new BatchedRtpTransport(pipeline, rtpOpts) : new UdpRtpTransport(pipeline, rtpOpts);
     pipeline.setSend(transport.send);
     rtp = await transport.listen();
     const t = transport;
