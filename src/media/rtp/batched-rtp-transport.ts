@@ -34,7 +34,8 @@ interface BatchedPeer extends RtpPeer {
 }
 
 export class BatchedRtpTransport {
-  readonly stats: UdpTransportStats = { packetsIn: 0, bytesIn: 0, malformed: 0, rtcpIn: 0, rtcpOut: 0, packetsOut: 0, sendErrors: 0 };
+  /** The same counters as UdpRtpTransport, and `batchedNative`: 1 on recvmmsg/sendmmsg, 0 on the dgram fallback. */
+  readonly stats: UdpTransportStats & { batchedNative: number } = { packetsIn: 0, bytesIn: 0, malformed: 0, rtcpIn: 0, rtcpOut: 0, packetsOut: 0, sendErrors: 0, batchedNative: 0 };
   private sock: BatchedUdpSocket | null = null;
   private queued = 0;
   private queuedBytes = 0;
@@ -60,6 +61,7 @@ export class BatchedRtpTransport {
 
   async listen(): Promise<{ address: string; port: number }> {
     this.sock = await openBatchedUdp({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port, recvCapacity: BATCH, sendCapacity: BATCH, sendBytes: BATCH * 256, slotSize: MAX_PAYLOAD, ...(this.opts.impl ? { impl: this.opts.impl } : {}) });
+    this.stats.batchedNative = this.sock.kind === 'native' ? 1 : 0;
     return { address: this.sock.address, port: this.sock.port };
   }
 

@@ -64,8 +64,9 @@ export interface BatchedUdpSocket {
    */
   recv(): number;
   /**
-   * Sends tx packets 0..count-1 and returns how many were handed to the kernel.
-   * tx must not change before the caller yields to the event loop (dgram sends on the next turn).
+   * Sends tx packets 0..count-1 and returns how many were handed to the kernel
+   * (dgram: queued; its failures are counted in stats.sendFailed later). tx may be
+   * rewritten as soon as send() returns.
    */
   send(count: number): number;
   close(): Promise<void>;
@@ -247,7 +248,11 @@ class DgramBatchedUdp implements BatchedUdpSocket {
         host = uint32ToIpv4(a);
         this.toString.set(a, host);
       }
-      this.socket.send(tx.data, tx.offsets[i]!, tx.lengths[i]!, tx.ports[i]!, host, this.onSent);
+      // dgram sends on a later turn of the event loop: copy, so tx can be reused at once (as natively).
+      const at = tx.offsets[i]!;
+      const len = tx.lengths[i]!;
+      if (at < 0 || len < 0 || at + len > tx.data.length) throw new RangeError("send: a packet's offset and length fall outside the data buffer");
+      this.socket.send(Buffer.from(tx.data.subarray(at, at + len)), tx.ports[i]!, host, this.onSent);
     }
     this.stats.sent += count;
     return count;

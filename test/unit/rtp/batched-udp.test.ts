@@ -139,6 +139,22 @@ describe.each(impls)('batched UDP (%s)', (impl) => {
     expect(Math.abs(spanArrived - spanSent)).toBeLessThan(15);
   });
 
+  it('lets the send arrays be rewritten as soon as send() returns', async () => {
+    const s = await sock(impl, { sendCapacity: 1 });
+    const b = await peer();
+    s.tx.offsets[0] = 0;
+    s.tx.lengths[0] = 8;
+    s.tx.addresses[0] = LOCALHOST;
+    s.tx.ports[0] = b.port;
+    for (let n = 0; n < 5; n++) {
+      s.tx.data.set(packet(n, 8), 0);
+      expect(s.send(1)).toBe(1);
+    }
+    const deadline = performance.now() + 2000;
+    while (b.got.length < 5 && performance.now() < deadline) await sleep(5);
+    expect(b.got.map((m) => m.readUInt32BE(0))).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('keeps slotSize bytes of a longer datagram and flags it truncated', async () => {
     const s = await sock(impl, { slotSize: 64 });
     const b = await peer();
