@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MediabotError } from '../errors.js';
+import { loadConfig } from '../config/config.js';
+import { RTP_IO_MODES, type RtpIoMode } from '../media/session/rtp/rtp-io.js';
 import type { HookSpec } from '../media/session/spec.js';
 import { MediaThreadPool, type CallMediaStats } from '../media/threads/pool.js';
 import type { MediaEvent } from '../media/hooks/api.js';
@@ -25,6 +27,9 @@ address and port it sends from. RTCP is answered on the same port.
   --transcribe E transcription engine with --out: pocketsphinx (default when
                  pocketsphinx_continuous is installed) or none
   --record R     on (default) or off: the recorder, with --out
+  --rtp-io M     socket I/O: batched (native recvmmsg/sendmmsg at the tick),
+                 dgram, or auto (default: MEDIABOT_RTP_IO, else batched when
+                 the native part is built)
 `;
 
 function intArg(name: string, raw: string | undefined, min: number, max: number): number | undefined {
@@ -77,6 +82,7 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
         out: { type: 'string' },
         transcribe: { type: 'string' },
         record: { type: 'string', default: 'on' },
+        'rtp-io': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -105,7 +111,9 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
     throw new MediabotError('MEDIABOT_CONFIG_INVALID', '--transcribe needs --out DIR');
   }
 
-  const pool = new MediaThreadPool(1);
+  const rtpIo = values['rtp-io'] === undefined ? loadConfig().rtpIo : values['rtp-io'];
+  if (!(RTP_IO_MODES as readonly string[]).includes(rtpIo)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--rtp-io must be auto, batched or dgram (got "${rtpIo}")`);
+  const pool = new MediaThreadPool(1, { rtpIo: rtpIo as RtpIoMode });
   const log = (line: string): void => {
     process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
   };

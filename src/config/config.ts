@@ -44,6 +44,8 @@ export interface MediabotConfig {
   /** The OpenID configuration whose keys sign ACS's WebSocket tokens. */
   acsOpenIdUrl: string;
   rtpPorts: { min: number; max: number };
+  /** RTP socket I/O (MEDIABOT_RTP_IO): batched (native recvmmsg/sendmmsg at the tick), dgram, or auto = batched when built. */
+  rtpIo: 'auto' | 'batched' | 'dgram';
   transcriber: TranscriberName;
   transcriberWsUrl: string | undefined;
   /** Azure Speech settings; undefined without MEDIABOT_AZURE_SPEECH_KEY. */
@@ -74,6 +76,7 @@ export const CONFIG_DEFAULTS = {
   callbackOpenIdUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
   acsOpenIdUrl: 'https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration',
   rtpPorts: '40000-40999',
+  rtpIo: 'auto',
   transcriber: 'none',
   record: 'on',
   logLevel: 'info',
@@ -193,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     acsResourceId,
     acsOpenIdUrl: parseUrl('MEDIABOT_ACS_OPENID_URL', get('MEDIABOT_ACS_OPENID_URL') ?? CONFIG_DEFAULTS.acsOpenIdUrl),
     rtpPorts: { min: rtpMin, max: rtpMax },
+    rtpIo: parseEnum('MEDIABOT_RTP_IO', get('MEDIABOT_RTP_IO') ?? CONFIG_DEFAULTS.rtpIo, ['auto', 'batched', 'dgram'] as const),
     transcriber,
     transcriberWsUrl,
     azureSpeech: azureSpeechFromEnv(env),

@@ -84,6 +84,10 @@ export interface MediaSession {
   readonly hasOutbound: boolean;
   /** One 20 ms tick: the pipeline, then the session's own bookkeeping (playbacks). */
   tick(): void;
+  /** Called right before each tick (batched socket I/O reads the packets that arrived). */
+  beforeTick?(): void;
+  /** Called right after each tick (batched socket I/O sends the tick's packets). */
+  afterTick?(): void;
   /** PCM ingress frames; false when this session takes none (the caller counts them as stray). */
   pushPcm(frames: readonly PcmFrameMessage[]): boolean;
   /**

@@ -1,5 +1,6 @@
 import type { EncoderSettings } from '../codec/types.js';
 import type { TalkDetectorOptions } from '../core/talk-detector.js';
+import type { RtpIoMode } from './rtp/rtp-io.js';
 
 /**
  * A hook to attach inside a media thread, described so it can cross the thread
@@ -14,6 +15,8 @@ export interface CallSpec {
   callId: string;
   /** Listen for RTP on this UDP address (port 0 = any free port). */
   rtp?: { host: string; port: number } | undefined;
+  /** Socket I/O of an RTP call (session/rtp/rtp-io.ts): auto (default), batched or dgram. */
+  rtpIo?: RtpIoMode | undefined;
   encoder?: Partial<EncoderSettings> | undefined;
   talk?: TalkDetectorOptions | undefined;
   jitter?: { minDepthMs?: number; maxDepthMs?: number; maxConcealedFrames?: number } | undefined;

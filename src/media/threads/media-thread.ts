@@ -19,6 +19,9 @@ if (!port) throw new Error('media-thread must run in a worker thread');
 
 const sessions = new Map<string, MediaSession>();
 let tickList: MediaSession[] = [];
+/** Sessions with batched socket I/O: polled right before the tick, flushed right after. */
+let pollList: MediaSession[] = [];
+let flushList: MediaSession[] = [];
 let pendingEvents: MediaEvent[] = [];
 /** Sessions whose outbound audio goes to the main thread each tick. */
 let outboundList: MediaSession[] = [];
@@ -27,6 +30,7 @@ const outboundReady: Array<{ session: MediaSession; frame: Int16Array }> = [];
 const feed: PcmFeedCounters = { strayPcmFrames: 0 };
 
 const clock = new MediaClock(() => {
+  for (let i = 0; i < pollList.length; i++) guarded(pollList[i]!, 'poll');
   for (let i = 0; i < tickList.length; i++) {
     const s = tickList[i]!;
     try {
@@ -36,9 +40,20 @@ const clock = new MediaClock(() => {
       queueEvent({ type: 'hook.error', callId: s.callId, sourceId: null, hook: 'pipeline', message: (err as Error).message, mediaTimeMs: s.pipeline.mediaTimeMs });
     }
   }
+  for (let i = 0; i < flushList.length; i++) guarded(flushList[i]!, 'flush');
   flushEvents();
   if (outboundList.length > 0) postOutbound();
 });
+
+/** A session's socket poll or flush; a failure is the call's error event, not the thread's. */
+function guarded(s: MediaSession, what: 'poll' | 'flush'): void {
+  try {
+    if (what === 'poll') s.beforeTick!();
+    else s.afterTick!();
+  } catch (err) {
+    queueEvent({ type: 'hook.error', callId: s.callId, sourceId: null, hook: `rtp-${what}`, message: (err as Error).message, mediaTimeMs: s.pipeline.mediaTimeMs });
+  }
+}
 
 function postOutbound(): void {
   let n = 0;
@@ -83,6 +98,8 @@ function flushEvents(): void {
 function rebuild(): void {
   tickList = [...sessions.values()];
   outboundList = tickList.filter((s) => s.hasOutbound);
+  pollList = tickList.filter((s) => s.beforeTick !== undefined);
+  flushList = tickList.filter((s) => s.afterTick !== undefined);
   if (tickList.length > 0 && !clock.isRunning) clock.start();
   if (tickList.length === 0 && clock.isRunning) clock.stop();
 }

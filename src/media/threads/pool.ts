@@ -1,3 +1,4 @@
+import type { RtpIoMode } from '../session/rtp/rtp-io.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +61,14 @@ export class MediaThreadPool {
   private pcmFlushScheduled = false;
   private readonly outboundListeners = new Map<string, Emitter<OutboundFrame>>();
 
-  constructor(readonly size: number = availableParallelism()) {
+  /** Socket I/O of RTP calls whose spec does not choose (MEDIABOT_RTP_IO through the config). */
+  private readonly rtpIo: RtpIoMode;
+
+  constructor(
+    readonly size: number = availableParallelism(),
+    opts: { rtpIo?: RtpIoMode } = {},
+  ) {
+    this.rtpIo = opts.rtpIo ?? 'auto';
     if (!Number.isInteger(size) || size < 1) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `media threads must be >= 1 (got ${size})`);
     disableMemoryReducer();
     for (let i = 0; i < size; i++) {
@@ -121,7 +129,7 @@ export class MediaThreadPool {
     this.callThread.set(spec.callId, t);
     t.calls.add(spec.callId);
     try {
-      return await this.request(t, { type: 'create', spec });
+      return await this.request(t, { type: 'create', spec: spec.rtp && spec.rtpIo === undefined ? { ...spec, rtpIo: this.rtpIo } : spec });
     } catch (err) {
       this.callThread.delete(spec.callId);
       t.calls.delete(spec.callId);

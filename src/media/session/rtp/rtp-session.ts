@@ -55,8 +55,23 @@ export class RtpMediaSession extends PipelineSession {
     if (this.participants) yield* this.participants.keys();
   }
 
+  /** Batched I/O: the datagrams that arrived go into the jitter buffers right before the tick. */
+  beforeTick(): void {
+    this.transport.poll();
+  }
+
+  /** Batched I/O: the tick's packets leave in one batch right after it. */
+  afterTick(): void {
+    this.transport.flush();
+  }
+
+  /** Which socket I/O carries this call's packets. */
+  get io(): 'batched' | 'dgram' | null {
+    return this.transport.io;
+  }
+
   protected override transportStats(): Record<string, number> {
-    return { ...this.transport.stats };
+    return { ...this.transport.stats, batched: this.transport.io === 'batched' ? 1 : 0 };
   }
 
   protected override async doClose(): Promise<SessionStats> {

@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import { isMediabotError, MediabotError } from '../../../errors.js';
 import type { CallPipeline } from '../../core/pipeline.js';
 import type { MediaSource } from '../../core/source.js';
@@ -8,6 +8,7 @@ import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.js';
 import { emptyRtpPacket, isRtcp, parseRtpInto, writeRtp } from '../../wire/rtp.js';
 import { RtcpResponder } from './rtcp-responder.js';
 import { createRtpPeer, type RtpPeer } from './rtp-peer.js';
+import { createRtpSocketIo, type RtpIoMode, type RtpSocketIo } from './rtp-io.js';
 
 export interface UdpTransportStats {
   packetsIn: number;
@@ -25,6 +26,8 @@ export interface UdpRtpTransportOptions {
   jitter?: Omit<JitterBufferOptions, 'createDecoder'>;
   /** RFC 6464 audio level extension id used by senders (default 1). */
   audioLevelExtId?: number;
+  /** Socket I/O backend (rtp-io.ts); default auto. */
+  io?: RtpIoMode;
   onError?: (err: unknown) => void;
 }
 
@@ -36,7 +39,8 @@ export interface UdpRtpTransportOptions {
  */
 export class UdpRtpTransport {
   readonly stats: UdpTransportStats = { packetsIn: 0, bytesIn: 0, malformed: 0, rtcpIn: 0, rtcpOut: 0, packetsOut: 0, sendErrors: 0 };
-  private socket: Socket | null = null;
+  /** The socket: dgram or batched (rtp-io.ts); null when not listening. */
+  private socket: RtpSocketIo | null = null;
   private readonly parsed = emptyRtpPacket();
   /** Participants by the SSRC they send, and by their pipeline source (for the send callback). */
   private readonly bySsrc = new Map<number, RtpPeer>();
@@ -52,20 +56,33 @@ export class UdpRtpTransport {
     this.rtcp = new RtcpResponder((buf, peer) => this.sendRaw(buf, peer.address, peer.port));
   }
 
+  /** Which backend carries the packets (set by listen). */
+  get io(): RtpSocketIo['kind'] | null {
+    return this.socket?.kind ?? null;
+  }
+
   async listen(): Promise<{ address: string; port: number }> {
-    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+    const socket = createRtpSocketIo(this.opts.io ?? 'auto');
     this.socket = socket;
-    socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    socket.on('error', (err) => this.onError(err));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    const a = socket.address();
-    return { address: a.address, port: a.port };
+    try {
+      return await socket.listen(this.opts.host ?? '127.0.0.1', this.opts.port, (msg, rinfo, arrivalMs) => this.onMessage(msg, rinfo, arrivalMs));
+    } catch (err) {
+      this.socket = null;
+      throw err;
+    }
+  }
+
+  /** Batched I/O: takes every datagram that arrived into the jitter buffers (the media thread calls it right before the tick). */
+  poll(): void {
+    this.socket?.poll();
+  }
+
+  /** Batched I/O: sends the tick's packets in one batch (right after the tick). */
+  flush(): void {
+    const s = this.socket;
+    if (!s) return;
+    s.flush();
+    this.stats.sendErrors = s.sendErrors;
   }
 
   /** The pipeline's send callback: header + payload into the peer's buffer, then UDP. */
@@ -78,20 +95,17 @@ export class UdpRtpTransport {
     peer.packetsSent++;
     peer.octetsSent += length;
     this.stats.packetsOut++;
-    this.socket.send(peer.out, 0, size, peer.port, peer.address, this.onSent);
-  };
-
-  private readonly onSent = (err: Error | null): void => {
-    if (err) this.stats.sendErrors++;
+    this.socket.send(peer.out, size, peer.port, peer.address);
   };
 
   private sendRaw(buf: Uint8Array, address: string, port: number): void {
     if (!this.socket) return;
     this.stats.rtcpOut++;
-    this.socket.send(buf, port, address, this.onSent);
+    this.socket.send(buf, buf.length, port, address);
   }
 
-  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+  /** One datagram from either backend; `arrivalMs` is the kernel's arrival time when batched. */
+  private onMessage(msg: Uint8Array, rinfo: RemoteInfo, arrivalMs: number): void {
     this.stats.bytesIn += msg.length;
     try {
       if (isRtcp(msg)) {
@@ -107,7 +121,7 @@ export class UdpRtpTransport {
         peer.address = rinfo.address;
         peer.port = rinfo.port;
       }
-      peer.jitter.push(p, performance.now());
+      peer.jitter.push(p, arrivalMs);
       this.pipeline.touch(peer.source);
     } catch (err) {
       if (isMediabotError(err)) {
@@ -147,7 +161,10 @@ export class UdpRtpTransport {
   async close(): Promise<void> {
     const s = this.socket;
     this.socket = null;
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (s) {
+      await s.close();
+      this.stats.sendErrors = s.sendErrors;
+    }
   }
 }
 
