@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, padded, speech48, writeWav48 } from '../../helpers/speech.js';
 import { ffmpegSend, LossyRelay, startRtpMixer } from '../../../benchmarks/lib/rtp-peers.js';
+import { batchedRtpAvailable } from '../../../src/media/session/rtp/rtp-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mediabot-conf-'));
 
@@ -45,13 +46,13 @@ async function senderDone(child: ChildProcess, name: string): Promise<void> {
   if (code !== 0) throw new Error(`ffmpeg sender ${name} exited with ${code}: ${err}`);
 }
 
-async function runConference(opts: { loss?: number; reorder?: number }): Promise<{ relays: LossyRelay[]; stats: Record<string, unknown>; speech: Int16Array[] }> {
-  const statsFile = join(dir, `stats-${opts.loss ?? 0}.json`);
+async function runConference(opts: { loss?: number; reorder?: number; io: RtpIo }): Promise<{ relays: LossyRelay[]; stats: Record<string, unknown>; speech: Int16Array[] }> {
+  const statsFile = join(dir, `stats-${opts.io}-${opts.loss ?? 0}.json`);
   // Everything slow (speech synthesis, sockets) happens before the mixer starts, and the mixer
   // is stopped only once every sender has finished: no fixed time window to miss on a busy machine.
   const speech = TURNS.map((t) => speech48(t.text, t.voice));
-  const wavs = TURNS.map((t, i) => writeWav48(join(dir, `p${i}-${opts.loss ?? 0}.wav`), padded(speech[i]!, t.startMs, TOTAL_MS)));
-  const mixer = await startRtpMixer(['--seconds', '120', '--stats', statsFile]);
+  const wavs = TURNS.map((t, i) => writeWav48(join(dir, `p${i}-${opts.io}-${opts.loss ?? 0}.wav`), padded(speech[i]!, t.startMs, TOTAL_MS)));
+  const mixer = await startRtpMixer(['--seconds', '120', '--stats', statsFile, '--rtp-io', opts.io]);
   const port = mixer.port;
   const relays = TURNS.map((_, i) => new LossyRelay(port, { ...opts, seed: i + 7 }));
   const relayPorts = await Promise.all(relays.map((r) => r.bind()));
@@ -71,12 +72,16 @@ async function runConference(opts: { loss?: number; reorder?: number }): Promise
   return { relays, stats: JSON.parse(readFileSync(statsFile, 'utf8')) as Record<string, unknown>, speech };
 }
 
-describe('mediabot rtp: a real conference over UDP with ffmpeg senders', () => {
+/** Both socket backends of the RTP session; batched only where the native part is built. */
+type RtpIo = 'dgram' | 'batched';
+const BACKENDS: RtpIo[] = batchedRtpAvailable() ? ['batched', 'dgram'] : ['dgram'];
+
+describe.each(BACKENDS)('mediabot rtp (%s socket I/O): a real conference over UDP with ffmpeg senders', (io) => {
   let clean: Awaited<ReturnType<typeof runConference>>;
   let lossy: Awaited<ReturnType<typeof runConference>>;
 
   beforeAll(async () => {
-    [clean, lossy] = await Promise.all([runConference({}), runConference({ loss: 0.05, reorder: 0.05 })]);
+    [clean, lossy] = await Promise.all([runConference({ io }), runConference({ loss: 0.05, reorder: 0.05, io })]);
   }, 90_000);
 
   afterAll(() => undefined);
@@ -106,7 +111,8 @@ describe('mediabot rtp: a real conference over UDP with ffmpeg senders', () => {
   });
 
   it('writes per-source stats, ticks, late ticks and encodes', () => {
-    const s = clean.stats as { sources: Array<Record<string, number>>; ticks: number; lateTicks: number; encodes: number };
+    const s = clean.stats as { sources: Array<Record<string, number>>; ticks: number; lateTicks: number; encodes: number; transport: Record<string, number> };
+    expect(s.transport['batched']).toBe(io === 'batched' ? 1 : 0);
     expect(s.sources).toHaveLength(3);
     for (const src of s.sources) {
       expect(src['received']).toBeGreaterThan(500);

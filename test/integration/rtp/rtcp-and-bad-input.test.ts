@@ -3,19 +3,22 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOpusEncoder, packetHasFec } from '../../../src/media/codec/opus.js';
 import { MediaThreadPool } from '../../../src/media/threads/pool.js';
+import { batchedRtpAvailable } from '../../../src/media/session/rtp/rtp-io.js';
 import type { MediaEvent } from '../../../src/media/hooks/api.js';
 import { parseRtp, serializeRtp } from '../../../src/media/wire/rtp.js';
 import { ntpFromUnixMs, parseRtcp, serializeRtcp, type RtcpPacket } from '../../../src/media/wire/rtcp.js';
 import { speech48 } from '../../helpers/speech.js';
 
-describe('mediabot rtp transport: RTCP and bad input over real UDP', () => {
+const BACKENDS: Array<'dgram' | 'batched'> = batchedRtpAvailable() ? ['batched', 'dgram'] : ['dgram'];
+
+describe.each(BACKENDS)('mediabot rtp transport (%s socket I/O): RTCP and bad input over real UDP', (rtpIo) => {
   const pool = new MediaThreadPool(1);
   afterAll(() => pool.close());
 
   it('answers a sender report with a receiver report about that stream, removes a participant on BYE, and survives garbage', async () => {
     const events: MediaEvent[] = [];
     pool.onEvent((e) => events.push(e));
-    const call = await pool.createCall({ callId: 'rtcp', rtp: { host: '127.0.0.1', port: 0 } });
+    const call = await pool.createCall({ callId: 'rtcp', rtp: { host: '127.0.0.1', port: 0 }, rtpIo });
     const port = call.rtp!.port;
     const sock = createSocket('udp4');
     sock.bind(0, '127.0.0.1');
@@ -57,6 +60,7 @@ describe('mediabot rtp transport: RTCP and bad input over real UDP', () => {
 
     const stats = await pool.callStats('rtcp');
     expect(stats.transport!['malformed']).toBeGreaterThanOrEqual(3);
+    expect(stats.transport!['batched']).toBe(rtpIo === 'batched' ? 1 : 0);
     expect(stats.sources).toHaveLength(1);
 
     send(serializeRtcp([{ type: 'bye', ssrcs: [ssrc], reason: 'done' }]));
@@ -67,7 +71,7 @@ describe('mediabot rtp transport: RTCP and bad input over real UDP', () => {
     sock.close();
   });
   it('plans in-band FEC for the loss a receiver reports in RTCP: none before, most speech packets after', async () => {
-    const call = await pool.createCall({ callId: 'fec', rtp: { host: '127.0.0.1', port: 0 } });
+    const call = await pool.createCall({ callId: 'fec', rtp: { host: '127.0.0.1', port: 0 }, rtpIo });
     const port = call.rtp!.port;
     const open = async () => {
       const sock = createSocket('udp4');
