@@ -387,3 +387,63 @@ describe(`JitterBuffer with real Opus speech (${codecBackend} libopus)`, () => {
     expect(() => new JitterBuffer({ createDecoder: createOpusDecoder, minDepthMs: 300, maxDepthMs: 200 })).toThrow(expect.objectContaining({ code: 'MEDIABOT_CONFIG_INVALID' }));
   });
 });
+
+describe('JitterBuffer plays packets known silent without decoding them', () => {
+  /** The real libopus decoder, counting the decodes asked of it. */
+  function countingDecoder(): { decodes: number; resets: number; create: typeof createOpusDecoder } {
+    const c = {
+      decodes: 0,
+      resets: 0,
+      create: ((rate?: Parameters<typeof createOpusDecoder>[0]) => {
+        const d = createOpusDecoder(rate);
+        return {
+          decode: (p: Uint8Array, out: Int16Array) => {
+            c.decodes++;
+            return d.decode(p, out);
+          },
+          decodeFec: (p: Uint8Array, out: Int16Array) => d.decodeFec(p, out),
+          conceal: (out: Int16Array) => d.conceal(out),
+          reset: () => {
+            c.resets++;
+            d.reset();
+          },
+        };
+      }) as typeof createOpusDecoder,
+    };
+    return c;
+  }
+
+  it('DTX frames (a TOC byte alone) and RFC 6464 level -127 dBov packets give silence and no decode; speech around them decodes', () => {
+    const c = countingDecoder();
+    const jb = new JitterBuffer({ createDecoder: c.create, now: () => 0 });
+    const out = new Int16Array(SAMPLES_48K);
+    
+    const silentLevel = audioLevelExtension(1, false, 127);
+    let silentOut = 0;
+    let loudSpeech = 0;
+    for (let i = 0; i < 60; i++) {
+      let payload = speech[i]!;
+      let extensions: Array<ReturnType<typeof audioLevelExtension>> = [];
+      let kind = 'speech';
+      if (i >= 20 && i < 30) {
+        payload = Uint8Array.of(speech[i]![0]!); // the TOC byte only: a DTX frame
+        kind = 'dtx';
+      } else if (i >= 30 && i < 40) {
+        extensions = [silentLevel]; // a full packet the sender marks as digital silence
+        kind = 'level';
+      }
+
+      const p = parseRtp(serializeRtp({ payloadType: 111, sequence: i, timestamp: i * SAMPLES_48K, ssrc: 9, payload, extensions }), { audioLevelExtId: 1 });
+      jb.push(p, i * FRAME);
+      expect(jb.pull(out)).toBe('packet');
+      const peak = out.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      if (kind !== 'speech' && peak === 0) silentOut++;
+      if (kind === 'speech' && peak > 1000) loudSpeech++;
+    }
+    expect(silentOut).toBe(20);
+    expect(jb.stats.silentSkipped).toBe(20);
+    expect(c.decodes).toBe(40);
+    expect(c.resets).toBe(1); // once, at the first silent packet after speech
+    expect(loudSpeech).toBeGreaterThan(20);
+  });
+});

@@ -46,6 +46,7 @@
  * (sequence unwrapping in wire/sequence.ts, interarrival jitter and reception
  * counters in wire/rtcp.ts, levels in codec/level.ts).
  */
+import { isSilentLevel, isSilentOpusPayload } from '../../codec/silence.js';
 import { MediabotError } from '../../../errors.js';
 import type { DecodeRate, FrameDecoder } from '../../codec/types.js';
 import { FRAME_MS } from '../../core/frame.js';
@@ -81,6 +82,8 @@ export interface JitterBufferStats {
   duplicate: number;
   /** Packets dropped unplayed to shrink the playout delay. */
   dropped: number;
+  /** Packets played as silence without a decode (DTX or empty Opus frames, RFC 6464 level −127 dBov). */
+  silentSkipped: number;
   /** Frames produced by the decoder's concealment (PLC). */
   concealed: number;
   /** Frames recovered from in-band FEC. */
@@ -139,6 +142,7 @@ export class JitterBuffer {
     late: 0,
     duplicate: 0,
     dropped: 0,
+    silentSkipped: 0,
     concealed: 0,
     fecRecovered: 0,
     silence: 0,
@@ -194,6 +198,8 @@ export class JitterBuffer {
   private highest = 0;
   private count = 0;
   private concealRun = 0;
+  /** A packet was decoded since the last one played as silent (the decoder holds state). */
+  private decodedSinceSilent = false;
   /** Frames filled during the current underrun. */
   private covered = 0;
 
@@ -519,7 +525,9 @@ export class JitterBuffer {
     if (this.slotSeq[i] === s) {
       const lv = this.slotLevel[i]!;
       const payload = this.take(i)!;
+      if (isSilentOpusPayload(payload) || (lv !== NO_LEVEL && isSilentLevel((lv & 0x80) !== 0, lv & 0x7f))) return this.playSilent(payload, lv, out);
       if (this.decode(payload, out)) {
+        this.decodedSinceSilent = true;
         this.played = true;
         this.concealRun = 0;
         this.lastPayload = payload;
@@ -553,6 +561,29 @@ export class JitterBuffer {
       }
     }
     return this.fill(out);
+  }
+
+  /**
+   * A packet known silent without decoding it: zeros, quiet for talk detection. The decoder is
+   * reset on the first one after speech, so the next decode does not continue from a stale tail.
+   */
+  private playSilent(payload: Uint8Array, lv: number, out: Int16Array): FrameOrigin {
+    if (this.decodedSinceSilent) {
+      this.decoder.reset();
+      this.decodedSinceSilent = false;
+    }
+    out.fill(0, 0, this.frameSamples);
+    this.stats.silentSkipped++;
+    this.played = true;
+    this.concealRun = 0;
+    this.lastPayload = payload;
+    if (lv !== NO_LEVEL) {
+      this.level.voice = (lv & 0x80) !== 0;
+      this.level.level = lv & 0x7f;
+      this.lastAudioLevel = this.level;
+    }
+    this.lastQuiet = true;
+    return 'packet';
   }
 
   private decode(payload: Uint8Array, out: Int16Array): boolean {
