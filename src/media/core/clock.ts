@@ -20,6 +20,15 @@ export interface MediaClockOptions {
 }
 
 /**
+ * A tick may run this much before its time. Media time counts ticks, not the wall clock, so running
+ * a tick a millisecond early changes nothing downstream, while waiting for the exact time would take
+ * a second timer wake-up whenever the first comes early. On a loaded machine each wake-up of a
+ * sleeping thread can wait a whole scheduler slice, and a media thread whose sockets are read at the
+ * tick (batched I/O) sleeps between ticks, so one wake-up per tick is what keeps it on time.
+ */
+export const EARLY_MS = 1;
+
+/**
  * A drift-corrected periodic clock: tick n is scheduled at start + n × period
  * (never "now + period"), so timer jitter does not accumulate. Each tick is
  * told how late it runs. One clock per media thread; every call on the thread
@@ -68,8 +77,8 @@ export class MediaClock {
     if (!this.running) return;
     const due = this.startMs + this.n * this.periodMs;
     const wait = due - this.now();
-    // Node timers fire at >= 1 ms granularity and a little late; aim slightly early.
-    this.timer = setTimeout(this.fire, wait > 1 ? wait - 0.5 : 0);
+    // Node timers fire at 1 ms granularity; aim early, a tick that early runs (see EARLY_MS).
+    this.timer = setTimeout(this.fire, wait > EARLY_MS ? wait - EARLY_MS : 0);
   }
 
   private readonly fire = (): void => {
@@ -78,8 +87,8 @@ export class MediaClock {
       if (!this.running) return;
       const due = this.startMs + this.n * this.periodMs;
       const now = this.now();
-      if (now < due) break;
-      const lateness = now - due;
+      if (now < due - EARLY_MS) break;
+      const lateness = now > due ? now - due : 0;
       if (caughtUp >= this.maxCatchUp) {
         // A long stall: skip the missed ticks rather than bursting through them.
         const missed = Math.floor(lateness / this.periodMs);
