@@ -14,8 +14,9 @@
  * cpu_ms_per_participant_s = CPU ms of the mixer / (participants × seconds).
  * ratio = mediabot's median over rounds / Janus' median over rounds.
  * With --no-janus only mediabot is run (no ratio). --mediabot-arg X passes X to `mediabot rtp`.
- * With --batched, a third peer runs in the same rotation: `mediabot rtp` on the batched UDP
- * transport prototype (MEDIABOT_RTP_IO=batched), reported as mediabot_batched_* and batched_ratio.
+ * `mediabot` is `mediabot rtp` on node:dgram (MEDIABOT_RTP_IO=dgram); when the native part is built,
+ * a third peer runs in the same rotation, `mediabot rtp` on the batched socket I/O
+ * (MEDIABOT_RTP_IO=batched), reported as mediabot_batched_* and batched_ratio (--no-batched: not run).
  * Prints one JSON object on stdout; progress goes to stderr.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareRoomMedia, runRoom, startMixer, type PeerName, type RoomResult } from './lib/room.js';
 import { median, progress, round } from './lib/stats.js';
+import { batchedRtpAvailable } from '../src/media/session/rtp/rtp-io.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,13 +33,14 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     'no-janus': { type: 'boolean', default: false },
-    batched: { type: 'boolean', default: false },
+    'no-batched': { type: 'boolean', default: false },
     'mediabot-arg': { type: 'string', multiple: true, default: [] },
     rooms: { type: 'string' },
   },
   strict: true,
 });
 const quick = args.quick;
+const batched = !args['no-batched'] && batchedRtpAvailable();
 const rounds = Number(args.rounds ?? (quick ? 1 : 3));
 const measureS = Number(args.seconds ?? (quick ? 8 : 20));
 const WARMUP_S = quick ? 2 : 3;
@@ -49,7 +52,7 @@ const ROOMS: Array<{ participants: number; talkers: number }> = (args.rooms ?? '
 type RoundResult = RoomResult & { peer: PeerName };
 
 async function main(): Promise<void> {
-  const peers: PeerName[] = [...(args['no-janus'] ? [] : ['janus' as const]), 'mediabot', ...(args.batched ? ['mediabot-batched' as const] : [])];
+  const peers: PeerName[] = [...(args['no-janus'] ? [] : ['janus' as const]), 'mediabot', ...(batched ? ['mediabot-batched' as const] : [])];
   const dir = mkdtempSync(join(tmpdir(), 'mediabot-peer-'));
   const maxP = Math.max(...ROOMS.map((r) => r.participants));
   const maxT = Math.max(...ROOMS.map((r) => r.talkers));
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
         mediabot_cpu_ms_per_participant_s: mediabot,
         janus_cpu_ms_per_participant_s: janus,
         ratio: janus ? round(mediabot / janus, 3) : null,
-        ...(args.batched ? { mediabot_batched_cpu_ms_per_participant_s: per('mediabot-batched'), batched_ratio: janus ? round(per('mediabot-batched') / janus, 3) : null } : {}),
+        ...(batched ? { mediabot_batched_cpu_ms_per_participant_s: per('mediabot-batched'), batched_ratio: janus ? round(per('mediabot-batched') / janus, 3) : null } : {}),
         pps_ok: results.every((x) => x.pps_ok),
         rounds: results,
       });
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
     rooms,
     /** The worst (highest) ratio over the rooms: the figure held against the target. */
     ratio: rooms.every((r) => r.ratio !== null) ? Math.max(...rooms.map((r) => r.ratio!)) : null,
-    ...(args.batched ? { batched_ratio: Math.max(...rooms.map((r) => r.batched_ratio ?? Number.NaN)) } : {}),
+    ...(batched ? { batched_ratio: Math.max(...rooms.map((r) => r.batched_ratio ?? Number.NaN)) } : {}),
     pps_ok: rooms.every((r) => r.pps_ok),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

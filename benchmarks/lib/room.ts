@@ -22,7 +22,7 @@ const run = promisify(execFile);
 /** Every participant must get its mix back at 50 packets/s, within this fraction. */
 const PPS_TOLERANCE = 0.06;
 
-/** mediabot-batched: `mediabot rtp` on the batched UDP transport prototype (MEDIABOT_RTP_IO=batched). */
+/** mediabot: `mediabot rtp` on node:dgram (MEDIABOT_RTP_IO=dgram); mediabot-batched: on the native batched socket I/O (MEDIABOT_RTP_IO=batched). */
 export type PeerName = 'janus' | 'mediabot' | 'mediabot-batched';
 
 /** One mixer under test: its process and how a participant joins it. */
@@ -39,7 +39,7 @@ export async function startMixer(name: PeerName, mediabotArgs: string[] = [], no
     const room = await startJanusRoom({ samplingRate: 48_000 });
     return { pid: room.child.pid!, join: (port, i) => room.join(port, `p${i}`), stop: room.stop };
   }
-  const env = name === 'mediabot-batched' ? { ...process.env, MEDIABOT_RTP_IO: 'batched' } : process.env;
+  const env = { ...process.env, MEDIABOT_RTP_IO: name === 'mediabot-batched' ? 'batched' : 'dgram' };
   const m = await startRtpMixer(mediabotArgs, { nodeArgs, env });
   return { pid: m.child.pid!, join: async () => m.port, stop: m.stop };
 }
