@@ -25,6 +25,7 @@ import { SAMPLES_48K } from '../src/media/core/frame.js';
 import { frameLevelDbov } from '../src/media/codec/level.js';
 import { emptyRtpPacket, isRtcp, parseRtpInto, writeRtp } from '../src/media/wire/rtp.js';
 import { startRtpMixer } from './lib/rtp-peers.js';
+import { batchedRtpAvailable } from '../src/media/session/rtp/rtp-io.js';
 import { median, progress, quantile, round } from './lib/stats.js';
 
 const BURST_EVERY_TICKS = 25;
@@ -34,6 +35,8 @@ const WARMUP_TICKS = 50;
 const BURST_DBOV = -40;
 
 export interface LatencyResult {
+  /** The RTP session's socket I/O (session/rtp/rtp-io.ts). */
+  rtp_io: 'batched' | 'dgram';
   jitter_ms: number;
   bursts: number;
   latency_p50_ms: number;
@@ -99,10 +102,10 @@ class PacedSender {
   }
 }
 
-export async function benchLatency(opts: { seconds: number; jitterMs: number }): Promise<LatencyResult> {
+export async function benchLatency(opts: { seconds: number; jitterMs: number; io: 'batched' | 'dgram' }): Promise<LatencyResult> {
   const dir = mkdtempSync(join(tmpdir(), 'mediabot-latency-'));
   const statsFile = join(dir, 'stats.json');
-  const mixer = await startRtpMixer(['--seconds', '600', '--stats', statsFile]);
+  const mixer = await startRtpMixer(['--seconds', '600', '--stats', statsFile, '--rtp-io', opts.io]);
   const silence = new Int16Array(SAMPLES_48K);
   const tone = Int16Array.from({ length: SAMPLES_48K }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 48_000)));
   const burstSentMs = new Map<number, number>();
@@ -150,6 +153,7 @@ export async function benchLatency(opts: { seconds: number; jitterMs: number }):
   if (latencies.length === 0) throw new Error('latency bench: no burst came back through the mixer');
   const budget = round(depthMs + 20, 1);
   return {
+    rtp_io: opts.io,
     jitter_ms: opts.jitterMs,
     bursts: latencies.length,
     latency_p50_ms: round(median(latencies), 1),
@@ -162,13 +166,14 @@ export async function benchLatency(opts: { seconds: number; jitterMs: number }):
   };
 }
 
-/** The clean and the jittered path, one after the other, with progress lines. */
+/** The clean and the jittered path, one after the other, on each socket I/O backend, with progress lines. */
 export async function latencyCases(quick: boolean): Promise<LatencyResult[]> {
   const out: LatencyResult[] = [];
-  for (const jitterMs of [0, 40]) {
+  const backends: Array<'batched' | 'dgram'> = batchedRtpAvailable() ? ['batched', 'dgram'] : ['dgram'];
+  for (const io of backends) for (const jitterMs of [0, 40]) {
     const seconds = quick ? 2.5 : 15;
-    progress(`latency: talker and listener through mediabot rtp over UDP, ${jitterMs} ms jitter, ${seconds} s`);
-    const r = await benchLatency({ seconds, jitterMs });
+    progress(`latency: talker and listener through mediabot rtp (${io} socket I/O) over UDP, ${jitterMs} ms jitter, ${seconds} s`);
+    const r = await benchLatency({ seconds, jitterMs, io });
     progress(`  packet in to mix out p50 ${r.latency_p50_ms} ms, p95 ${r.latency_p95_ms} ms, max ${r.latency_max_ms} ms; mean depth ${r.depth_ms} ms (target ${r.target_ms}), budget ${r.budget_ms} ms, over budget ${r.over_budget}/${r.bursts}`);
     out.push(r);
   }

@@ -16,6 +16,10 @@
  *  - udp_batch: CPU per packet of a 10-participant tick's packets through the
  *    native batched UDP (recvmmsg/sendmmsg) and through node:dgram, and the ratio.
  *  - gc (full mode): the same streams with V8's memory reducer on and off.
+ *
+ * `--capacity N [--seconds S] [--talk-fraction F]` runs only a capacity hold: N streams on the
+ * media threads for S seconds (default 60), each talking F of the time (default 1) and sending DTX
+ * frames the rest, and reports the late ticks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -39,6 +43,36 @@ import { packetTracks } from './lib/speech-packets.js';
 import { median, nowUs, progress, quantile, round } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
+/** `--capacity N`: only hold N receive-only streams for CAPACITY_HOLD_S (or `--seconds S`) and report late ticks. */
+const argValue = (name: string): number | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? Number(process.argv[i + 1]) : undefined;
+};
+const holdStreams = argValue('--capacity');
+/**
+ * `--talk-fraction F` (with --capacity): each stream talks F of the time, in turns of 3 s, and sends
+ * DTX frames (a TOC byte, as a sender with Opus DTX does) the rest; default 1: speech throughout.
+ */
+const talkFraction = argValue('--talk-fraction') ?? 1;
+
+/** Each speech track as a conversation: TURN_FRAMES of speech, then DTX frames for the rest of its share. */
+function conversational(tracks: Tracks, fraction: number): Tracks {
+  if (fraction >= 1) return tracks;
+  const TURN_FRAMES = 150;
+  const quietFrames = Math.round((TURN_FRAMES * (1 - fraction)) / fraction);
+  const speech = tracks.speech.map((t) => {
+    const out: Uint8Array[] = [];
+    for (let at = 0; at + TURN_FRAMES <= t.length; at += TURN_FRAMES) {
+      out.push(...t.slice(at, at + TURN_FRAMES));
+      const dtx = Uint8Array.of(t[at]![0]!); // the turn's TOC byte alone: no frame data
+      for (let q = 0; q < quietFrames; q++) out.push(dtx);
+    }
+    return out;
+  });
+  return { ...tracks, speech };
+}
+/** The capacity target's duration (full mode's search steps run this long too). */
+const CAPACITY_HOLD_S = 60;
 type Tracks = Awaited<ReturnType<typeof packetTracks>>;
 
 function codecFloor(tracks: Tracks): { decode: number; decode_16k: number; encode: number } {
@@ -299,7 +333,7 @@ async function capacityStep(tracks: Tracks, streams: number, seconds: number, fl
 
 async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
   const threads = availableParallelism();
-  const seconds = quick ? 3 : 30;
+  const seconds = quick ? 3 : CAPACITY_HOLD_S;
   const maxSteps = quick ? 1 : 7;
   // Quick mode (under a minute in all) keeps each side measurement short.
   const sideSeconds = quick ? 1 : seconds;
@@ -388,8 +422,25 @@ async function memoryReducerAb(tracks: Tracks): Promise<Record<string, unknown>>
   return { streams, seconds, memory_reducer_on: on, memory_reducer_off: off };
 }
 
+/** `--capacity N [--seconds S]`: N streams on every media thread's share, held for S seconds. */
+async function capacityHold(tracks: Tracks, streams: number, seconds: number): Promise<Record<string, unknown>> {
+  progress(`capacity hold: ${streams} streams on ${availableParallelism()} media threads for ${seconds} s`);
+  const r = await capacityStep(tracks, streams, seconds);
+  progress(`  late ticks ${r.lateTicks}, tick p50 ${round(r.tickP50Ms)} ms, p99 ${round(r.tickP99Ms)} ms, max lateness ${round(r.maxLatenessMs)} ms, full GCs ${r.majorGcs}`);
+  return { streams, threads: availableParallelism(), seconds, late_ticks: r.lateTicks, tick_p50_ms: round(r.tickP50Ms), tick_p99_ms: round(r.tickP99Ms), max_lateness_ms: round(r.maxLatenessMs), us_per_stream: round((r.tickP50Ms * 1000) / r.perThread, 1), major_gcs: r.majorGcs };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  if (holdStreams !== undefined) {
+    if (!Number.isInteger(holdStreams) || holdStreams < 1) throw new Error('--capacity needs a stream count');
+    disableMemoryReducer();
+    const tracks = await packetTracks();
+    const hold = await capacityHold(tracks, holdStreams, argValue('--seconds') ?? CAPACITY_HOLD_S);
+    process.stdout.write(`${JSON.stringify({ mode: 'capacity-hold', codec_backend: codecBackend, capacity: hold }, null, 2)}
+`);
+    return;
+  }
   // As the worker's media threads run (see gc-tuning.ts); also covers the capacity threads.
   disableMemoryReducer();
   progress(`mode ${quick ? 'quick' : 'full'}, codec backend ${codecBackend}`);
