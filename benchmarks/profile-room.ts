@@ -26,6 +26,7 @@ import { parseArgs, promisify } from 'node:util';
 import { threadCpuMs, type ThreadCpu } from './lib/proc-cpu.js';
 import { prepareRoomMedia, runRoom, startMixer, type RoomResult } from './lib/room.js';
 import { progress, round } from './lib/stats.js';
+import { batchedRtpAvailable } from '../src/media/session/rtp/rtp-io.js';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -34,10 +35,14 @@ const { values: args } = parseArgs({
     participants: { type: 'string', default: '10' },
     talkers: { type: 'string', default: '2' },
     'mediabot-arg': { type: 'string', multiple: true, default: [] },
+    /** The RTP session's socket I/O: batched (default when built) or dgram. */
+    'rtp-io': { type: 'string' },
   },
   strict: true,
 });
 const measureS = Number(args.seconds);
+const rtpIo = args['rtp-io'] ?? (batchedRtpAvailable() ? 'batched' : 'dgram');
+if (rtpIo !== 'batched' && rtpIo !== 'dgram') throw new Error('--rtp-io must be batched or dgram');
 const participants = Number(args.participants);
 const talkers = Number(args.talkers);
 const WARMUP_S = 3;
@@ -97,7 +102,7 @@ const nowMonoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 /** One room with per-thread CPU over the window; `during` runs alongside the window (perf record). */
 async function windowedRun(nodeArgs: string[], media: Awaited<ReturnType<typeof prepareRoomMedia>>, during?: (pid: number) => Promise<void>): Promise<WindowedRun> {
-  const mixer = await startMixer('mediabot', args['mediabot-arg'], nodeArgs);
+  const mixer = await startMixer(rtpIo === 'batched' ? 'mediabot-batched' : 'mediabot', args['mediabot-arg'], nodeArgs);
   const probe = new RoleProbe();
   let before: ThreadCpu[] = [];
   let after: ThreadCpu[] = [];
@@ -140,10 +145,10 @@ function byRole(w: WindowedRun): Record<string, number> {
 
 /** A JavaScript function's category, from its script URL. */
 function jsCategory(url: string): string {
-  if (/media\/rtp\/jitter-buffer/.test(url)) return 'JS: jitter buffer';
-  if (/media\/rtp\/(udp-transport|packet|rtcp|sequence)/.test(url)) return 'JS: RTP transport (parse, send, RTCP)';
-  if (/media\/core\/(pipeline|mixer|source|talk-detector|level|limiter|resampler|codec|frame|stamps|histogram)/.test(url)) return 'JS: media core (tick, mix, talk detection, codec calls)';
-  if (/media\/core\/(clock|media-thread|threads|thread-protocol)/.test(url)) return 'JS: clock and thread messaging';
+  if (/media\/(session\/)?rtp\/jitter-buffer/.test(url)) return 'JS: jitter buffer';
+  if (/media\/(session\/)?rtp\/(udp-transport|rtp-io|batched-udp|packet|rtcp|sequence)|media\/wire\//.test(url)) return 'JS: RTP transport (parse, send, RTCP)';
+  if (/media\/(core|codec)\/(pipeline|mixer|source|talk-detector|level|limiter|resampler|codec|opus|silence|frame|stamps|histogram)/.test(url)) return 'JS: media core (tick, mix, talk detection, codec calls)';
+  if (/media\/(core|threads)\/(clock|media-thread|threads|thread-protocol|protocol)/.test(url)) return 'JS: clock and thread messaging';
   if (/media\/hooks/.test(url)) return 'JS: hooks (talk events)';
   if (/node:dgram|internal\/dgram/.test(url)) return 'JS: Node dgram (per-packet callbacks)';
   if (/node:internal\/timers|node:timers/.test(url)) return 'JS: Node timers';
@@ -210,8 +215,8 @@ function perfCategory(sym: string, dso: string): string {
  * called it). The first rule that matches wins; libopus is told by the leaf.
  */
 const ACTIVITIES: Array<[string, RegExp]> = [
-  ['UDP send, per packet (udp-transport → dgram → libuv → kernel)', /sendmsg|sendmmsg|UDPWrap::DoSend|uv_udp_try_send|uv__udp_send|SendWrap|JS:\S*doSend|JS:\S*send \S*udp-transport|JS:\S*lookup4|JS:\S*afterDns|JS:\S*sliceBuffer/],
-  ['UDP receive, per packet (kernel → libuv → dgram callback → parse → jitter buffer)', /recvmsg|recvmmsg|uv__udp_recv|uv__udp_io|UDPWrap::OnRecv|JS:\S*onMessage|JS:\S*push \S*jitter-buffer/],
+  ['UDP send, per packet (udp-transport → dgram → libuv → kernel, or the batched sendmmsg)', /sendmsg|sendmmsg|udp_send|JS:\S*flush \S*rtp-io|JS:\S*send \S*rtp-io|UDPWrap::DoSend|uv_udp_try_send|uv__udp_send|SendWrap|JS:\S*doSend|JS:\S*send \S*udp-transport|JS:\S*lookup4|JS:\S*afterDns|JS:\S*sliceBuffer/],
+  ['UDP receive, per packet (kernel → libuv → dgram callback → parse → jitter buffer, or the batched recvmmsg)', /recvmsg|recvmmsg|udp_recv|JS:\S*poll \S*rtp-io|uv__udp_recv|uv__udp_io|UDPWrap::OnRecv|JS:\S*onMessage|JS:\S*push \S*jitter-buffer/],
   ['codec calls (N-API entry, argument checks)', /JS:\S*(encode|decode|conceal) \S*codec\.js/],
   ['native DSP (decimator, mix, level)', /fir_decimate|mix_add|level_centi|stamp_us|JS:\S*process \S*resampler/],
   ['media core JavaScript (tick, mix, talk detection, playout)', /JS:\S*\s\S*\/src\/media\//],
@@ -391,6 +396,7 @@ async function main(): Promise<void> {
     const cpuprof = cpuProfBreakdown(profDir, profRun);
     process.stderr.write(`\n${markdown(plain, perf)}\n\n`);
     const result = {
+      rtp_io: rtpIo,
       participants,
       talkers,
       measure_s: measureS,
