@@ -225,7 +225,7 @@ async function assemble(
   cleanups.push(() => graph.http.close());
   const bus = new EventBus((err) => log.warn({ err }, 'event listener failed'));
 
-  const pool = new MediaThreadPool(cfg.mediaThreads > 0 ? cfg.mediaThreads : availableParallelism(), { rtpIo: cfg.rtpIo });
+  const pool = new MediaThreadPool(cfg.mediaThreads > 0 ? cfg.mediaThreads : availableParallelism(), { rtpIo: cfg.rtpIo, nice: cfg.mediaNice });
   cleanups.push(() => pool.close());
 
   const db = openDatabase(cfg.dataDir);

@@ -111,9 +111,10 @@ export async function runRtpCommand(argv: string[]): Promise<number> {
     throw new MediabotError('MEDIABOT_CONFIG_INVALID', '--transcribe needs --out DIR');
   }
 
-  const rtpIo = values['rtp-io'] === undefined ? loadConfig().rtpIo : values['rtp-io'];
+  const config = loadConfig();
+  const rtpIo = values['rtp-io'] ?? config.rtpIo;
   if (!(RTP_IO_MODES as readonly string[]).includes(rtpIo)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `--rtp-io must be auto, batched or dgram (got "${rtpIo}")`);
-  const pool = new MediaThreadPool(1, { rtpIo: rtpIo as RtpIoMode });
+  const pool = new MediaThreadPool(1, { rtpIo: rtpIo as RtpIoMode, nice: config.mediaNice });
   const log = (line: string): void => {
     process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
   };

@@ -46,6 +46,8 @@ export interface MediabotConfig {
   rtpPorts: { min: number; max: number };
   /** RTP socket I/O (MEDIABOT_RTP_IO): batched (native recvmmsg/sendmmsg at the tick), dgram, or auto = batched when built. */
   rtpIo: 'auto' | 'batched' | 'dgram';
+  /** Nice value of the media threads (MEDIABOT_MEDIA_NICE, -20..19); undefined leaves them as the process. */
+  mediaNice: number | undefined;
   transcriber: TranscriberName;
   transcriberWsUrl: string | undefined;
   /** Azure Speech settings; undefined without MEDIABOT_AZURE_SPEECH_KEY. */
@@ -139,6 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     if (!/^\d+$/.test(threadsRaw) || Number(threadsRaw) < 1 || Number(threadsRaw) > 64) throw invalid('MEDIABOT_MEDIA_THREADS', threadsRaw, 'an integer 1-64');
     mediaThreads = Number(threadsRaw);
   }
+  const niceRaw = get('MEDIABOT_MEDIA_NICE');
+  if (niceRaw !== undefined && (!/^-?\d+$/.test(niceRaw) || Number(niceRaw) < -20 || Number(niceRaw) > 19)) throw invalid('MEDIABOT_MEDIA_NICE', niceRaw, 'an integer -20..19');
 
   const logLevel = get('MEDIABOT_LOG_LEVEL') ?? defaults.logLevel ?? CONFIG_DEFAULTS.logLevel;
   parseEnum('MEDIABOT_LOG_LEVEL', logLevel, LOG_LEVELS);
@@ -204,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     record: recordRaw === 'on',
     logLevel,
     mediaThreads,
+    mediaNice: niceRaw === undefined ? undefined : Number(niceRaw),
     useEmulator: clientId === undefined && clientSecret === undefined && clientCert === undefined,
     tenants,
     fetchAllowlist,

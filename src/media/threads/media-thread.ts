@@ -4,7 +4,8 @@
  * MediaSession (RTP sockets, PCM feeds and hooks live inside it), so the main
  * thread only sees events, outbound frames and replies.
  */
-import { parentPort, threadId } from 'node:worker_threads';
+import { setPriority } from 'node:os';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { isMediabotError, MediabotError } from '../../errors.js';
 import type { MediaEvent } from '../hooks/api.js';
 import { MediaClock } from '../core/clock.js';
@@ -12,10 +13,20 @@ import { SAMPLES_16K } from '../core/frame.js';
 import { openMediaSession } from '../session/factory.js';
 import type { CallMediaStats, MediaSession } from '../session/media-session.js';
 import type { PcmFeedCounters } from '../session/pcm/pcm-session.js';
-import type { FromMediaThread, MediaRequest, MediaRequestType, MediaResult, OutboundFrame, PcmPush, ToMediaThread } from './protocol.js';
+import type { FromMediaThread, MediaRequest, MediaRequestType, MediaResult, MediaThreadData, OutboundFrame, PcmPush, ToMediaThread } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('media-thread must run in a worker thread');
+
+const data = (workerData ?? {}) as MediaThreadData;
+if (data.nice !== undefined) {
+  try {
+    // pid 0 is the calling thread on Linux: this media thread alone.
+    setPriority(data.nice);
+  } catch (err) {
+    process.emitWarning(`media thread: cannot set nice ${data.nice} (${(err as Error).message}); running at the process's priority`, { code: 'MEDIABOT_MEDIA_NICE' });
+  }
+}
 
 const sessions = new Map<string, MediaSession>();
 let tickList: MediaSession[] = [];

@@ -1,4 +1,5 @@
 import type { RtpIoMode } from '../session/rtp/rtp-io.js';
+import type { MediaThreadData } from './protocol.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -38,12 +39,12 @@ interface MediaThread {
  * Starts a media thread: the compiled script, or under the test runner (which
  * runs the TypeScript sources) the .ts file through tsx's loader.
  */
-function startWorker(name: string): Worker {
+function startWorker(name: string, workerData: MediaThreadData): Worker {
   const js = new URL('./media-thread.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { name });
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { name, workerData });
   const ts = new URL('./media-thread.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
-  return new Worker(boot, { eval: true, name });
+  return new Worker(boot, { eval: true, name, workerData });
 }
 
 /**
@@ -66,13 +67,14 @@ export class MediaThreadPool {
 
   constructor(
     readonly size: number = availableParallelism(),
-    opts: { rtpIo?: RtpIoMode } = {},
+    opts: { rtpIo?: RtpIoMode; nice?: number | undefined } = {},
   ) {
     this.rtpIo = opts.rtpIo ?? 'auto';
+    const data: MediaThreadData = opts.nice === undefined ? {} : { nice: opts.nice };
     if (!Number.isInteger(size) || size < 1) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `media threads must be >= 1 (got ${size})`);
     disableMemoryReducer();
     for (let i = 0; i < size; i++) {
-      const worker = startWorker(`media-${i}`);
+      const worker = startWorker(`media-${i}`, data);
       const t: MediaThread = { worker, calls: new Set(), pending: new Map(), failed: null };
       worker.on('message', (m: FromMediaThread) => this.onMessage(t, m));
       worker.on('error', (err) => this.fail(t, err));

@@ -52,3 +52,12 @@ export type MediaReply =
   | { id: number; ok: false; error: { code: string; message: string } };
 
 export type FromMediaThread = MediaReply | { type: 'events'; events: MediaEvent[] } | { type: 'outbound'; frames: OutboundFrame[] };
+
+/** What a media thread is started with. */
+export interface MediaThreadData {
+  /**
+   * Its nice value (Linux: per thread). Below the process's, the kernel runs the thread sooner
+   * when it wakes for a tick on a loaded machine; lowering it needs CAP_SYS_NICE.
+   */
+  nice?: number;
+}
