@@ -35,6 +35,11 @@ const STATUS: Record<string, number> = {
   MEDIABOT_URL_REFUSED: 400,
   MEDIABOT_ORIGIN_REFUSED: 403,
   MEDIABOT_CALLBACK_REPLAYED: 401,
+  // Many instances: the owner of a call, or the registry that names it, cannot be reached.
+  MEDIABOT_OWNER_UNREACHABLE: 502,
+  MEDIABOT_FLEET_UNAVAILABLE: 503,
+  MEDIABOT_FLEET_FULL: 503,
+  MEDIABOT_WORKER_LOST: 503,
 };
 
 export function statusForCode(code: MediabotErrorCode): number {
