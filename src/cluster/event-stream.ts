@@ -57,6 +57,8 @@ interface Subscriber {
   fn: FleetListener;
   /** Live events held back while a replay is being sent. */
   held: Array<FleetEvent & { id: string }> | null;
+  /** The last id sent: the replay may read ahead of this instance's reader, which then skips what was sent. */
+  last: string | null;
 }
 
 export class FleetEventStream {
@@ -121,7 +123,7 @@ export class FleetEventStream {
    * `since` older than what is kept first yields an `events.gap`.
    */
   subscribe(fn: FleetListener, since?: string): () => void {
-    const sub: Subscriber = { fn, held: since !== undefined ? [] : null };
+    const sub: Subscriber = { fn, held: since !== undefined ? [] : null, last: null };
     this.subscribers.add(sub);
     if (since !== undefined) void this.replay(sub, since);
     return () => {
@@ -132,17 +134,17 @@ export class FleetEventStream {
   private async replay(sub: Subscriber, since: string): Promise<void> {
     let last = since;
     try {
-      const trimmed = await this.maxDeletedId();
-      if (trimmed !== null && compareIds(trimmed, since) > 0) {
-        const first = await this.o.redis.xrange(this.o.key, '-', '+', 'COUNT', 1);
-        sub.fn({ type: 'events.gap', since, oldest: first[0]?.[0] ?? null });
-      }
+      // The client's last event is no longer kept and older ones are: events after it may have been trimmed.
+      const [own, first] = await Promise.all([this.o.redis.xrange(this.o.key, since, since), this.o.redis.xrange(this.o.key, '-', '+', 'COUNT', 1)]);
+      const oldest = first[0]?.[0] ?? null;
+      if (own.length === 0 && oldest !== null && compareIds(oldest, since) > 0) sub.fn({ type: 'events.gap', since, oldest });
       for (;;) {
         const rows = await this.o.redis.xrange(this.o.key, `(${last}`, '+', 'COUNT', 1000);
         for (const [id, fields] of rows) {
           const e = this.decode(id, fields);
           if (e && this.subscribers.has(sub)) sub.fn(e);
           last = id;
+          sub.last = id;
         }
         if (rows.length < 1000) break;
       }
@@ -151,17 +153,13 @@ export class FleetEventStream {
     } finally {
       const held = sub.held ?? [];
       sub.held = null;
-      for (const e of held) if (compareIds(e.id, last) > 0 && this.subscribers.has(sub)) sub.fn(e);
+      for (const e of held) {
+        if (compareIds(e.id, last) > 0 && this.subscribers.has(sub)) {
+          sub.fn(e);
+          sub.last = e.id;
+        }
+      }
     }
-  }
-
-  /** The newest id trimmed or deleted from the stream (XINFO STREAM, Redis 7), or null. */
-  private async maxDeletedId(): Promise<string | null> {
-    const info = (await this.o.redis.call('XINFO', 'STREAM', this.o.key).catch(() => null)) as unknown[] | null;
-    if (!Array.isArray(info)) return null;
-    const i = info.indexOf('max-deleted-entry-id');
-    const v = i >= 0 ? info[i + 1] : undefined;
-    return typeof v === 'string' && isStreamId(v) && v !== '0-0' ? v : null;
   }
 
   private decode(id: string, fields: string[]): (FleetEvent & { id: string }) | null {
@@ -185,8 +183,12 @@ export class FleetEventStream {
   private deliver(e: FleetEvent & { id?: string }): void {
     for (const s of this.subscribers) {
       try {
-        if (s.held && e.id !== undefined) s.held.push(e as FleetEvent & { id: string });
-        else s.fn(e);
+        if (e.id !== undefined && s.held) s.held.push(e as FleetEvent & { id: string });
+        else if (e.id !== undefined && s.last !== null && compareIds(e.id, s.last) <= 0) continue;
+        else {
+          s.fn(e);
+          if (e.id !== undefined) s.last = e.id;
+        }
       } catch (err) {
         this.o.logger.warn({ err }, 'fleet events: listener failed');
       }
