@@ -5,7 +5,10 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetEventStream, compareIds, type FleetEvent, type ReplayGap } from '../../../src/cluster/event-stream.js';
+import { FleetEventStream, compareIds, type FleetEvent as AnyFleetEvent, type ReplayGap } from '../../../src/cluster/event-stream.js';
+
+/** The events these tests append all name a call. */
+type FleetEvent = AnyFleetEvent & { callId?: string };
 import { FleetRegistry, choosePlacement, type FleetCall } from '../../../src/cluster/registry.js';
 import type { LiveEvent } from '../../../src/events/live.js';
 import { silentLogger } from '../../../src/logger.js';
