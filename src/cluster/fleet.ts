@@ -97,11 +97,16 @@ export class Fleet {
       redisUp: () => this.redisUp,
       localCalls: () => d.registry.list().map(callJson),
       isLocalCall: (id) => d.registry.get(id) !== undefined,
+      load: () => this.load(),
     });
 
     const redisUp = new Gauge({ name: 'mediabot_redis_up', help: '1 while the fleet registry (Redis) answers, else 0', registers: [d.metrics.registry] });
     redisUp.set(0);
-    this.cmd.on('ready', () => redisUp.set(1));
+    this.cmd.on('ready', () => {
+      redisUp.set(1);
+      // Register at once rather than at the next beat.
+      if (this.timer) void this.tick();
+    });
     this.cmd.on('close', () => redisUp.set(0));
     const instances = new Gauge({ name: 'mediabot_fleet_instances', help: 'Live instances in the fleet registry, as last seen', registers: [d.metrics.registry] });
     this.instancesGauge = instances;

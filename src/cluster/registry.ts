@@ -132,8 +132,12 @@ export class FleetRegistry {
    * The instance a new call goes to: the live, non-draining one with the most free capacity
    * (this instance on a tie), or null when every one is full.
    */
-  async placement(): Promise<InstanceInfo | null> {
-    return choosePlacement(await this.instances(), this.instanceId);
+  async placement(self?: InstanceLoad): Promise<InstanceInfo | null> {
+    const all = await this.instances();
+    if (self === undefined) return choosePlacement(all, this.instanceId);
+    // This instance's own load is fresher than its last heartbeat (and counts before its first).
+    const own: InstanceInfo = { id: this.instanceId, internalUrl: this.internalUrl, startedAt: this.startedAt, ...self };
+    return choosePlacement([own, ...all.filter((i) => i.id !== this.instanceId)], this.instanceId);
   }
 
   async putCall(call: FleetCall): Promise<void> {

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import { MediabotError } from '../errors.js';
 import type { CallJson } from '../server/routes/v1-calls.js';
 import { FORWARDED_HEADER, forwardRequest } from './forward.js';
-import type { FleetRegistry } from './registry.js';
+import type { FleetRegistry, InstanceLoad } from './registry.js';
 
 export interface FleetRoutingDeps {
   selfId: string;
@@ -20,6 +20,8 @@ export interface FleetRoutingDeps {
   /** This instance's own calls. */
   localCalls: () => CallJson[];
   isLocalCall: (id: string) => boolean;
+  /** This instance's load now. */
+  load: () => InstanceLoad;
   connectTimeoutMs?: number;
 }
 
@@ -60,7 +62,7 @@ export function fleetPreHandler(d: FleetRoutingDeps): preHandlerAsyncHookHandler
 
     if (route === '/v1/calls' && request.method === 'POST') {
       if (!d.redisUp()) return;
-      const target = await d.registry.placement().catch(() => undefined);
+      const target = await d.registry.placement(d.load()).catch(() => undefined);
       if (target === undefined) return;
       if (target === null) throw new MediabotError('MEDIABOT_FLEET_FULL', 'every instance of the fleet is at MEDIABOT_MAX_CALLS or draining; try again later');
       if (target.id === d.selfId) return;
