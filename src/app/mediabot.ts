@@ -68,7 +68,7 @@ export interface MediabotOptions {
   emulatorOptions?: Partial<Omit<EmulatorOptions, 'tenantId' | 'clientId' | 'clientSecret'>>;
   /** Supplies app-hosted media blobs; default: the bridge sidecar when one is connected, else RTP sessions on the media threads. */
   mediaSessions?: MediaSessionProvider;
-  /** Where MEDIABOT_HOOKS and the Azure speech settings are read (default process.env). */
+  /** Where MEDIABOT_HOOKS, the Azure speech settings and the fleet settings (MEDIABOT_REDIS_URL …) are read when the config lacks them (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Subscribe to callRecords change notifications (default true when Graph can reach us). */
   subscribeCallRecords?: boolean;
