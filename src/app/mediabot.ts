@@ -372,7 +372,8 @@ async function assemble(
     },
   };
 
-  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cfg.allowedOrigins };
+  // In a fleet, requests forwarded by the other instances name this one by its internal URL's host.
+  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cluster ? [...cfg.allowedOrigins, new URL(cluster.internalUrl).origin] : cfg.allowedOrigins };
   const app = await buildApp({
     logger: log.child({ component: 'http' }),
     metrics,
