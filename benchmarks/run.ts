@@ -435,10 +435,9 @@ async function main(): Promise<void> {
   if (holdStreams !== undefined) {
     if (!Number.isInteger(holdStreams) || holdStreams < 1) throw new Error('--capacity needs a stream count');
     disableMemoryReducer();
-    const tracks = await packetTracks();
+    const tracks = conversational(await packetTracks(), talkFraction);
     const hold = await capacityHold(tracks, holdStreams, argValue('--seconds') ?? CAPACITY_HOLD_S);
-    process.stdout.write(`${JSON.stringify({ mode: 'capacity-hold', codec_backend: codecBackend, capacity: hold }, null, 2)}
-`);
+    process.stdout.write(`${JSON.stringify({ mode: 'capacity-hold', codec_backend: codecBackend, talk_fraction: talkFraction, capacity: hold }, null, 2)}\n`);
     return;
   }
   // As the worker's media threads run (see gc-tuning.ts); also covers the capacity threads.
