@@ -25,6 +25,8 @@ interface Job {
   tracks: { speech: Uint8Array[][]; noise: Uint8Array[] };
   threadIndex: number;
   floor?: boolean;
+  /** Talker i starts i × talkerStride packets into its track (conversational streams take turns independently). */
+  talkerStride?: number;
 }
 
 const job = workerData as Job;
@@ -33,7 +35,7 @@ for (let made = 0, c = 0; made < job.streams; c++) {
   const n = Math.min(job.streamsPerCall, job.streams - made);
   const pipeline = new CallPipeline({ callId: `cap-${job.threadIndex}-${c}`, mixing: false, speechOnly: true, sourceIdleMs: 3_600_000 });
   // Every stream carries speech (a third of them talking at once is typical; decoding cost is the same).
-  const feeds = addFeeds(pipeline, job.tracks, n, n, (job.threadIndex << 20) + c * 1000);
+  const feeds = addFeeds(pipeline, job.tracks, n, n, (job.threadIndex << 20) + c * 1000, job.talkerStride ?? 0);
   calls.push({ pipeline, feeds });
   made += n;
 }

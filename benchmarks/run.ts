@@ -69,11 +69,13 @@ function conversational(tracks: Tracks, fraction: number): Tracks {
     }
     return out;
   });
-  return { ...tracks, speech };
+  // Streams take their turns independently, not all at once: each starts at its own point of the track.
+  return { ...tracks, speech, talkerStride: 37 };
 }
 /** The capacity target's duration (full mode's search steps run this long too). */
 const CAPACITY_HOLD_S = 60;
-type Tracks = Awaited<ReturnType<typeof packetTracks>>;
+/** The bench's packet tracks; `talkerStride` staggers the talkers' starting points (conversational streams). */
+type Tracks = Awaited<ReturnType<typeof packetTracks>> & { talkerStride?: number };
 
 function codecFloor(tracks: Tracks): { decode: number; decode_16k: number; encode: number } {
   const packets = tracks.speech[0]!.slice(0, 400);
@@ -281,7 +283,7 @@ interface CapacityThreadResult {
 
 function runCapacityThread(tracks: Tracks, streams: number, seconds: number, threadIndex: number, floor = false): Promise<CapacityThreadResult> {
   const url = new URL('./capacity-worker.js', import.meta.url);
-  const worker = new Worker(url, { workerData: { streams, streamsPerCall: 50, seconds, tracks: { speech: tracks.speech, noise: tracks.noise }, threadIndex, floor } });
+  const worker = new Worker(url, { workerData: { streams, streamsPerCall: 50, seconds, tracks: { speech: tracks.speech, noise: tracks.noise }, threadIndex, floor, talkerStride: tracks.talkerStride ?? 0 } });
   return new Promise((resolve, reject) => {
     worker.once('message', (m) => {
       void worker.terminate();

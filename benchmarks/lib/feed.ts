@@ -45,12 +45,13 @@ export class TrackFeed {
   }
 }
 
-export function addFeeds(pipeline: CallPipeline, tracks: { speech: Uint8Array[][]; noise: Uint8Array[] }, participants: number, talkers: number, ssrcBase: number): TrackFeed[] {
+/** `talkerStride`: talker i starts i × talkerStride packets into its track (0: all in step). */
+export function addFeeds(pipeline: CallPipeline, tracks: { speech: Uint8Array[][]; noise: Uint8Array[] }, participants: number, talkers: number, ssrcBase: number, talkerStride = 0): TrackFeed[] {
   const feeds: TrackFeed[] = [];
   for (let i = 0; i < participants; i++) {
     const talker = i < talkers;
     const track = talker ? tracks.speech[i % tracks.speech.length]! : tracks.noise;
-    const feed = new TrackFeed(track, ssrcBase + i, talker ? 0 : i * 7, pipeline.speechOnly ? 16_000 : 48_000);
+    const feed = new TrackFeed(track, ssrcBase + i, talker ? i * talkerStride : i * 7, pipeline.speechOnly ? 16_000 : 48_000);
     pipeline.addSource(`p${i}`, feed.jitter);
     feeds.push(feed);
   }
