@@ -222,7 +222,8 @@ async function assemble(
   const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
   const media = new RtpMediaSessions({
     pool,
-    host: isLoopback(listenHost) ? listenHost : '0.0.0.0',
+    host: cfg.rtpHost ?? (isLoopback(listenHost) ? listenHost : '0.0.0.0'),
+    allowedPeers: cfg.rtpPeers,
     ports: cfg.rtpPorts,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     hooks,

@@ -27,6 +27,8 @@ export interface RtpMediaSessionOptions {
   /** Address the RTP socket binds to and that goes in the blob. */
   host: string;
   ports: { min: number; max: number };
+  /** IPs and CIDRs that may send RTP to these sessions (the negotiated peers); empty or absent: any. */
+  allowedPeers?: string[] | undefined;
   /** Base of per-call scratch folders (analytics/timeline JSON). */
   scratchRoot: string;
   /** Hooks every call gets (built-ins by name and user modules, from resolveHooksFromConfig). */
@@ -108,7 +110,7 @@ export class RtpMediaSessions implements MediaSessionProvider {
     const hooks: HookSpec[] = [...this.o.hooks, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     let created: CreatedCall;
     try {
-      ({ value: created } = await this.ports.allocate((port) => this.o.pool.createCall({ callId: mediaId, rtp: { host: this.o.host, port }, hooks, alwaysEncodeMix: false })));
+      ({ value: created } = await this.ports.allocate((port) => this.o.pool.createCall({ callId: mediaId, rtp: { host: this.o.host, port, allowedPeers: this.o.allowedPeers }, hooks, alwaysEncodeMix: false })));
     } catch (err) {
       if (isMediabotError(err)) throw err;
       throw new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', `creating media for ${mediaId} failed: ${(err as Error).message}`);

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
@@ -26,6 +28,10 @@ export interface MediabotConfig {
   /** The OpenID configuration whose keys sign ACS's WebSocket tokens. */
   acsOpenIdUrl: string;
   rtpPorts: { min: number; max: number };
+  /** Address RTP sockets bind to (MEDIABOT_RTP_HOST); default MEDIABOT_HOST when loopback, else 0.0.0.0. */
+  rtpHost: string | undefined;
+  /** IPs and CIDRs allowed to send RTP to the worker's media sessions (MEDIABOT_RTP_PEERS); empty: any. */
+  rtpPeers: string[];
   transcriber: Transcriber;
   transcriberWsUrl: string | undefined;
   record: boolean;
@@ -145,6 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
       throw invalid('MEDIABOT_ALLOWED_ORIGINS', o, 'a comma list of http(s) origins');
     }
   });
+  const rtpHost = get('MEDIABOT_RTP_HOST');
+  if (rtpHost !== undefined && isIP(rtpHost) === 0) throw invalid('MEDIABOT_RTP_HOST', rtpHost, 'an IP address to bind RTP sockets to');
+  const rtpPeers = commaList(get('MEDIABOT_RTP_PEERS'));
+  for (const p of rtpPeers) if (!isIpOrCidr(p)) throw invalid('MEDIABOT_RTP_PEERS', p, 'a comma list of IPs and CIDRs');
   const maxConnRaw = get('MEDIABOT_MAX_CONNECTIONS');
   if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
@@ -165,6 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
     acsResourceId,
     acsOpenIdUrl: parseUrl('MEDIABOT_ACS_OPENID_URL', get('MEDIABOT_ACS_OPENID_URL') ?? CONFIG_DEFAULTS.acsOpenIdUrl),
     rtpPorts: { min: rtpMin, max: rtpMax },
+    rtpHost,
+    rtpPeers,
     transcriber,
     transcriberWsUrl,
     record: recordRaw === 'on',
@@ -176,6 +188,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
   };
+}
+
+function isIpOrCidr(s: string): boolean {
+  if (isIP(s) !== 0) return true;
+  try {
+    ipaddr.parseCIDR(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A literal loopback address (or `localhost`); see isLoopbackHost. */

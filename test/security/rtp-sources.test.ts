@@ -6,6 +6,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { createMediaMetrics } from '../../src/app/media-metrics.js';
+import { loadConfig } from '../../src/config/config.js';
 import { createOpusEncoder } from '../../src/media/codec/opus.js';
 import type { MediaEvent } from '../../src/media/hooks/api.js';
 import type { CallSpec } from '../../src/media/session/spec.js';
@@ -275,8 +278,29 @@ describe('RTP sources cannot be hijacked, reflected, removed or invented by stra
     expect(outsider.rtpIn).toHaveLength(0);
   }, 20_000);
 
-  it('refuses limits and allowed peers that make no sense', async () => {
+  it('refuses limits and allowed peers that make no sense, in a call spec and in the environment', async () => {
     await expect(open({ allowedPeers: ['not-an-address'] })).rejects.toMatchObject({ code: 'MEDIABOT_CONFIG_INVALID' });
     await expect(open({ maxParticipants: 0 })).rejects.toMatchObject({ code: 'MEDIABOT_CONFIG_INVALID' });
+    expect(() => loadConfig({ MEDIABOT_RTP_PEERS: '10.0.0.0/8,evil.example' })).toThrow(/MEDIABOT_RTP_PEERS/);
+    expect(() => loadConfig({ MEDIABOT_RTP_HOST: 'rtp.example' })).toThrow(/MEDIABOT_RTP_HOST/);
+    const cfg = loadConfig({ MEDIABOT_RTP_PEERS: '203.0.113.7, 10.1.0.0/16', MEDIABOT_RTP_HOST: '127.0.0.1' });
+    expect(cfg.rtpPeers).toEqual(['203.0.113.7', '10.1.0.0/16']);
+    expect(cfg.rtpHost).toBe('127.0.0.1');
+  });
+
+  it('the guard counters reach the prom-client media metrics', async () => {
+    const { callId, port } = await open();
+    const attacker = await new Peer(0).bind();
+    for (let i = 0; i < 50; i++) attacker.send(port, 0x40000 + i, i);
+    await sleep(300);
+    const registry = new Registry();
+    const metrics = createMediaMetrics(registry, pool, () => [callId], 60_000);
+    await metrics.sample();
+    metrics.stop();
+    await pool.endCall(callId);
+    attacker.close();
+    const text = await registry.getSingleMetricAsString('mediabot_media_rtp_guard');
+    expect(text).toContain('mediabot_media_rtp_guard{kind="probationPackets"} 50');
+    expect(text).toContain('mediabot_media_rtp_guard{kind="sourcesAdmitted"} 0');
   });
 });
