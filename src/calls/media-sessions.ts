@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MediabotError, isMediabotError } from '../errors.js';
+import { folderForId } from '../util/safe-path.js';
 import type { MediaSessionProvider } from '../graph/media-config.js';
 import type { CallMediaStats, CreatedCall, MediaThreadPool, PlaybackResult } from '../media/threads/pool.js';
 import type { HookSpec } from '../media/session/spec.js';
@@ -106,7 +107,7 @@ export class RtpMediaSessions implements MediaSessionProvider {
   async open(mediaId: string): Promise<MediaSessionInfo> {
     const existing = this.sessions.get(mediaId);
     if (existing) return existing;
-    const scratchDir = join(this.o.scratchRoot, mediaId.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    const scratchDir = folderForId(this.o.scratchRoot, mediaId);
     const hooks: HookSpec[] = [...this.o.hooks, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     let created: CreatedCall;
     try {
