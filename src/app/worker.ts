@@ -35,6 +35,7 @@ import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
 import { CallbackGuard } from '../signaling/callback-guard.js';
+import { incomingCallPolicy } from '../signaling/incoming-policy.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -248,8 +249,14 @@ async function assemble(
     callbackUri,
     bus,
     logger: log.child({ component: 'signaling' }),
-    // Incoming calls are answered with app-hosted media: mediabot hears and records them.
-    policy: () => ({ action: 'answer', media: 'app' }),
+    // Incoming calls the policy allows (MEDIABOT_INCOMING*) are answered with app-hosted media: mediabot hears and records them.
+    policy: incomingCallPolicy({
+      mode: cfg.incoming,
+      tenants: cfg.incomingTenants.length > 0 ? cfg.incomingTenants : cfg.tenants,
+      callers: cfg.incomingCallers,
+      media: 'app',
+      onRejected: (call, why) => log.info({ callId: call.callId, why }, 'incoming call rejected by MEDIABOT_INCOMING policy'),
+    }),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
     // `metrics` is created below; this only runs once callbacks arrive.
     onTerminationUnconfirmed: () => metrics.callbackRejected.inc({ reason: 'unconfirmed' }),

@@ -32,6 +32,12 @@ export interface MediabotConfig {
   rtpHost: string | undefined;
   /** IPs and CIDRs allowed to send RTP to the worker's media sessions (MEDIABOT_RTP_PEERS); empty: any. */
   rtpPeers: string[];
+  /** Incoming calls: answered when the rules allow (MEDIABOT_INCOMING=answer), or all rejected. */
+  incoming: 'answer' | 'reject';
+  /** Tenants whose incoming calls may be answered (MEDIABOT_INCOMING_TENANTS); empty: `tenants`. */
+  incomingTenants: string[];
+  /** User ids and phone numbers allowed to call (MEDIABOT_INCOMING_CALLERS); empty: any caller of those tenants. */
+  incomingCallers: string[];
   transcriber: Transcriber;
   transcriberWsUrl: string | undefined;
   record: boolean;
@@ -155,6 +161,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
   if (rtpHost !== undefined && isIP(rtpHost) === 0) throw invalid('MEDIABOT_RTP_HOST', rtpHost, 'an IP address to bind RTP sockets to');
   const rtpPeers = commaList(get('MEDIABOT_RTP_PEERS'));
   for (const p of rtpPeers) if (!isIpOrCidr(p)) throw invalid('MEDIABOT_RTP_PEERS', p, 'a comma list of IPs and CIDRs');
+  const incoming = parseEnum('MEDIABOT_INCOMING', get('MEDIABOT_INCOMING') ?? 'answer', ['answer', 'reject'] as const);
+  const incomingTenants = commaList(get('MEDIABOT_INCOMING_TENANTS'));
+  for (const t of incomingTenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_INCOMING_TENANTS', t, 'a comma list of tenant ids');
+  const incomingCallers = commaList(get('MEDIABOT_INCOMING_CALLERS'));
+  for (const c of incomingCallers) if (!/^(\+?[0-9][0-9 ().-]{2,31}|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127})$/.test(c)) throw invalid('MEDIABOT_INCOMING_CALLERS', c, 'a comma list of user ids and phone numbers');
   const maxConnRaw = get('MEDIABOT_MAX_CONNECTIONS');
   if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
@@ -177,6 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
     rtpPorts: { min: rtpMin, max: rtpMax },
     rtpHost,
     rtpPeers,
+    incoming,
+    incomingTenants,
+    incomingCallers,
     transcriber,
     transcriberWsUrl,
     record: recordRaw === 'on',
