@@ -220,7 +220,7 @@ async function assemble(
     }
   });
 
-  const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
+  const prompts = new PromptStore(join(cfg.dataDir, 'prompts'), { fetchAllowlist: cfg.fetchAllowlist });
   const media = new RtpMediaSessions({
     pool,
     host: cfg.rtpHost ?? (isLoopback(listenHost) ? listenHost : '0.0.0.0'),
