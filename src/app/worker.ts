@@ -36,6 +36,7 @@ import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
 import { CallbackGuard } from '../signaling/callback-guard.js';
 import { incomingCallPolicy } from '../signaling/incoming-policy.js';
+import { publicEvent } from '../util/public-event.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -321,6 +322,11 @@ async function assemble(
   live.feedFrom(bus);
   service.onWorkerEvent((e) => live.emit(e));
   const subscribe = (l: (e: LiveEvent) => void): (() => void) => live.on(l);
+  // The events socket gets events without absolute paths or tool output; hook errors are logged whole here.
+  const subscribePublic = (l: (e: LiveEvent) => void): (() => void) => live.on((e) => l(publicEvent(e)));
+  bus.on((e) => {
+    if (e.type === 'hook.error') log.warn({ callId: e.callId, hook: e.hook, detail: e.message }, 'hook error');
+  });
 
   const openapi = {
     openapi: {
@@ -356,7 +362,7 @@ async function assemble(
           apiToken: cfg.apiToken,
           metrics,
           origin: originPolicy,
-          subscribe,
+          subscribe: subscribePublic,
           hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
         },
       },
