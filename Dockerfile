@@ -29,6 +29,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts/ scripts/
 COPY native/ native/
 COPY src/ src/
+COPY testing/ testing/
 COPY bin/ bin/
 COPY assets/ assets/
 # `npm ci` runs the allowed dependency install scripts (package.json "allowScripts"), the project's
@@ -59,6 +60,7 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/bin/ bin/
 COPY --from=build /app/dist/src/ dist/src/
+COPY --from=build /app/dist/testing/ dist/testing/
 COPY --from=build /app/src/server/public/ src/server/public/
 COPY --from=build /app/assets/ assets/
 COPY --from=build /app/native/build/Release/mediabot_native.node native/build/Release/

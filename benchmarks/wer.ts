@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { editDistance, words } from '../src/app/wer.js';
+import { editDistance, words } from '../src/util/wer.js';
 import { POCKETSPHINX_DEFAULT_ARGS } from '../src/media/hooks/transcribe/pocketsphinx.js';
 import { ffmpegOpusArgs, ffmpegSend, LossyRelay, startRtpMixer } from './lib/rtp-peers.js';
 import { progress, round } from './lib/stats.js';

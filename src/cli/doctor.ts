@@ -13,7 +13,7 @@ import { isMediabotError } from '../errors.js';
 import { createGraphFromConfig } from '../graph/from-config.js';
 import { silentLogger } from '../logger.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
-import { startWorker, type Worker, type WorkerOptions } from '../app/worker.js';
+import { startMediabot, type ComposedMediabot, type MediabotOptions } from '../app/mediabot.js';
 
 /** Application permissions per feature (names from the Graph permissions reference). */
 export const FEATURES: ReadonlyArray<{ feature: string; what: string; allOf?: string[]; anyOf?: string[]; required: boolean }> = [
@@ -69,9 +69,9 @@ async function callbackAnswers(url: string): Promise<Check> {
 }
 
 /** `emulatorOptions` (tests): e.g. the roles the embedded emulator grants. */
-export async function runDoctor(config: MediabotConfig, emulatorOptions: WorkerOptions['emulatorOptions'] = {}): Promise<{ checks: Check[]; ok: boolean }> {
+export async function runDoctor(config: MediabotConfig, emulatorOptions: MediabotOptions['emulatorOptions'] = {}): Promise<{ checks: Check[]; ok: boolean }> {
   const checks: Check[] = [{ name: 'configuration', ok: true, detail: config.useEmulator ? 'valid; no Graph credentials: checking against the embedded Graph emulator' : `valid; tenant ${config.tenantId}, client ${config.clientId}` }];
-  let worker: Worker | null = null;
+  let worker: ComposedMediabot | null = null;
   let scratch: string | null = null;
   try {
     let cfg = config;
@@ -79,7 +79,7 @@ export async function runDoctor(config: MediabotConfig, emulatorOptions: WorkerO
     let callbackUrl: string | null = null;
     if (config.useEmulator) {
       scratch = mkdtempSync(join(tmpdir(), 'mediabot-doctor-'));
-      worker = await startWorker({ ...config, port: 0, dataDir: scratch, host: '127.0.0.1' }, { logger: silentLogger, subscribeCallRecords: false, emulatorOptions });
+      worker = await startMediabot({ ...config, port: 0, dataDir: scratch, host: '127.0.0.1' }, { logger: silentLogger, subscribeCallRecords: false, emulatorOptions });
       cfg = worker.config;
       caPem = worker.caPem;
       callbackUrl = worker.callbackUri;

@@ -1,12 +1,13 @@
 /**
- * `mediabot start`: runs the worker. With Graph credentials it serves Graph callbacks, the operator
+ * `mediabot start`: runs mediabot. With Graph credentials it serves Graph callbacks, the operator
  * API, live events and the dashboard until SIGINT/SIGTERM. With none, it runs `mediabot demo`
  * against the embedded emulator to a clean exit (`--keep-serving` keeps the dashboard up
  * afterwards), so `npm start` on a fresh machine shows the whole job end to end.
  */
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../logger.js';
-import { startWorker, type Worker } from '../app/worker.js';
+import { startMediabot } from '../app/mediabot.js';
+import type { Mediabot } from '../app/api.js';
 import { parseDemoArgs, runDemo } from './demo.js';
 
 function untilSignal(): Promise<string> {
@@ -22,14 +23,14 @@ function untilSignal(): Promise<string> {
 }
 
 /** Hangs up what is still active, then closes everything (the call artifacts get written). */
-export async function drain(worker: Worker, timeoutMs = 15_000): Promise<void> {
-  const active = worker.signaling.registry.list().filter((c) => c.state !== 'terminated' && c.state !== 'terminating');
-  await Promise.all(active.map((c) => worker.calls.hangUp(c.id).catch(() => undefined)));
+export async function drain(bot: Mediabot, timeoutMs = 15_000): Promise<void> {
+  const active = bot.calls.list({ state: 'active' }).filter((c) => c.state !== 'terminating');
+  await Promise.all(active.map((c) => bot.calls.hangUp(c.id).catch(() => undefined)));
   await Promise.race([
-    Promise.all(active.map((c) => worker.calls.whenFinalized(c.id, timeoutMs).catch(() => undefined))),
+    Promise.all(active.map((c) => bot.calls.whenFinalized(c.id, timeoutMs).catch(() => undefined))),
     new Promise((r) => setTimeout(r, timeoutMs).unref()),
   ]);
-  await worker.close();
+  await bot.close();
 }
 
 export async function runStartCommand(argv: string[]): Promise<number> {
@@ -37,19 +38,19 @@ export async function runStartCommand(argv: string[]): Promise<number> {
   const out = (l: string): void => {
     process.stdout.write(`${l}\n`);
   };
-  let worker: Worker | null;
+  let bot: Mediabot | null;
   if (config.useEmulator) {
     out('mediabot: no Graph credentials (MEDIABOT_CLIENT_ID / MEDIABOT_CLIENT_SECRET or MEDIABOT_CLIENT_CERT) are set: running the demo against the embedded Graph emulator.');
     const keepServing = argv.includes('--keep-serving');
-    worker = await runDemo({ ...parseDemoArgs(argv.filter((a) => a !== '--keep-serving')), keepServing, out });
+    bot = await runDemo({ ...parseDemoArgs(argv.filter((a) => a !== '--keep-serving')), keepServing, out });
   } else {
-    worker = await startWorker(config, { logger: createLogger(config.logLevel) });
-    out(`mediabot: listening on ${worker.url} (callbacks ${worker.callbackUri}); dashboard ${worker.url}/ · API docs ${worker.url}/docs`);
+    bot = await startMediabot(config, { logger: createLogger(config.logLevel) });
+    out(`mediabot: listening on ${bot.url} (callbacks ${bot.callbackUri}); dashboard ${bot.url}/ · API docs ${bot.url}/docs`);
   }
-  if (!worker) return 0;
-  out(`mediabot: serving at ${worker.url} (dashboard ${worker.url}/); Ctrl-C to stop.`);
+  if (!bot) return 0;
+  out(`mediabot: serving at ${bot.url} (dashboard ${bot.url}/); Ctrl-C to stop.`);
   const sig = await untilSignal();
   out(`mediabot: ${sig}: hanging up and shutting down…`);
-  await drain(worker);
+  await drain(bot);
   return 0;
 }

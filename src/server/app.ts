@@ -21,7 +21,7 @@ import { v1CallsRoutes } from './routes/v1-calls.js';
 
 export const DEFAULT_BODY_LIMIT = HTTP_LIMIT_DEFAULTS.bodyLimit;
 
-export interface ServerDeps {
+export interface AppDeps {
   logger: Logger;
   /** Created when absent (pass one to register more metrics on its registry). */
   metrics?: Metrics;
@@ -48,7 +48,7 @@ export interface ServerDeps {
   v1Plugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
 }
 
-type PluginEntry = NonNullable<ServerDeps['plugins']>[number];
+type PluginEntry = NonNullable<AppDeps['plugins']>[number];
 
 async function registerAll(app: FastifyInstance, entries: PluginEntry[] | undefined): Promise<void> {
   for (const e of entries ?? []) {
@@ -60,8 +60,9 @@ async function registerAll(app: FastifyInstance, entries: PluginEntry[] | undefi
 /**
  * Builds the fastify app: callback routes, /v1 (bearer-protected), health,
  * metrics; every error answered as `{"error":{"code":"MEDIABOT_…","message":…}}`.
+ * It never listens: the caller does (`Mediabot.listen()`), or drives it with `inject()`.
  */
-export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics();
   const readiness = deps.readiness ?? new Readiness();
   // Whatever logger is passed in, credentials on requests are never written out: headers are
@@ -133,3 +134,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Not ready()-ed here, so the caller may still register plugins; listen()/inject() finish booting.
   return app;
 }
+
+/** @deprecated The former names of `buildApp` and `AppDeps`. */
+export const buildServer = buildApp;
+/** @deprecated */
+export type ServerDeps = AppDeps;

@@ -7,7 +7,7 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type Worker } from '../../src/app/worker.js';
+import { startMediabot, type ComposedMediabot } from '../../src/app/mediabot.js';
 import { silentLogger } from '../../src/logger.js';
 import { buildServer } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/server/metrics.js';
@@ -95,7 +95,7 @@ describe('callback tenant binding and token memory', () => {
 
 describe('a forged terminated with a captured token (emulator)', () => {
   const TOKEN = 'callback-replay-security-test-token-0123456789';
-  let worker: Worker;
+  let worker: ComposedMediabot;
   let proxy: Server;
   const captured: string[] = [];
 
@@ -115,7 +115,7 @@ describe('a forged terminated with a captured token (emulator)', () => {
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    worker = await startWorker(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_PUBLIC_URL: proxyUrl, MEDIABOT_RECORD: 'off' }), { logger: silentLogger, subscribeCallRecords: false });
+    worker = await startMediabot(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_PUBLIC_URL: proxyUrl, MEDIABOT_RECORD: 'off' }), { logger: silentLogger, subscribeCallRecords: false });
     target = worker.url;
   });
   afterAll(async () => {

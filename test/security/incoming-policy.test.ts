@@ -3,7 +3,7 @@
  * to a real worker, answered or rejected through Graph by the MEDIABOT_INCOMING policy.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWorker, type Worker } from '../../src/app/worker.js';
+import { startMediabot as startWorker, type ComposedMediabot as Worker } from '../../src/app/mediabot.js';
 import type { IncomingCall } from '../../src/signaling/incoming.js';
 import { incomingRefusal } from '../../src/signaling/incoming-policy.js';
 import { loadConfig } from '../../src/config/config.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startWorker, type Worker } from '../../src/app/worker.js';
+import { startMediabot as startWorker, type ComposedMediabot as Worker } from '../../src/app/mediabot.js';
 import { removableScratch } from '../../src/calls/artifacts.js';
 import { AcsIngress, acsIngressPlugin } from '../../src/ingress/acs/adapter.js';
 import { BridgeIngress, bridgeIngressPlugin } from '../../src/ingress/bridge/adapter.js';

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type Worker } from '../../src/app/worker.js';
+import { startMediabot as startWorker, type ComposedMediabot as Worker } from '../../src/app/mediabot.js';
 import { encodeWavPcm16 } from '../../src/media/wire/wav.js';
 import { request } from '../integration/emulator/helpers.js';
 import { testConfig, until } from '../integration/app/helpers.js';

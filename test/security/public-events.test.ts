@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startWorker, type Worker } from '../../src/app/worker.js';
+import { startMediabot as startWorker, type ComposedMediabot as Worker } from '../../src/app/mediabot.js';
 import { createLogger } from '../../src/logger.js';
 import { publicEvent, publicHookMessage } from '../../src/util/public-event.js';
 import { request } from '../integration/emulator/helpers.js';
@@ -47,7 +47,7 @@ describe('events leave the worker without paths or tool output', () => {
         cb();
       },
     });
-    worker = await startWorker(testConfig({ MEDIABOT_RECORD: 'off', MEDIABOT_LOG_LEVEL: 'warn' }), { env: { MEDIABOT_HOOKS: hookFile }, logger: createLogger('warn', 'mediabot', sink) });
+    worker = await startWorker(testConfig({ MEDIABOT_RECORD: 'off', MEDIABOT_LOG_LEVEL: 'warn', MEDIABOT_HOOKS: hookFile }), { logger: createLogger('warn', 'mediabot', sink) });
     const w = worker;
     const events: Array<Record<string, unknown>> = [];
     const ws = new WebSocket(`${w.url.replace('http', 'ws')}/v1/events`);

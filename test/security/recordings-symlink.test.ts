@@ -7,15 +7,15 @@ import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type Worker } from '../../src/app/worker.js';
+import { startMediabot, type ComposedMediabot } from '../../src/app/mediabot.js';
 import { silentLogger } from '../../src/logger.js';
 import { testConfig, until } from '../integration/app/helpers.js';
 
 const TOKEN = 'recordings-symlink-test-token-0123456789';
-let worker: Worker;
+let worker: ComposedMediabot;
 
 beforeAll(async () => {
-  worker = await startWorker(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_RECORD: 'on' }), { logger: silentLogger });
+  worker = await startMediabot(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_RECORD: 'on' }), { logger: silentLogger });
 });
 afterAll(async () => {
   await worker?.close();

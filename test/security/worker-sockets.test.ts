@@ -7,13 +7,13 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startWorker, type Worker } from '../../src/app/worker.js';
+import { startMediabot, type ComposedMediabot } from '../../src/app/mediabot.js';
 import { createLogger } from '../../src/logger.js';
 import { testConfig } from '../integration/app/helpers.js';
 
 const TOKEN = 'worker-sockets-security-token-0123456789';
 const BRIDGE_TOKEN = 'worker-sockets-bridge-token-98765';
-let worker: Worker;
+let worker: ComposedMediabot;
 let logText = '';
 
 beforeAll(async () => {
@@ -23,7 +23,7 @@ beforeAll(async () => {
       cb();
     },
   });
-  worker = await startWorker(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_BRIDGE_TOKEN: BRIDGE_TOKEN, MEDIABOT_RECORD: 'off' }), { logger: createLogger('debug', 'mediabot', sink) });
+  worker = await startMediabot(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_BRIDGE_TOKEN: BRIDGE_TOKEN, MEDIABOT_RECORD: 'off' }), { logger: createLogger('debug', 'mediabot', sink) });
 });
 
 afterAll(async () => {

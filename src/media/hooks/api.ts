@@ -62,7 +62,13 @@ export type MediaEvent =
   | { type: 'hook.error'; callId: string; sourceId: null; hook: string; message: string; mediaTimeMs: number }
   | { type: 'recording.file'; callId: string; sourceId: string | null; path: string; format: 'ogg' | 'wav'; mediaTimeMs: number }
   /** The analytics hook's figures (CallAnalytics, src/media/hooks/builtin/analytics.ts), emitted when the call's hooks stop. */
-  | { type: 'analytics.snapshot'; callId: string; sourceId: null; mediaTimeMs: number; analytics: Record<string, unknown> };
+  | { type: 'analytics.snapshot'; callId: string; sourceId: null; mediaTimeMs: number; analytics: Record<string, unknown> }
+  /**
+   * A hook's own event (a user hook's figures): `hook` names the hook, `name` the event; `data` must
+   * be plain data (it crosses from the media thread). Delivered like every event: the events
+   * WebSocket, `Mediabot.events`, other hooks' onEvent; not stored.
+   */
+  | { type: 'hook.custom'; callId: string; sourceId: string | null; hook: string; name: string; data: Record<string, unknown>; mediaTimeMs: number };
 
 export type MediaEventType = MediaEvent['type'];
 
@@ -113,6 +119,13 @@ export interface AsyncHook {
 }
 
 export type Hook = InlineHook | AsyncHook;
+
+/**
+ * Makes the hooks for one call: none (null or undefined), one, or several. `call` holds the call id
+ * and, for a built-in or a MEDIABOT_HOOKS module, the spec's options (plain data when the factory
+ * runs in a media thread).
+ */
+export type HookFactory = (call: { callId: string } & Record<string, unknown>) => Hook | Hook[] | null | undefined | Promise<Hook | Hook[] | null | undefined>;
 
 export function isAsyncHook(h: Hook): h is AsyncHook {
   return typeof (h as AsyncHook).run === 'function';

@@ -7,8 +7,24 @@ export interface V1CallsRoutesOptions {
   registry: CallRegistry;
 }
 
+/** The public JSON view of a call: what GET /v1/calls/:id answers and what `Mediabot.calls.get()` returns. */
+export interface CallJson {
+  id: string;
+  state: CallView['state'];
+  previousState: CallView['previousState'];
+  direction: string | null;
+  createdAt: string;
+  updatedAt: string;
+  compliance: boolean;
+  transfer: CallView['transfer'];
+  participants: Array<{ id: string; displayName: string | null; identity: { kind: string; id: string | null } | null; muted: boolean; inLobby: boolean; media: string[] }>;
+  contentSharingSessions: string[];
+  lastResult: CallView['lastResult'];
+  termination: CallView['termination'];
+}
+
 /** The public JSON view of a call. */
-export function callJson(c: CallView): Record<string, unknown> {
+export function callJson(c: CallView): CallJson {
   return {
     id: c.id,
     state: c.state,

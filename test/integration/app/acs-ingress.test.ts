@@ -1,5 +1,5 @@
 /**
- * The ACS ingress mounted on the running worker: a real `ws` client plays Azure Communication
+ * The ACS ingress mounted on a running mediabot: a real `ws` client plays Azure Communication
  * Services media streaming (AudioMetadata, then AudioData with base64 PCM per participant) with two
  * LibriVox speakers into /media/acs. The stream is a call of the operator API (its
  * x-ms-call-connection-id is its id); once the stream ends it has a transcript attributed to each
@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startWorker, type Worker } from '../../../src/app/worker.js';
+import { startMediabot, type ComposedMediabot } from '../../../src/app/mediabot.js';
 import { silentLogger } from '../../../src/logger.js';
 import { testConfig, until } from './helpers.js';
 
@@ -40,25 +40,25 @@ function wavPcm16(file: string): Int16Array {
   throw new Error(`${file} has no data chunk`);
 }
 
-let worker: Worker;
+let bot: ComposedMediabot;
 const api = async (path: string): Promise<{ status: number; json: any }> => {
-  const res = await fetch(`${worker.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const res = await fetch(`${bot.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const text = await res.text();
   return { status: res.status, json: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text };
 };
 
 beforeAll(async () => {
-  worker = await startWorker(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_TRANSCRIBER: HAVE_PS ? 'pocketsphinx' : 'none', MEDIABOT_RECORD: 'on' }), { logger: silentLogger });
+  bot = await startMediabot(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_TRANSCRIBER: HAVE_PS ? 'pocketsphinx' : 'none', MEDIABOT_RECORD: 'on' }), { logger: silentLogger });
 });
 
 afterAll(async () => {
-  await worker?.close();
+  await bot?.close();
 });
 
-describe.skipIf(!HAVE_CLIPS)('ACS media streaming into the worker', () => {
+describe.skipIf(!HAVE_CLIPS)('ACS media streaming into mediabot', () => {
   it('refuses a stream without the token', async () => {
     const code = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${worker.url.replace('http', 'ws')}/media/acs`, { headers: { 'x-ms-call-connection-id': randomUUID() } });
+      const ws = new WebSocket(`${bot.url.replace('http', 'ws')}/media/acs`, { headers: { 'x-ms-call-connection-id': randomUUID() } });
       ws.on('close', (c) => resolve(c));
       ws.on('error', () => undefined);
     });
@@ -68,7 +68,7 @@ describe.skipIf(!HAVE_CLIPS)('ACS media streaming into the worker', () => {
 
   it('lists the stream as a call and keeps its transcript, recordings and analytics', async () => {
     const callId = randomUUID();
-    const ws = new WebSocket(`${worker.url.replace('http', 'ws')}/media/acs?token=${encodeURIComponent(TOKEN)}`, {
+    const ws = new WebSocket(`${bot.url.replace('http', 'ws')}/media/acs?token=${encodeURIComponent(TOKEN)}`, {
       headers: { 'x-ms-call-connection-id': callId, 'x-ms-call-correlation-id': randomUUID() },
     });
     await new Promise<void>((resolve, reject) => {
@@ -112,7 +112,7 @@ describe.skipIf(!HAVE_CLIPS)('ACS media streaming into the worker', () => {
       const r = await api(`/v1/calls/${callId}`);
       return r.status === 200 && (r.json.state ?? r.json.call?.state) === 'terminated' ? true : undefined;
     }, 30_000);
-    const artifacts = await worker.calls.whenFinalized(callId, 60_000);
+    const artifacts = await bot.calls.whenFinalized(callId, 60_000);
     expect(artifacts.files.some((f) => f.endsWith('call.json'))).toBe(true);
 
     if (HAVE_PS) {
@@ -141,7 +141,7 @@ describe.skipIf(!HAVE_CLIPS)('ACS media streaming into the worker', () => {
     expect(talk).toHaveLength(2);
     for (const p of talk) expect(p.talkMs).toBeGreaterThan(1000);
 
-    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${bot.url}/metrics`)).text();
     const counter = /mediabot_ingress_events_total\{adapter="acs",event="frames"\} (\d+)/.exec(metrics) ?? /mediabot_ingress_events_total\{[^}]*adapter="acs"[^}]*\} (\d+)/.exec(metrics);
     expect(counter, "ingress counters on /metrics").not.toBeNull();
     expect(Number(counter![1])).toBeGreaterThan(100);

@@ -1,5 +1,5 @@
 /**
- * The operator API end to end: a real worker (fastify on 127.0.0.1, media threads, SQLite) against
+ * The operator API end to end: a real mediabot (fastify on 127.0.0.1, media threads, SQLite) against
  * the embedded Graph emulator, whose simulated people speak over RTP/Opus. Joins a meeting by its
  * joinWebUrl, plays text as speech into the call, mutes, reads participants, hangs up and reads
  * the transcript, recordings and analytics; bad requests change nothing; the token is enforced.
@@ -7,18 +7,18 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startWorker, type Worker } from '../../../src/app/worker.js';
+import { startMediabot, type ComposedMediabot } from '../../../src/app/mediabot.js';
 import { silentLogger } from '../../../src/logger.js';
 import { testConfig, until } from './helpers.js';
 
 const TOKEN = 'operator-test-token-0123456789';
-let worker: Worker;
+let bot: ComposedMediabot;
 
 const api = async (method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; json: any; text: string; headers: Headers }> => {
   const headers: Record<string, string> = {};
   if (token !== null) headers['authorization'] = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${worker.url}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
+  const res = await fetch(`${bot.url}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
   const text = await res.text();
   let json: any = null;
   try {
@@ -30,11 +30,11 @@ const api = async (method: string, path: string, body?: unknown, token: string |
 };
 
 beforeAll(async () => {
-  worker = await startWorker(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_TRANSCRIBER: 'pocketsphinx', MEDIABOT_RECORD: 'on' }), { logger: silentLogger });
+  bot = await startMediabot(testConfig({ MEDIABOT_API_TOKEN: TOKEN, MEDIABOT_TRANSCRIBER: 'pocketsphinx', MEDIABOT_RECORD: 'on' }), { logger: silentLogger });
 });
 
 afterAll(async () => {
-  await worker?.close();
+  await bot?.close();
 });
 
 describe('operator API', () => {
@@ -46,7 +46,7 @@ describe('operator API', () => {
     expect((await api('GET', '/v1/calls')).status).toBe(200);
 
     const refused = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${worker.url.replace('http', 'ws')}/v1/events`);
+      const ws = new WebSocket(`${bot.url.replace('http', 'ws')}/v1/events`);
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => resolve(101));
       ws.on('error', () => undefined);
@@ -55,7 +55,7 @@ describe('operator API', () => {
   });
 
   it('answers bad requests with 400 and a MEDIABOT code, changing nothing', async () => {
-    const before = worker.emulator!.stats().graphRequests;
+    const before = bot.emulator!.stats().graphRequests;
     const cases: Array<[unknown, string]> = [
       [{}, 'MEDIABOT_BAD_REQUEST'],
       [{ joinWebUrl: 'https://example.com/not-a-teams-link' }, 'MEDIABOT_JOIN_URL_INVALID'],
@@ -74,8 +74,8 @@ describe('operator API', () => {
       expect(r.json.error.code, JSON.stringify(body)).toBe(code);
     }
     expect((await api('GET', '/v1/calls')).json.calls).toEqual([]);
-    expect(worker.emulator!.stats().graphRequests).toBe(before);
-    expect(worker.pool.hasCall('anything')).toBe(false);
+    expect(bot.emulator!.stats().graphRequests).toBe(before);
+    expect(bot.pool.hasCall('anything')).toBe(false);
     const missing = await api('DELETE', '/v1/calls/00000000-0000-4000-8000-000000000000');
     expect(missing.status).toBe(404);
     expect(missing.json.error.code).toBe('MEDIABOT_CALL_NOT_FOUND');
@@ -83,14 +83,14 @@ describe('operator API', () => {
 
   it('joins by joinWebUrl, plays text, mutes, lists participants, hangs up, and serves transcript, recordings and analytics', async () => {
     const events: any[] = [];
-    const ws = new WebSocket(`${worker.url.replace('http', 'ws')}/v1/events?token=${TOKEN}`);
+    const ws = new WebSocket(`${bot.url.replace('http', 'ws')}/v1/events?token=${TOKEN}`);
     ws.on('message', (m) => events.push(JSON.parse(String(m))));
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
 
-    const meeting = worker.emulator!.createMeeting({ subject: 'operator api test' });
+    const meeting = bot.emulator!.createMeeting({ subject: 'operator api test' });
     const created = await api('POST', '/v1/calls', { joinWebUrl: meeting.joinWebUrl });
     expect(created.status).toBe(201);
     const id: string = created.json.id;
@@ -111,9 +111,9 @@ describe('operator API', () => {
       250,
     );
     const names = people.filter((p: any) => !p.isBot).map((p: any) => p.displayName);
-    expect(names).toEqual(expect.arrayContaining(worker.emulator!.script.slice(0, 2).map((s) => s.name)));
+    expect(names).toEqual(expect.arrayContaining(bot.emulator!.script.slice(0, 2).map((s) => s.name)));
     // Each talker's media source is the SSRC its roster entry reports as its audio sourceId.
-    const roster = (worker.emulator!.callDetails(id) as any).participants as any[];
+    const roster = (bot.emulator!.callDetails(id) as any).participants as any[];
     for (const p of people.filter((x: any) => !x.isBot && x.sourceIds.length > 0)) {
       expect(p.sourceIds).toContain(`ssrc-${roster.find((r) => r.id === p.id).sourceId}`);
     }
@@ -125,33 +125,33 @@ describe('operator API', () => {
       expect(r.json.error.code).toBe('MEDIABOT_BAD_REQUEST');
     }
 
-    const botHeardBefore = (worker.emulator!.callDetails(id) as any).media.botAudio.soundFrames as number;
+    const botHeardBefore = (bot.emulator!.callDetails(id) as any).media.botAudio.soundFrames as number;
     const played = await api('POST', `/v1/calls/${id}/play`, { text: 'This is mediabot speaking to everyone in the meeting.' });
     expect(played.status).toBe(200);
     expect(played.json.via).toBe('media');
     expect(played.json.durationMs).toBeGreaterThan(1500);
     // The participants' sockets received the prompt through the conference mix.
-    const media = (worker.emulator!.callDetails(id) as any).media;
+    const media = (bot.emulator!.callDetails(id) as any).media;
     expect(media.botAudio.soundFrames).toBeGreaterThan(botHeardBefore + 25);
     // The prompt WAV is served for Graph under /media/prompts/ (no API token: Graph fetches it).
     const promptPath = new URL(played.json.promptUrl).pathname;
-    const wav = await fetch(`${worker.url}${promptPath}`);
+    const wav = await fetch(`${bot.url}${promptPath}`);
     expect(wav.status).toBe(200);
     expect(Buffer.from(await wav.arrayBuffer()).subarray(0, 4).toString('ascii')).toBe('RIFF');
 
     const muted = await api('POST', `/v1/calls/${id}/mute`);
     expect(muted.status).toBe(200);
     expect(muted.json.muted).toBe(true);
-    expect(((worker.emulator!.callDetails(id) as any).participants as any[]).find((p) => p.kind === 'bot').isMuted).toBe(true);
+    expect(((bot.emulator!.callDetails(id) as any).participants as any[]).find((p) => p.kind === 'bot').isMuted).toBe(true);
     const unmuted = await api('POST', `/v1/calls/${id}/unmute`);
     expect(unmuted.json.muted).toBe(false);
-    expect(((worker.emulator!.callDetails(id) as any).participants as any[]).find((p) => p.kind === 'bot').isMuted).toBe(false);
+    expect(((bot.emulator!.callDetails(id) as any).participants as any[]).find((p) => p.kind === 'bot').isMuted).toBe(false);
 
     // Let pocketsphinx hear a few sentences, then hang up.
     await until('a transcript line', async () => ((await api('GET', `/v1/calls/${id}/transcript`)).json.lines.length > 0 ? true : undefined), 40_000, 500);
     const hung = await api('DELETE', `/v1/calls/${id}`);
     expect(hung.status).toBe(202);
-    const artifacts = await worker.calls.whenFinalized(id, 60_000);
+    const artifacts = await bot.calls.whenFinalized(id, 60_000);
     expect((await api('GET', `/v1/calls/${id}`)).json.state).toBe('terminated');
     const again = await api('DELETE', `/v1/calls/${id}`);
     expect(again.status).toBe(409);
@@ -171,15 +171,15 @@ describe('operator API', () => {
     expect(files).toEqual(expect.arrayContaining(['mix.opus', 'mix.wav']));
     expect(recs.filter((r) => r.sourceId !== 'mix' && r.format === 'ogg').length).toBeGreaterThanOrEqual(2);
     const mixWav = recs.find((r) => r.file === 'mix.wav');
-    const dl = await fetch(`${worker.url}${mixWav.url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const dl = await fetch(`${bot.url}${mixWav.url}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(dl.status).toBe(200);
     const bytes = Buffer.from(await dl.arrayBuffer());
     expect(bytes.length).toBe(mixWav.bytes);
     expect(bytes.subarray(0, 4).toString('ascii')).toBe('RIFF');
     const ogg = recs.find((r) => r.file === 'mix.opus');
-    const dlOgg = Buffer.from(await (await fetch(`${worker.url}${ogg.url}`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer());
+    const dlOgg = Buffer.from(await (await fetch(`${bot.url}${ogg.url}`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer());
     expect(dlOgg.subarray(0, 4).toString('ascii')).toBe('OggS');
-    expect((await fetch(`${worker.url}${mixWav.url}`)).status).toBe(401);
+    expect((await fetch(`${bot.url}${mixWav.url}`)).status).toBe(401);
     expect((await api('GET', `/v1/calls/${id}/recordings/..%2F..%2Fmediabot.db`)).status).toBe(404);
 
     const analytics = (await api('GET', `/v1/calls/${id}/analytics`)).json;
@@ -189,9 +189,9 @@ describe('operator API', () => {
     expect(talkers.some((p) => names.includes(p.speaker))).toBe(true);
 
     // And in SQLite, through the speech store fed from the event bus.
-    expect(worker.store.speech.getTranscript(id).length).toBe(transcript.lines.length);
-    expect((worker.store.speech.getAnalytics(id) as any).participants.length).toBeGreaterThanOrEqual(2);
-    expect(worker.store.speech.getRecordings(id).length).toBeGreaterThanOrEqual(2);
+    expect(bot.store.speech.getTranscript(id).length).toBe(transcript.lines.length);
+    expect((bot.store.speech.getAnalytics(id) as any).participants.length).toBeGreaterThanOrEqual(2);
+    expect(bot.store.speech.getRecordings(id).length).toBeGreaterThanOrEqual(2);
 
     // The same artifacts are on disk.
     expect(artifacts.files.some((f) => f.endsWith('transcript.vtt'))).toBe(true);
@@ -208,10 +208,10 @@ describe('operator API', () => {
   });
 
   it('publishes OpenAPI at /docs and media metrics at /metrics', async () => {
-    const spec = (await (await fetch(`${worker.url}/docs/json`)).json()) as any;
+    const spec = (await (await fetch(`${bot.url}/docs/json`)).json()) as any;
     for (const p of ['/v1/calls', '/v1/calls/{id}/play', '/v1/calls/{id}/transcript', '/v1/calls/{id}/recordings/{file}', '/v1/calls/{id}/mute', '/v1/calls/{id}/analytics']) expect(Object.keys(spec.paths)).toContain(p);
     expect(spec.paths['/v1/calls'].post.requestBody).toBeTruthy();
-    const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${bot.url}/metrics`)).text();
     for (const m of ['mediabot_media_tick_us', 'mediabot_media_late_ticks', 'mediabot_media_playout_delay_ms', 'mediabot_hook_dropped_items', 'mediabot_notifications_received_total', 'mediabot_auth_failures_total']) expect(metrics).toContain(m);
     expect(metrics).toMatch(/mediabot_auth_failures_total\{endpoint="api",reason="(missing|mismatch)"\} [1-9]/);
   });

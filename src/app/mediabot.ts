@@ -1,5 +1,6 @@
 /**
- * The composition root: one function that wires the whole worker from the config.
+ * The composition root: `createMediabot` wires a whole mediabot from the config, and never listens;
+ * `listen()` on the result opens the HTTP port.
  *
  *   Graph client (msal tokens + HTTP with retry) ─┐
  *   signaling (registry, operations, callback JWT, incoming policy: answer with app-hosted media)
@@ -12,7 +13,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -25,8 +27,8 @@ import type { MediaSessionProvider } from '../graph/media-config.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { HookSpec } from '../media/session/spec.js';
 import { MediaThreadPool } from '../media/threads/pool.js';
-import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
-import { buildServer } from '../server/app.js';
+import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
+import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
 import { websocketWithLimits } from '../server/ws-limits.js';
@@ -41,53 +43,49 @@ import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
 import { openDatabase, type Database } from '../store/db.js';
-import { CallRecordStore } from '../store/callrecords.js';
+import { CallRecordStore } from '../store/call-records.js';
 import { SpeechStore } from '../store/speech-store.js';
 import { CallService } from '../calls/service.js';
-import { LiveEvents, type LiveEvent } from '../events/live.js';
+import { type LiveEvent } from '../events/live.js';
 import { createCallOperationsPort, createCallRecordsPort, createSubscriptionsPort } from '../graph/ports-adapter.js';
+import { MediabotError } from '../errors.js';
+import { callsApi } from './calls-api.js';
+import { MediabotEvents } from './events-api.js';
+import type { Mediabot } from './api.js';
 import { WorkerIngress } from '../calls/ingress.js';
 import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
 
-export interface WorkerOptions {
+export interface MediabotOptions {
   logger?: Logger;
-  /** Options for the emulator the worker starts itself. */
+  /** More hooks for every call with app-hosted media, after the configured ones (built-ins by name, or modules). */
+  hooks?: HookSpec[];
+  /** A CA to trust besides the system's for Graph, the token authority and callback keys (a TLS-inspecting proxy, an emulator). */
+  caPem?: string;
+  /** Options for the emulator mediabot starts itself when the config has no Graph credentials. */
   emulatorOptions?: Partial<Omit<EmulatorOptions, 'tenantId' | 'clientId' | 'clientSecret'>>;
-  /** Supplies app-hosted media blobs (the bridge ingress); default: RTP sessions on the media threads. */
+  /** Supplies app-hosted media blobs; default: the bridge sidecar when one is connected, else RTP sessions on the media threads. */
   mediaSessions?: MediaSessionProvider;
-  /** Where MEDIABOT_HOOKS and the Azure speech settings are read (default process.env). */
-  env?: NodeJS.ProcessEnv;
   /** Subscribe to callRecords change notifications (default true when Graph can reach us). */
   subscribeCallRecords?: boolean;
 }
 
-export interface Worker {
-  /** The effective config (with the emulator's URLs and credentials when emulated). */
-  config: MediabotConfig;
-  server: FastifyInstance;
-  /** Base URL the server listens on, e.g. http://127.0.0.1:3978 */
-  url: string;
-  /** The callback URL given to Graph. */
-  callbackUri: string;
+/** A composed mediabot with its parts, for the CLI and tests; the public API narrows it to `Mediabot`. */
+export interface ComposedMediabot extends Mediabot {
   pool: MediaThreadPool;
   signaling: Signaling;
   graph: GraphBundle;
   store: { db: Database; callRecords: CallRecordStore; speech: SpeechStore };
   bus: EventBus;
-  calls: CallService;
+  /** The call service behind `calls` (every method of it, for the CLI and tests). */
+  service: CallService;
   metrics: Metrics;
-  /** The embedded emulator, when running against it. */
-  emulator: Emulator | null;
-  /** The CA trusted in addition to the system's (the emulator's). */
+  /** The CA trusted in addition to the system's (the emulator's, or MediabotOptions.caPem). */
   caPem: string | undefined;
   /** The WebSocket media ingresses on the main port: /media/acs and /media/bridge. */
   ingress: WorkerIngress;
-  /** Every live event: bus events (with Graph call ids) and the worker's own. */
-  subscribe(listener: (e: LiveEvent) => void): () => void;
-  close(): Promise<void>;
 }
 
 async function freePort(host: string): Promise<number> {
@@ -103,11 +101,11 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** Starts the embedded emulator with fresh credentials and returns the config pointed at it. */
-export async function startEmbeddedEmulator(config: MediabotConfig, logger: Logger, o: WorkerOptions['emulatorOptions'] = {}): Promise<{ emulator: Emulator; config: MediabotConfig }> {
+export async function startEmbeddedEmulator(config: MediabotConfig, logger: Logger, o: MediabotOptions['emulatorOptions'] = {}): Promise<{ emulator: Emulator; config: MediabotConfig }> {
   const tenantId = config.tenantId ?? randomUUID();
   const clientId = randomUUID();
   const clientSecret = randomBytes(24).toString('base64url');
-  // Loaded on demand: a worker with Graph credentials never loads the emulator.
+  // Loaded on demand: a mediabot with Graph credentials never loads the emulator.
   const { createEmulator } = await import('../../testing/emulator/index.js');
   const emulator = await createEmulator({ tenantId, clientId, clientSecret, logger: logger.child({ component: 'emulator' }), ...o });
   return { emulator, config: emulatedConfig(config, emulator, clientSecret) };
@@ -117,24 +115,18 @@ function emulatedConfig(config: MediabotConfig, e: Emulator, clientSecret: strin
   return { ...config, tenants: config.tenants.length > 0 ? config.tenants : [e.tenantId], tenantId: e.tenantId, clientId: e.clientId, clientSecret, clientCert: undefined, graphUrl: e.graphUrl, authorityUrl: e.authorityUrl, callbackOpenIdUrl: e.callbackOpenIdUrl };
 }
 
-export async function startWorker(config: MediabotConfig, opts: WorkerOptions = {}): Promise<Worker> {
+type Cleanups = Array<() => Promise<void> | void>;
+
+async function compose(config: MediabotConfig, opts: MediabotOptions, withEmulator: (log: Logger, cleanups: Cleanups) => Promise<{ cfg: MediabotConfig; emulator: Emulator | null }>): Promise<ComposedMediabot> {
   const log = opts.logger ?? createLogger(config.logLevel);
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanups: Cleanups = [];
   const cleanup = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
+    cleanups.length = 0;
   };
   try {
-    const hooks = await resolveWorkerHooks(config, opts.env);
-    let cfg = config;
-    let emulator: Emulator | null = null;
-    if (config.useEmulator) {
-      const started = await startEmbeddedEmulator(config, log, opts.emulatorOptions);
-      emulator = started.emulator;
-      cfg = started.config;
-      const own = emulator;
-      cleanups.push(() => own.close());
-      log.info({ graphUrl: cfg.graphUrl }, 'no Graph credentials: running against the embedded Graph emulator');
-    }
+    const hooks = [...(await resolveConfiguredHooks(config)), ...(await checkedExtraHooks(opts.hooks ?? []))];
+    const { cfg, emulator } = await withEmulator(log, cleanups);
     return await assemble(hooks, cfg, emulator, opts, log, cleanups, cleanup);
   } catch (err) {
     await cleanup();
@@ -142,34 +134,66 @@ export async function startWorker(config: MediabotConfig, opts: WorkerOptions = 
   }
 }
 
-/** Starts a worker against an emulator the caller runs (tests); `clientSecret` is the one the emulator was created with. */
-export async function startWorkerWithEmulator(config: MediabotConfig, emulator: Emulator, clientSecret: string, opts: WorkerOptions = {}): Promise<Worker> {
-  const log = opts.logger ?? createLogger(config.logLevel);
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const cleanup = async (): Promise<void> => {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.warn({ err }, 'shutdown step failed'));
-  };
+/**
+ * Creates everything a mediabot is made of (Graph client, signaling, media threads, store, the
+ * fastify app) without listening: `listen()` opens the port, `close()` stops it all. With no Graph
+ * credentials (`config.useEmulator`), the embedded Graph emulator is started first.
+ */
+export function createMediabot(config: MediabotConfig, opts: MediabotOptions = {}): Promise<ComposedMediabot> {
+  return compose(config, opts, async (log, cleanups) => {
+    if (!config.useEmulator) return { cfg: config, emulator: null };
+    const started = await startEmbeddedEmulator(config, log, opts.emulatorOptions);
+    const own = started.emulator;
+    cleanups.push(() => own.close());
+    log.info({ graphUrl: started.config.graphUrl }, 'no Graph credentials: running against the embedded Graph emulator');
+    return { cfg: started.config, emulator: own };
+  });
+}
+
+/** Creates a mediabot against an emulator the caller runs (tests); `clientSecret` is the one the emulator was created with. */
+export function createMediabotWithEmulator(config: MediabotConfig, emulator: Emulator, clientSecret: string, opts: MediabotOptions = {}): Promise<ComposedMediabot> {
+  return compose(config, opts, async () => ({ cfg: emulatedConfig({ ...config, useEmulator: true }, emulator, clientSecret), emulator }));
+}
+
+/** `createMediabot(...)` then `listen()`: what `mediabot start`, the demo and the doctor run. */
+export async function startMediabot(config: MediabotConfig, opts: MediabotOptions = {}): Promise<ComposedMediabot> {
+  const bot = await createMediabot(config, opts);
   try {
-    const hooks = await resolveWorkerHooks(config, opts.env);
-    return await assemble(hooks, emulatedConfig({ ...config, useEmulator: true }, emulator, clientSecret), emulator, opts, log, cleanups, cleanup);
+    await bot.listen();
   } catch (err) {
-    await cleanup();
+    await bot.close();
     throw err;
   }
+  return bot;
+}
+
+/** Hook specs given in code: module hooks are imported and checked now, like MEDIABOT_HOOKS. */
+async function checkedExtraHooks(specs: readonly HookSpec[]): Promise<HookSpec[]> {
+  const out: HookSpec[] = [];
+  for (const spec of specs) {
+    if ('builtin' in spec) {
+      out.push(spec);
+      continue;
+    }
+    const module = spec.module.startsWith('file:') ? fileURLToPath(spec.module) : resolve(spec.module);
+    await checkHookModules([spec.export === undefined ? { module } : { module, export: spec.export }]);
+    out.push({ ...spec, module });
+  }
+  return out;
 }
 
 /**
  * The hooks every call gets: built-ins by name plus MEDIABOT_HOOKS modules, checked up front so a
  * bad setting stops start-up rather than the first call. Timeline and analytics come from the
- * worker's own module instead (it writes them out at call end).
+ * call service's own module instead (it writes them out at call end).
  */
-export async function resolveWorkerHooks(cfg: MediabotConfig, env: NodeJS.ProcessEnv = process.env): Promise<HookSpec[]> {
-  const hookModules = parseHookModules(env['MEDIABOT_HOOKS']);
+export async function resolveConfiguredHooks(cfg: MediabotConfig): Promise<HookSpec[]> {
+  const hookModules = cfg.hookModules;
   await checkHookModules(hookModules);
   return resolveHooksFromConfig({
     transcriber: cfg.transcriber,
     transcriberWsUrl: cfg.transcriberWsUrl,
-    azure: azureFromEnv(env),
+    azure: cfg.azureSpeech,
     record: cfg.record,
     dataDir: cfg.dataDir,
     recordFormat: 'both',
@@ -184,12 +208,13 @@ async function assemble(
   hooks: HookSpec[],
   cfg: MediabotConfig,
   emulator: Emulator | null,
-  opts: WorkerOptions,
+  opts: MediabotOptions,
   log: Logger,
-  cleanups: Array<() => Promise<void> | void>,
+  cleanups: Cleanups,
   cleanup: () => Promise<void>,
-): Promise<Worker> {
-  const caPem = emulator?.caPem;
+): Promise<ComposedMediabot> {
+  const cas = [emulator?.caPem, opts.caPem].filter((c): c is string => c !== undefined && c !== '');
+  const caPem = cas.length > 0 ? cas.join('\n') : undefined;
   const listenHost = cfg.host;
   const urlHost = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost.includes(':') ? `[${listenHost}]` : listenHost;
   const port = cfg.port === 0 ? await freePort(listenHost) : cfg.port;
@@ -318,12 +343,12 @@ async function assemble(
   const readiness = new Readiness();
   readiness.setCheck('callbackKeys', () => validator.hasKeys || validator.warm());
 
-  const live = new LiveEvents((err) => log.warn({ err }, 'live event listener failed'));
-  live.feedFrom(bus);
-  service.onWorkerEvent((e) => live.emit(e));
-  const subscribe = (l: (e: LiveEvent) => void): (() => void) => live.on(l);
+  const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
+  events.feedFrom(bus);
+  service.onWorkerEvent((e) => events.emit(e));
+  const subscribe = (l: (e: LiveEvent) => void): (() => void) => events.on(l);
   // The events socket gets events without absolute paths or tool output; hook errors are logged whole here.
-  const subscribePublic = (l: (e: LiveEvent) => void): (() => void) => live.on((e) => l(publicEvent(e)));
+  const subscribePublic = (l: (e: LiveEvent) => void): (() => void) => events.on((e) => l(publicEvent(e)));
   bus.on((e) => {
     if (e.type === 'hook.error') log.warn({ callId: e.callId, hook: e.hook, detail: e.message }, 'hook error');
   });
@@ -337,7 +362,7 @@ async function assemble(
   };
 
   const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cfg.allowedOrigins };
-  const server = await buildServer({
+  const app = await buildApp({
     logger: log.child({ component: 'http' }),
     metrics,
     apiToken: cfg.apiToken,
@@ -371,34 +396,50 @@ async function assemble(
       ...ingress.plugins(),
     ],
   });
-  cleanups.push(() => server.close());
-  await server.listen({ host: listenHost, port });
-  log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot worker listening');
-  void validator.warm();
-  if (subscription) {
-    await subscription.start();
-    cleanups.push(() => subscription.stop(false));
-  }
+  cleanups.push(() => app.close());
+
+  let listening: Promise<string> | null = null;
+  let closing: Promise<void> | null = null;
+  const listen = (): Promise<string> => {
+    if (closing) return Promise.reject(new MediabotError('MEDIABOT_INTERNAL', 'this mediabot is closed'));
+    listening ??= (async () => {
+      await app.listen({ host: listenHost, port });
+      log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot listening');
+      void validator.warm();
+      if (subscription) {
+        await subscription.start();
+        cleanups.push(() => subscription.stop(false));
+      }
+      return url;
+    })();
+    return listening;
+  };
 
   return {
     config: cfg,
-    server,
+    app,
     url,
     callbackUri,
+    calls: callsApi(service, signaling.registry),
+    events,
+    emulator,
+    bridgeToken: ingress.bridgeToken,
+    listen,
+    close: () => {
+      closing ??= (async () => {
+        readiness.startDraining();
+        await cleanup();
+      })();
+      return closing;
+    },
     pool,
     signaling,
     graph,
     store: { db, callRecords, speech },
     bus,
-    calls: service,
+    service,
     metrics,
-    emulator,
     caPem,
     ingress,
-    subscribe,
-    close: async () => {
-      readiness.startDraining();
-      await cleanup();
-    },
   };
 }

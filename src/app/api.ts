@@ -1,0 +1,29 @@
+/** The public shape of a composed mediabot (`createMediabot`'s result, narrowed by src/index.ts). */
+import type { FastifyInstance } from 'fastify';
+import type { MediabotConfig } from '../config/config.js';
+import type { Emulator } from '../../testing/emulator/index.js';
+import type { MediabotCalls } from './calls-api.js';
+import type { MediabotEvents } from './events-api.js';
+
+export interface Mediabot {
+  /** The effective config (with the emulator's URLs and credentials when emulated, and the chosen port). */
+  readonly config: MediabotConfig;
+  /** The fastify app (callbacks, /v1 operator API, /v1/events, /metrics, health, dashboard). Built, not listening until `listen()`. */
+  readonly app: FastifyInstance;
+  /** The base URL it listens on once `listen()` resolved, e.g. http://127.0.0.1:3978. */
+  readonly url: string;
+  /** The callback URL given to Graph (`<MEDIABOT_PUBLIC_URL or url>/api/calling`). */
+  readonly callbackUri: string;
+  /** Calls: join, place, hang up, play, mute, participants, transcript, recordings, analytics. */
+  readonly calls: MediabotCalls;
+  /** Every live event, typed: call state and roster, talk, dominant speaker, transcripts, hooks' own events, artifacts. */
+  readonly events: MediabotEvents;
+  /** The embedded Graph emulator when the config has no Graph credentials, else null. */
+  readonly emulator: Emulator | null;
+  /** The token media sidecars present on /media/bridge (a random one when none is configured). */
+  readonly bridgeToken: string;
+  /** Opens the HTTP port (once; later calls return the same promise) and resolves with `url`. */
+  listen(): Promise<string>;
+  /** Stops everything it started, listening or not. Calls still up are left to Graph (hang them up first to keep their artifacts). */
+  close(): Promise<void>;
+}
