@@ -31,7 +31,7 @@ import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcr
 import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
-import { websocketWithLimits } from '../server/ws-limits.js';
+import { websocketWithLimits } from '../util/ws-limits.js';
 import { dashboardRoutes } from '../server/routes/dashboard.js';
 import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';

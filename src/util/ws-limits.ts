@@ -1,6 +1,6 @@
 /**
  * One WebSocket server for every `websocket: true` route of a fastify app (@fastify/websocket), with
- * limits that hold before any authentication. The worker registers it (src/app/worker.ts); the
+ * limits that hold before any authentication. The worker registers it (src/app/mediabot.ts); the
  * ingress plugins register it themselves when used in an app of their own (ingress/common/shared.ts
  * ensureWebsocket), so their limits hold either way:
  *
