@@ -295,6 +295,7 @@ async function assemble(
     ingress,
     prompts,
     logger: log.child({ component: 'calls' }),
+    leave: cfg.leave,
   });
   const service = calls;
   cleanups.push(() => service.closeAll());

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -63,6 +64,8 @@ export interface MediabotConfig {
   allowedOrigins: string[];
   /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
   maxConnections: number;
+  /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
+  leave: LeaveSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
+    leave: leaveSettingsFromEnv(get),
   };
 }
 
