@@ -12,8 +12,8 @@ const KEYS = Object.keys(LEAVE_VARIABLES) as Array<keyof LeaveSettings>;
 /** The JSON schema of `leave` (in the OpenAPI document). */
 export const LEAVE_SCHEMA = {
   type: 'object',
-  additionalProperties: false,
-  description: 'Leave rules for this call, in seconds, over the MEDIABOT_LEAVE_* defaults; 0 turns a rule off (docs/leave-rules.md)',
+  // Unknown keys are refused by parseLeaveOverride with a message (the server's validator would drop them silently).
+  description: 'Leave rules for this call, in seconds, over the MEDIABOT_LEAVE_* defaults; 0 turns a rule off; other keys are refused (docs/leave-rules.md)',
   properties: Object.fromEntries(KEYS.map((k) => [k, { type: 'number', minimum: 0, maximum: LEAVE_MAX_S, description: `overrides ${LEAVE_VARIABLES[k]}` }])),
 } as const;
 
