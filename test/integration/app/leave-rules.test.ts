@@ -108,6 +108,13 @@ describe('leave rules end calls with their own reason', () => {
     await expect(bot.calls.join({ joinWebUrl: m.joinWebUrl, leave: { silenceS: -5 } })).rejects.toMatchObject({ code: 'MEDIABOT_BAD_REQUEST' });
     expect(bot.calls.list({ state: 'active' })).toEqual([]);
   });
+
+  it('describes leave in the OpenAPI document', async () => {
+    const spec = (await (await fetch(`${bot.url}/docs/json`)).json()) as any;
+    const body = spec.paths['/v1/calls'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(body.properties.leave.properties).sort()).toEqual(['lobbyTimeoutS', 'maxDurationS', 'noOneJoinedS', 'silenceGraceS', 'silenceS', 'whenAloneS']);
+    expect(body.properties.leave.properties.whenAloneS.description).toContain('MEDIABOT_LEAVE_WHEN_ALONE_S');
+  });
 });
 
 /** POST to the emulator's control API (its own CA, its control token). */

@@ -138,3 +138,35 @@ describe('leave settings: config and per-call input', () => {
     }
   });
 });
+
+describe('the registry: the inLobby state and an own end reason', () => {
+  it('moves establishing → inLobby → establishing → established, and ends with the reason code mediabot gave', async () => {
+    const { CallRegistry } = await import('../../../src/signaling/registry.js');
+    const { EventBus } = await import('../../../src/events/bus.js');
+    const bus = new EventBus();
+    const events: any[] = [];
+    bus.on((e) => events.push(e));
+    const r = new CallRegistry({ bus });
+    r.track('c1');
+    expect(r.setLobby('c1', true)).toBe(true);
+    expect(r.get('c1')?.state).toBe('inLobby');
+    expect(r.setLobby('c1', true)).toBe(false);
+    expect(r.setLobby('c1', false)).toBe(true);
+    expect(r.get('c1')?.state).toBe('establishing');
+    r.setLobby('c1', true);
+    const base = { kind: 'callState', callId: 'c1', changeType: 'updated', resultInfo: null, terminationReason: null, transfer: null, etag: null } as const;
+    r.apply({ ...base, state: 'established' });
+    expect(r.get('c1')?.state).toBe('established');
+    // Once in the call, a lobby flag changes nothing.
+    expect(r.setLobby('c1', true)).toBe(false);
+    r.setOwnEndReason('c1', { reasonCode: 'MEDIABOT_LEFT_ALONE', explanation: 'mediabot left: alone.', hint: 'none' });
+    r.apply({ ...base, state: 'terminated', resultInfo: { code: 200, subcode: 5001, message: 'The conversation has ended.' } });
+    expect(r.get('c1')?.termination).toMatchObject({ code: 200, subcode: 5001, reasonCode: 'MEDIABOT_LEFT_ALONE', explanation: 'mediabot left: alone.' });
+    expect(events.filter((e) => e.type === 'call.state').map((e) => e.state)).toEqual(['inLobby', 'establishing', 'inLobby', 'established', 'terminated']);
+    expect(events.at(-1).reason).toMatchObject({ reasonCode: 'MEDIABOT_LEFT_ALONE', subcode: 5001 });
+    // A call that ended by itself has no reason code.
+    r.track('c2');
+    r.apply({ ...base, callId: 'c2', state: 'terminated', resultInfo: { code: 200, subcode: 5002, message: 'all left' } });
+    expect(r.get('c2')?.termination?.reasonCode).toBeNull();
+  });
+});
