@@ -4,6 +4,7 @@ import type { GraphClient } from '../graph/client.js';
 import type { IdentityKind } from '../graph/identities.js';
 import type { EventBus } from '../events/bus.js';
 import type { SpeakerRef } from '../events/live.js';
+import type { LeaveSettings } from '../config/leave-settings.js';
 import type { Logger } from '../logger.js';
 import type { TranscriptLine } from '../media/hooks/export.js';
 import type { CallMediaStats } from '../media/threads/pool.js';
@@ -106,4 +107,6 @@ export interface CallServiceOptions {
   ingress?: IngressMediaPort;
   prompts: PromptStore;
   logger: Logger;
+  /** The leave rules' defaults (config `leave`); absent: LEAVE_DEFAULTS. */
+  leave?: LeaveSettings;
 }

@@ -4,6 +4,8 @@ import ipaddr from 'ipaddr.js';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
+import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -25,7 +27,8 @@ export interface HookModuleRef {
   export?: string;
 }
 
-export interface MediabotConfig {
+/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL …; see fleet.ts). */
+export interface MediabotConfig extends FleetConfig {
   tenantId: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
@@ -75,6 +78,8 @@ export interface MediabotConfig {
   allowedOrigins: string[];
   /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
   maxConnections: number;
+  /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
+  leave: LeaveSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -231,6 +236,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
+    leave: leaveSettingsFromEnv(get),
+    ...readFleetConfig(env),
   };
 }
 

@@ -55,7 +55,7 @@ const errorSchema = {
 const callSchema = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, state: { type: 'string' } } } as const;
 
 /** `?state=` filter: a call state, or `active` (not terminated). */
-const STATE_FILTERS = ['active', 'incoming', 'ringing', 'establishing', 'redirecting', 'established', 'hold', 'transferring', 'transferAccepted', 'terminating', 'terminated'] as const;
+const STATE_FILTERS = ['active', 'incoming', 'ringing', 'establishing', 'redirecting', 'inLobby', 'established', 'hold', 'transferring', 'transferAccepted', 'terminating', 'terminated'] as const;
 
 /** GET /v1/calls and GET /v1/calls/:id (registered under the authenticated /v1 scope). */
 export const v1CallsRoutes: FastifyPluginAsync<V1CallsRoutesOptions> = async (app, opts) => {

@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { MediabotError } from '../../errors.js';
 import type { CallService, TargetInput } from '../../calls/service.js';
 import type { PromptStore } from '../../calls/prompts.js';
+import { LEAVE_SCHEMA, type LeaveOverride } from '../../calls/leave/input.js';
 import { isServableFile, openRegularFileUnder } from '../../util/safe-path.js';
 import { callJson } from './v1-calls.js';
 
@@ -35,6 +36,7 @@ interface CreateBody {
   media?: 'app' | 'service';
   subject?: string;
   tenantId?: string;
+  leave?: LeaveOverride;
 }
 
 export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = async (app, opts) => {
@@ -68,6 +70,7 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
             media: { type: 'string', enum: ['app', 'service'], description: 'app-hosted media (mediabot mixes, records, transcribes) or service-hosted (Graph plays prompts)' },
             subject: { type: 'string', maxLength: 500 },
             tenantId: { type: 'string', maxLength: 100 },
+            leave: LEAVE_SCHEMA,
           },
         },
         response: { 201: callSchema, 400: errorSchema },
@@ -76,14 +79,16 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     async (request, reply) => {
       const b = request.body ?? {};
       if ((b.joinWebUrl === undefined) === (b.targets === undefined)) throw new MediabotError('MEDIABOT_BAD_REQUEST', 'give exactly one of joinWebUrl or targets');
+      const leave = b.leave !== undefined ? { leave: b.leave } : {};
       const view = b.joinWebUrl !== undefined
-        ? await calls.join({ joinWebUrl: b.joinWebUrl, ...(b.media ? { media: b.media } : {}), ...(b.tenantId ? { tenantId: b.tenantId } : {}), ...(b.subject ? { subject: b.subject } : {}) })
+        ? await calls.join({ joinWebUrl: b.joinWebUrl, ...(b.media ? { media: b.media } : {}), ...(b.tenantId ? { tenantId: b.tenantId } : {}), ...(b.subject ? { subject: b.subject } : {}), ...leave })
         : await calls.place({
+            ...leave,
             targets: b.targets!.map((t): TargetInput => ({ kind: t.type, id: t.id, ...(t.displayName !== undefined ? { displayName: t.displayName } : {}), ...(t.tenantId !== undefined ? { tenantId: t.tenantId } : {}) })),
             ...(b.media ? { media: b.media } : {}),
             ...(b.subject ? { subject: b.subject } : {}),
           });
-      return reply.code(201).send({ ...callJson(view), media: calls.mediaMode(view.id) });
+      return reply.code(201).send({ ...callJson(view), media: calls.mediaMode(view.id), leave: calls.leaveSettings(view.id) });
     },
   );
 
