@@ -46,7 +46,6 @@ import { openDatabase, type Database } from '../store/db.js';
 import { CallRecordStore } from '../store/call-records.js';
 import { SpeechStore } from '../store/speech-store.js';
 import { CallService } from '../calls/service.js';
-import { type LiveEvent } from '../events/live.js';
 import { createCallOperationsPort, createCallRecordsPort, createSubscriptionsPort } from '../graph/ports-adapter.js';
 import { MediabotError } from '../errors.js';
 import { callsApi } from './calls-api.js';
