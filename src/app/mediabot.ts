@@ -55,6 +55,9 @@ import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
+import { composeCallSettings, composeWebhooks } from '../webhooks/compose.js';
+import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
+import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -245,12 +248,15 @@ async function assemble(
   });
 
   const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
+  // Per-call settings (transcription, recording, webhook URL, metadata): stored, applied to the call's hooks.
+  const perCall = composeCallSettings(cfg, db, hooks);
   const media = new RtpMediaSessions({
     pool,
     host: isLoopback(listenHost) ? listenHost : '0.0.0.0',
     ports: cfg.rtpPorts,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     hooks,
+    hooksFor: perCall.hooksFor,
   });
 
   let calls: CallService | undefined;
@@ -259,6 +265,7 @@ async function assemble(
   const ingress = new WorkerIngress({
     pool,
     hooks,
+    hooksFor: perCall.hooksFor,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     tokens: tokens.bridge,
     acsTokens: tokens.acs,
@@ -295,6 +302,7 @@ async function assemble(
     ingress,
     prompts,
     logger: log.child({ component: 'calls' }),
+    callSettings: perCall.port,
   });
   const service = calls;
   cleanups.push(() => service.closeAll());
@@ -337,7 +345,11 @@ async function assemble(
   const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
   events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
-  const subscribe = (l: (e: LiveEvent) => void): (() => void) => events.on(l);
+
+  // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on(l), logger: log });
+  cleanups.push(() => webhooks.stop());
+  const subscribe = (l: (e: LiveEvent) => void): (() => void) => events.on((e) => l(webhooks.withMetadata(e)));
 
   const openapi = {
     openapi: {
@@ -365,7 +377,11 @@ async function assemble(
       // Per-route message limits and the bridge's authentication deadline, before any route.
       { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
-    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings') } }],
+    v1Plugins: [
+      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
+      { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
+      { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+    ],
     plugins: [
       {
         plugin: eventsWsRoutes as FastifyPluginAsync<never>,
@@ -392,6 +408,8 @@ async function assemble(
       await app.listen({ host: listenHost, port });
       log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot listening');
       void validator.warm();
+      // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
+      webhooks.start();
       if (subscription) {
         await subscription.start();
         cleanups.push(() => subscription.stop(false));
@@ -408,6 +426,7 @@ async function assemble(
     callbackUri,
     calls: callsApi(service, signaling.registry),
     events,
+    webhooks: webhooks.api,
     emulator,
     bridgeToken: ingress.bridgeToken,
     listen,

@@ -18,7 +18,7 @@ import { PromptPlayback } from './prompt-playback.js';
 import { CallQueries } from './queries.js';
 import { Speakers } from './speakers.js';
 import { Transcripts } from './transcripts.js';
-import type { CallArtifacts, CallServiceOptions, MediaMode, OperatorParticipant, RecordingEntry, SpeakerInfo, TargetInput } from './types.js';
+import type { CallArtifacts, CallServiceOptions, JoinCallInput, MediaMode, OperatorParticipant, PlaceCallInput, RecordingEntry, SpeakerInfo } from './types.js';
 
 export type * from './types.js';
 
@@ -66,11 +66,11 @@ export class CallService {
 
   // ------------------------------------------------------------------ control
 
-  join(input: { joinWebUrl: string; media?: MediaMode; tenantId?: string; subject?: string }): Promise<CallView> {
+  join(input: JoinCallInput): Promise<CallView> {
     return this.control.join(input);
   }
 
-  place(input: { targets: TargetInput[]; media?: MediaMode; subject?: string }): Promise<CallView> {
+  place(input: PlaceCallInput): Promise<CallView> {
     return this.control.place(input);
   }
 

@@ -12,6 +12,7 @@ import type { SpeechStore } from '../store/speech-store.js';
 import type { IngressMediaPort } from './ingress.js';
 import type { RtpMediaSessions } from './media-sessions.js';
 import type { PromptStore } from './prompts.js';
+import type { CallSettings, CallSettingsPort } from './call-settings.js';
 
 export type { SpeakerRef } from '../events/live.js';
 export type { LiveEvent, WorkerEvent } from '../events/live.js';
@@ -48,6 +49,24 @@ export interface TargetInput {
   id: string;
   displayName?: string;
   tenantId?: string;
+}
+
+/** What joining a meeting takes (CallService.join). */
+export interface JoinCallInput {
+  joinWebUrl: string;
+  media?: MediaMode;
+  tenantId?: string;
+  subject?: string;
+  /** Per-call settings (call-settings.ts): transcription, recording, webhook URL, metadata. */
+  settings?: CallSettings;
+}
+
+/** What placing a call takes (CallService.place). */
+export interface PlaceCallInput {
+  targets: TargetInput[];
+  media?: MediaMode;
+  subject?: string;
+  settings?: CallSettings;
 }
 
 export interface OperatorParticipant {
@@ -106,4 +125,6 @@ export interface CallServiceOptions {
   ingress?: IngressMediaPort;
   prompts: PromptStore;
   logger: Logger;
+  /** Per-call settings: validated before anything is created, applied to the call's media hooks, stored with the call. */
+  callSettings?: CallSettingsPort;
 }

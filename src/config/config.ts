@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -63,6 +64,8 @@ export interface MediabotConfig {
   allowedOrigins: string[];
   /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
   maxConnections: number;
+  /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
+  webhooks: WebhookSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
+    webhooks: parseWebhookSettings(get),
   };
 }
 
