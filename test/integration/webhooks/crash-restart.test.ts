@@ -1,0 +1,207 @@
+/**
+ * Webhooks across a crash: `mediabot start` runs as a child process against a Graph emulator this
+ * test runs, with MEDIABOT_WEBHOOK_URL and a per-call URL pointing at a real receiver on 127.0.0.1
+ * that verifies every signature with the `standardwebhooks` library. The receiver refuses
+ * deliveries for a while mid-call, mediabot is killed with SIGKILL while messages are pending, and
+ * a second process on the same data folder delivers them. The receiver then holds every message of
+ * the outbox exactly once after de-duplication by webhook-id, each call's messages in order, with
+ * the call's metadata; a call made after the restart delivers its end, artifacts and recordings.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGraphEmulator, type GraphEmulator } from '../../../testing/index.js';
+import { newSecret, startReceiver, type Receiver } from './receiver.js';
+
+const REPO = resolve(import.meta.dirname, '../../..');
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, diagnostics: () => string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${diagnostics()}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+interface Delivery {
+  seq: number;
+  id: string;
+  callId: string | null;
+  url: string;
+  type: string;
+  status: string;
+  attempts: number;
+  payload: { type: string; timestamp: string; data: Record<string, unknown> };
+}
+
+describe('webhooks across a kill -9 of mediabot', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mediabot-webhooks-'));
+  const secret = newSecret();
+  let graph: GraphEmulator;
+  let receiver: Receiver;
+  let child: ChildProcess | undefined;
+  let output = '';
+  let port = 0;
+  const rtpBase = 56000 + (process.pid % 100) * 10;
+
+  beforeAll(async () => {
+    graph = await startGraphEmulator();
+    writeFileSync(join(dir, 'ca.pem'), graph.caPem);
+    receiver = await startReceiver(secret);
+    port = await freePort();
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await receiver?.close();
+    await graph?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const auth = (): Record<string, string> => ({ authorization: `Bearer ${graph.env['MEDIABOT_API_TOKEN']}` });
+  const base = (): string => `http://127.0.0.1:${port}`;
+  const diagnostics = (): string => `child output:\n${output.slice(-4000)}\nreceiver: ${receiver.requests.length} requests, bad ${JSON.stringify(receiver.bad.slice(0, 3))}`;
+
+  async function startWorker(): Promise<void> {
+    output = '';
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+      cwd: REPO,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: dir,
+        NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'),
+        ...graph.env,
+        MEDIABOT_HOST: '127.0.0.1',
+        MEDIABOT_PORT: String(port),
+        MEDIABOT_DATA_DIR: join(dir, 'data'),
+        MEDIABOT_RTP_PORTS: `${rtpBase}-${rtpBase + 9}`,
+        MEDIABOT_MEDIA_THREADS: '1',
+        MEDIABOT_TRANSCRIBER: 'none',
+        MEDIABOT_LOG_LEVEL: 'warn',
+        MEDIABOT_WEBHOOK_URL: `${receiver.url}/global`,
+        MEDIABOT_WEBHOOK_SECRET: secret,
+        MEDIABOT_FETCH_ALLOWLIST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const c = child;
+    c.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    await until('the worker listening', () => {
+      if (c.exitCode !== null) throw new Error(`mediabot start exited with ${c.exitCode}\n${diagnostics()}`);
+      return /mediabot: listening on/.test(output) ? true : undefined;
+    }, 60_000, diagnostics);
+  }
+
+  const api = async <T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+    const res = await fetch(base() + path, { ...init, headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...auth(), ...(init.headers as Record<string, string> | undefined) } });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  const deliveries = async (): Promise<Delivery[]> => (await api<{ deliveries: Delivery[] }>('/v1/webhooks/deliveries?limit=1000')).body.deliveries;
+  const pending = async (): Promise<number> => (await api<{ pending: number }>('/v1/webhooks/deliveries?status=pending&limit=1')).body.pending;
+
+  it('delivers every message exactly once after de-duplication, in order per call, across SIGKILL and restart', async () => {
+    await startWorker();
+    // Refuse the first deliveries.
+    let refusing = true;
+    receiver.refuse = (_r, i) => refusing || i < 3;
+    const meeting = graph.emulator.createMeeting({ subject: 'webhooks', people: 2 });
+    const created = await api<{ id: string; metadata?: unknown }>('/v1/calls', {
+      method: 'POST',
+      body: JSON.stringify({ joinWebUrl: meeting.joinWebUrl, webhookUrl: `${receiver.url}/call`, metadata: { ticket: 'T-1', tags: ['a'] } }),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const firstCall = created.body.id;
+    await until('the call established', async () => ((await api<{ state: string }>(`/v1/calls/${firstCall}`)).body.state === 'established' ? true : undefined), 30_000, diagnostics);
+    await until('participants joined queued', async () => ((await deliveries()).some((d) => d.type === 'participant.joined') ? true : undefined), 30_000, diagnostics);
+    // Some attempts refused, messages pending: now the crash.
+    await until('refused attempts', () => (receiver.requests.filter((r) => r.answered === 503).length >= 3 ? true : undefined), 30_000, diagnostics);
+    const beforeKill = await deliveries();
+    expect(beforeKill.filter((d) => d.status === 'pending').length).toBeGreaterThan(0);
+    const killed = child!;
+    const exited = new Promise((r) => killed.once('exit', r));
+    killed.kill('SIGKILL');
+    await exited;
+    expect(killed.signalCode).toBe('SIGKILL');
+
+    // The same data folder: pending rows resume (the first two attempts after the restart are refused too).
+    const requestsAtRestart = receiver.requests.length;
+    refusing = false;
+    receiver.refuse = (_r, i) => i < requestsAtRestart + 2;
+    await startWorker();
+    await until('the outbox drained after the restart', async () => ((await pending()) === 0 ? true : undefined), 60_000, diagnostics);
+
+    // A call after the restart, to its end: state, artifacts, recordings.
+    const meeting2 = graph.emulator.createMeeting({ subject: 'webhooks 2', people: 1 });
+    const second = await api<{ id: string }>('/v1/calls', { method: 'POST', body: JSON.stringify({ joinWebUrl: meeting2.joinWebUrl, metadata: { ticket: 'T-2' }, dedupKey: 'second-call' }) });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    const again = await api<{ id: string }>('/v1/calls', { method: 'POST', body: JSON.stringify({ joinWebUrl: meeting2.joinWebUrl, dedupKey: 'second-call' }) });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(second.body.id);
+    const secondCall = second.body.id;
+    await until('the second call established', async () => ((await api<{ state: string }>(`/v1/calls/${secondCall}`)).body.state === 'established' ? true : undefined), 30_000, diagnostics);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await api(`/v1/calls/${secondCall}`, { method: 'DELETE' })).status).toBe(202);
+    await until('recording.ready queued', async () => ((await deliveries()).some((d) => d.callId === secondCall && d.type === 'recording.ready') ? true : undefined), 60_000, diagnostics);
+    await until('the outbox drained', async () => ((await pending()) === 0 ? true : undefined), 60_000, diagnostics);
+
+    // Every signature verified; every outbox message arrived, and nothing else.
+    expect(receiver.bad).toEqual([]);
+    const rows = await deliveries();
+    expect(rows.every((d) => d.status === 'delivered'), JSON.stringify(rows.filter((d) => d.status !== 'delivered'))).toBe(true);
+    const accepted = receiver.accepted();
+    expect(new Set(accepted.map((a) => a.id))).toEqual(new Set(rows.map((d) => d.id)));
+    expect(accepted).toHaveLength(rows.length);
+    for (const a of accepted) expect(a.payload).toEqual(rows.find((d) => d.id === a.id)!.payload);
+    // Messages in flight at the kill and refused ones came back with their id.
+    expect(receiver.requests.length).toBeGreaterThan(accepted.length);
+
+    // In order per call and target: first arrivals follow the outbox sequence.
+    const lanes = new Map<string, Delivery[]>();
+    for (const d of [...rows].sort((a, b) => a.seq - b.seq)) lanes.set(`${d.callId}|${d.url}`, [...(lanes.get(`${d.callId}|${d.url}`) ?? []), d]);
+    for (const lane of lanes.values()) {
+      const firstArrival = lane.map((d) => receiver.requests.findIndex((r) => r.id === d.id));
+      expect(firstArrival).toEqual([...firstArrival].sort((a, b) => a - b));
+    }
+
+    // Both targets, the metadata in every message of a call, the event kinds.
+    const ofFirst = accepted.filter((a) => a.payload.data['callId'] === firstCall);
+    expect(ofFirst.some((a) => a.path === '/call') && ofFirst.some((a) => a.path === '/global')).toBe(true);
+    for (const a of ofFirst) expect(a.payload.data['metadata']).toEqual({ ticket: 'T-1', tags: ['a'] });
+    expect(ofFirst.filter((a) => a.path === '/call').map((a) => a.payload.type)).toEqual(expect.arrayContaining(['call.state', 'participant.joined']));
+    const ofSecond = accepted.filter((a) => a.payload.data['callId'] === secondCall);
+    for (const a of ofSecond) expect(a.path).toBe('/global');
+    for (const a of ofSecond) expect(a.payload.data['metadata']).toEqual({ ticket: 'T-2' });
+    const types = ofSecond.map((a) => a.payload.type);
+    expect(types).toEqual(expect.arrayContaining(['call.state', 'participant.joined', 'artifacts.written', 'recording.ready']));
+    const terminated = ofSecond.find((a) => a.payload.type === 'call.state' && a.payload.data['state'] === 'terminated');
+    expect(terminated?.payload.data['reason']).toBeTruthy();
+    const ready = ofSecond.find((a) => a.payload.type === 'recording.ready')!;
+    expect((ready.payload.data['recordings'] as Array<{ url: string }>).length).toBeGreaterThan(0);
+
+    // Metrics.
+    const metrics = await (await fetch(`${base()}/metrics`)).text();
+    expect(metrics).toMatch(/mediabot_webhook_delivered_total\{type="recording.ready"\} [1-9]/);
+    expect(metrics).toMatch(/mediabot_webhook_pending 0/);
+  }, 240_000);
+});
