@@ -204,4 +204,77 @@ describe('webhooks across a kill -9 of mediabot', () => {
     expect(metrics).toMatch(/mediabot_webhook_delivered_total\{type="recording.ready"\} [1-9]/);
     expect(metrics).toMatch(/mediabot_webhook_pending 0/);
   }, 240_000);
+
+  it('refuses per-call settings it cannot honour with 400 MEDIABOT_BAD_REQUEST and a clear message', async () => {
+    const meeting = graph.emulator.createMeeting({ subject: 'settings', people: 0 });
+    const bad = async (extra: Record<string, unknown>): Promise<string> => {
+      const r = await api<{ error: { code: string; message: string } }>('/v1/calls', { method: 'POST', body: JSON.stringify({ joinWebUrl: meeting.joinWebUrl, ...extra }) });
+      expect(r.status, JSON.stringify(extra)).toBe(400);
+      expect(['MEDIABOT_BAD_REQUEST', 'MEDIABOT_URL_REFUSED']).toContain(r.body.error.code);
+      return r.body.error.message;
+    };
+    expect(await bad({ transcription: { engine: 'whisper' } })).toMatch(/transcription\/engine|engine/);
+    expect(await bad({ transcription: { engine: 'azure' } })).toMatch(/MEDIABOT_AZURE_SPEECH_KEY/);
+    expect(await bad({ transcription: { engine: 'pocketsphinx', language: 'de-DE' } })).toMatch(/en-US/);
+    expect(await bad({ transcription: { engine: 'none', partials: true } })).toMatch(/partials/);
+    expect(await bad({ transcription: { speed: 2 } })).toMatch(/transcription\.speed is not a known setting/);
+    expect(await bad({ recording: { enabled: false, files: ['mix'] } })).toMatch(/recording enabled/);
+    expect(await bad({ recording: { files: ['video'] } })).toMatch(/files/);
+    expect(await bad({ webhookUrl: 'ftp://example.com/x' })).toMatch(/http/);
+    expect(await bad({ webhookUrl: 'http://10.1.2.3/hook' })).toMatch(/refused/);
+    expect(await bad({ metadata: { blob: 'x'.repeat(5000) } })).toMatch(/at most 4096/);
+    expect(await bad({ metadata: ['not', 'an', 'object'] })).toMatch(/metadata/);
+    expect(await bad({ consent: 'off' })).toMatch(/consent is not a known setting/);
+    expect(await bad({ joinAt: 'tomorrow' })).toMatch(/joinAt/);
+    expect(await bad({ joinAt: new Date(Date.now() - 3_600_000).toISOString() })).toMatch(/in the past/);
+    expect(await bad({ joinAt: new Date(Date.now() + 8 * 86_400_000).toISOString() })).toMatch(/7 days/);
+    expect(await bad({ dedupKey: '' })).toMatch(/dedupKey/);
+    // The OpenAPI document describes them.
+    const doc = (await (await fetch(`${base()}/docs/json`, { headers: auth() })).json()) as { paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } } }> };
+    const props = doc.paths['/v1/calls']!.post!.requestBody!.content['application/json']!.schema.properties;
+    for (const k of ['transcription', 'recording', 'webhookUrl', 'metadata', 'dedupKey', 'joinAt']) expect(Object.keys(props)).toContain(k);
+  }, 60_000);
+
+  it('runs a scheduled join (joinAt) after a restart, with its settings', async () => {
+    const meeting = graph.emulator.createMeeting({ subject: 'scheduled', people: 1 });
+    const joinAt = new Date(Date.now() + 6000);
+    const r = await api<{ scheduled: { id: string; state: string; joinAt: string } }>('/v1/calls', {
+      method: 'POST',
+      body: JSON.stringify({ joinWebUrl: meeting.joinWebUrl, joinAt: joinAt.toISOString(), dedupKey: 'scheduled-1', webhookUrl: `${receiver.url}/scheduled`, metadata: { ticket: 'T-3' } }),
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(r.body.scheduled).toMatchObject({ state: 'scheduled', joinAt: joinAt.toISOString() });
+    const id = r.body.scheduled.id;
+    // The same dedupKey: the same scheduled request.
+    const dup = await api<{ scheduled: { id: string } }>('/v1/calls', { method: 'POST', body: JSON.stringify({ joinWebUrl: meeting.joinWebUrl, joinAt: joinAt.toISOString(), dedupKey: 'scheduled-1' }) });
+    expect(dup.status).toBe(200);
+    expect(dup.body.scheduled.id).toBe(id);
+    expect((await api<{ scheduled: Array<{ id: string }> }>('/v1/scheduled-calls')).body.scheduled.map((s) => s.id)).toContain(id);
+
+    const callCount = (): number => graph.emulator.stats().calls.active + graph.emulator.stats().calls.ended;
+    const callsBefore = callCount();
+    const killed = child!;
+    const exited = new Promise((res) => killed.once('exit', res));
+    killed.kill('SIGKILL');
+    await exited;
+    await startWorker();
+    const done = await until(
+      'the scheduled call created',
+      async () => {
+        const s = (await api<{ state: string; callId: string | null; error: string | null }>(`/v1/scheduled-calls/${id}`)).body;
+        if (s.state === 'failed') throw new Error(`scheduled join failed: ${s.error}`);
+        return s.state === 'created' ? s : undefined;
+      },
+      40_000,
+      diagnostics,
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(joinAt.getTime());
+    const callId = done.callId!;
+    await until('the scheduled call established', async () => ((await api<{ state: string }>(`/v1/calls/${callId}`)).body.state === 'established' ? true : undefined), 30_000, diagnostics);
+    const own = await until('its webhook on its own URL', () => receiver.accepted().find((a) => a.path === '/scheduled' && a.payload.data['callId'] === callId && a.payload.data['state'] === 'established'), 30_000, diagnostics);
+    expect(own.payload.data['metadata']).toEqual({ ticket: 'T-3' });
+    // Created once, not joined again by the restart.
+    expect((await api<{ scheduled: unknown[] }>('/v1/scheduled-calls')).body.scheduled).toEqual([]);
+    expect(callCount()).toBe(callsBefore + 1);
+  }, 120_000);
 });
