@@ -153,7 +153,7 @@ describe('webhooks across a kill -9 of mediabot', () => {
 
     // A call after the restart, to its end: state, artifacts, recordings.
     const meeting2 = graph.emulator.createMeeting({ subject: 'webhooks 2', people: 1 });
-    const second = await api<{ id: string }>('/v1/calls', { method: 'POST', body: JSON.stringify({ joinWebUrl: meeting2.joinWebUrl, metadata: { ticket: 'T-2' }, dedupKey: 'second-call' }) });
+    const second = await api<{ id: string }>('/v1/calls', { method: 'POST', body: JSON.stringify({ joinWebUrl: meeting2.joinWebUrl, metadata: { ticket: 'T-2' }, dedupKey: 'second-call', recording: { files: ['mix'], format: 'wav' }, transcription: { engine: 'none' } }) });
     expect(second.status, JSON.stringify(second.body)).toBe(201);
     const again = await api<{ id: string }>('/v1/calls', { method: 'POST', body: JSON.stringify({ joinWebUrl: meeting2.joinWebUrl, dedupKey: 'second-call' }) });
     expect(again.status).toBe(200);
@@ -197,7 +197,11 @@ describe('webhooks across a kill -9 of mediabot', () => {
     const terminated = ofSecond.find((a) => a.payload.type === 'call.state' && a.payload.data['state'] === 'terminated');
     expect(terminated?.payload.data['reason']).toBeTruthy();
     const ready = ofSecond.find((a) => a.payload.type === 'recording.ready')!;
-    expect((ready.payload.data['recordings'] as Array<{ url: string }>).length).toBeGreaterThan(0);
+    // The call's own recording settings: the mix only, WAV only.
+    const files = ready.payload.data['recordings'] as Array<{ url: string; sourceId: string; format: string }>;
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(f).toMatchObject({ sourceId: 'mix', format: 'wav' });
+    expect(ofFirst.some((a) => a.payload.type === 'recording.ready')).toBe(false);
 
     // Metrics.
     const metrics = await (await fetch(`${base()}/metrics`)).text();
