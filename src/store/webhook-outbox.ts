@@ -142,7 +142,8 @@ export class WebhookOutbox {
     return (this.db.prepare(sql).all(...args, Math.min(Math.max(f.limit ?? 100, 1), 1000)) as RawRow[]).map(fromRaw);
   }
 
-  count(status: DeliveryStatus): number {
+  count(status: DeliveryStatus, callId?: string): number {
+    if (callId !== undefined) return (this.db.prepare('SELECT COUNT(*) AS n FROM webhook_outbox WHERE status = ? AND call_id = ?').get(status, callId) as { n: number }).n;
     return (this.db.prepare('SELECT COUNT(*) AS n FROM webhook_outbox WHERE status = ?').get(status) as { n: number }).n;
   }
 

@@ -19,10 +19,10 @@ export interface MediabotWebhooks {
   delivery(id: string): WebhookDelivery;
   /** Sends a delivered or failed message again with its webhook-id (MEDIABOT_WEBHOOK_PENDING while it is pending). */
   replay(id: string): WebhookDelivery;
-  /** Messages not yet delivered nor given up. */
-  pending(): number;
-  /** Resolves with the number still pending once none is, or after `timeoutMs`. */
-  whenIdle(timeoutMs: number): Promise<number>;
+  /** Messages not yet delivered nor given up (of one call when given). */
+  pending(callId?: string): number;
+  /** Resolves with the number still pending (of one call when given) once none is, or after `timeoutMs`. */
+  whenIdle(timeoutMs: number, callId?: string): Promise<number>;
   /** Publishes an event of a call (or of none: null) to its targets, with the call's metadata; returns the messages written. */
   publish(callId: string | null, type: WebhookEventType, data: Record<string, unknown>): number;
 }
@@ -48,8 +48,8 @@ export function webhooksApi(dispatcher: WebhookDispatcher | null, publisher: Web
     deliveries: (filter) => dispatcher.deliveries(filter),
     delivery: (id) => dispatcher.delivery(id),
     replay: (id) => dispatcher.replay(id),
-    pending: () => dispatcher.pending(),
-    whenIdle: (timeoutMs) => dispatcher.whenIdle(timeoutMs),
+    pending: (callId) => dispatcher.pending(callId),
+    whenIdle: (timeoutMs, callId) => dispatcher.whenIdle(timeoutMs, callId),
     publish: (callId, type, data) => publisher.publish(callId, type, data),
   };
 }

@@ -14,7 +14,15 @@ import type { Logger } from '../logger.js';
 import type { DeliveryFilter, OutboxRow, WebhookOutbox } from '../store/webhook-outbox.js';
 import { postWebhook, type PostResult } from './post.js';
 
-export const WEBHOOK_RETRY_DEFAULTS = {
+export interface WebhookRetrySettings {
+  baseDelayMs: number;
+  maxDelayMs: number;
+  windowMs: number;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export const WEBHOOK_RETRY_DEFAULTS: Readonly<WebhookRetrySettings> = {
   /** First retry after about this (then doubling). */
   baseDelayMs: 500,
   /** Longest wait between two attempts. */
@@ -25,7 +33,7 @@ export const WEBHOOK_RETRY_DEFAULTS = {
   timeoutMs: 10_000,
   /** Attempts in flight at once (each on its own lane). */
   concurrency: 8,
-} as const;
+};
 
 export interface WebhookDispatcherOptions {
   outbox: WebhookOutbox;
@@ -37,7 +45,7 @@ export interface WebhookDispatcherOptions {
   /** Registers mediabot_webhook_* metrics here when given. */
   registry?: Registry;
   ca?: string;
-  retry?: Partial<typeof WEBHOOK_RETRY_DEFAULTS>;
+  retry?: Partial<WebhookRetrySettings>;
   now?: () => number;
 }
 
@@ -90,7 +98,7 @@ export function retryDelayMs(failedAttempts: number, base: number, max: number, 
 
 export class WebhookDispatcher {
   private readonly signer: Webhook;
-  private readonly retry: typeof WEBHOOK_RETRY_DEFAULTS;
+  private readonly retry: WebhookRetrySettings;
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
@@ -170,23 +178,23 @@ export class WebhookDispatcher {
     return deliveryJson(row);
   }
 
-  /** Messages not yet delivered nor given up. */
-  pending(): number {
-    return this.o.outbox.count('pending');
+  /** Messages not yet delivered nor given up (of one call when given). */
+  pending(callId?: string): number {
+    return this.o.outbox.count('pending', callId);
   }
 
-  /** Resolves with the number still pending once none is, or when `timeoutMs` has passed. */
-  whenIdle(timeoutMs: number): Promise<number> {
-    if (this.pending() === 0) return Promise.resolve(0);
+  /** Resolves with the number still pending (of one call when given) once none is, or when `timeoutMs` has passed. */
+  whenIdle(timeoutMs: number, callId?: string): Promise<number> {
+    if (this.pending(callId) === 0) return Promise.resolve(0);
     return new Promise((resolve) => {
       const check = (): void => {
-        if (this.pending() > 0) return;
+        if (this.pending(callId) > 0) return;
         finish();
       };
       const finish = (): void => {
         clearTimeout(t);
         this.idleWaiters.delete(check);
-        resolve(this.pending());
+        resolve(this.pending(callId));
       };
       const t = setTimeout(finish, timeoutMs);
       this.idleWaiters.add(check);

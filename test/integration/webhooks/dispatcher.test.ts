@@ -33,7 +33,9 @@ describe('webhook dispatcher', () => {
     const registry = new Registry();
     const dispatcher = new WebhookDispatcher({ outbox, secret, allowlist: o.allowlist ?? ['127.0.0.1'], logger: silentLogger, registry, retry: { baseDelayMs: 40, ...o.retry } });
     dispatcher.start();
-    cleanups.push(() => receiver.close(), () => dispatcher.stop(), () => db.close());
+    cleanups.push(() => receiver.close(), () => dispatcher.stop(), () => {
+      db.close();
+    });
     return { receiver, dispatcher, outbox, registry };
   }
 
