@@ -55,7 +55,7 @@ import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
-import { composeCallSettings, composeWebhooks } from '../webhooks/compose.js';
+import { composeCallSettings, composeWebhooks } from './webhooks.js';
 import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 

@@ -17,10 +17,10 @@ import type { CallRegistry } from '../signaling/registry.js';
 import type { Database } from '../store/db.js';
 import { CallSettingsStore } from '../store/call-settings.js';
 import { WebhookOutbox } from '../store/webhook-outbox.js';
-import { webhooksApi, type MediabotWebhooks } from './api.js';
-import { WebhookDispatcher } from './dispatcher.js';
-import { checkWebhookUrl } from './post.js';
-import { WebhookPublisher } from './publisher.js';
+import { webhooksApi, type MediabotWebhooks } from '../webhooks/api.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
+import { checkWebhookUrl } from '../webhooks/post.js';
+import { WebhookPublisher } from '../webhooks/publisher.js';
 
 export interface PerCallSettings {
   store: CallSettingsStore;
