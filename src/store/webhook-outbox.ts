@@ -158,6 +158,11 @@ export class WebhookOutbox {
       .run(nextAttemptAt === null ? 'failed' : 'pending', at, httpStatus, error.slice(0, 500), nextAttemptAt ?? at, seq);
   }
 
+  /** Deletes delivered and failed rows older than `before` (pending ones are kept whatever their age); returns how many. */
+  prune(before: number): number {
+    return this.db.prepare(`DELETE FROM webhook_outbox WHERE status != 'pending' AND COALESCE(delivered_at, last_attempt_at, created_at) < ?`).run(before).changes;
+  }
+
   /** Puts a row back in its lane to be sent again now, with the same webhook-id; false when unknown. */
   requeue(id: string, at: number): OutboxRow | undefined {
     const r = this.db.prepare(`UPDATE webhook_outbox SET status = 'pending', next_attempt_at = ?, created_at = created_at WHERE id = ? RETURNING *`).get(at, id) as RawRow | undefined;

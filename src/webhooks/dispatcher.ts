@@ -20,6 +20,7 @@ export interface WebhookRetrySettings {
   windowMs: number;
   timeoutMs: number;
   concurrency: number;
+  keepMs: number;
 }
 
 export const WEBHOOK_RETRY_DEFAULTS: Readonly<WebhookRetrySettings> = {
@@ -33,6 +34,8 @@ export const WEBHOOK_RETRY_DEFAULTS: Readonly<WebhookRetrySettings> = {
   timeoutMs: 10_000,
   /** Attempts in flight at once (each on its own lane). */
   concurrency: 8,
+  /** Delivered and failed messages are kept this long for GET /v1/webhooks/deliveries and replay. */
+  keepMs: 30 * 24 * 60 * 60 * 1000,
 };
 
 export interface WebhookDispatcherOptions {
@@ -102,6 +105,8 @@ export class WebhookDispatcher {
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private kickQueued = false;
   private timerAt = Infinity;
   private stopped = true;
   private readonly idleWaiters = new Set<() => void>();
@@ -136,13 +141,25 @@ export class WebhookDispatcher {
   start(): void {
     this.stopped = false;
     this.kick();
+    const prune = (): void => {
+      try {
+        this.o.outbox.prune(this.now() - this.retry.keepMs);
+      } catch (err) {
+        this.o.logger.warn({ err }, 'pruning the webhook outbox failed');
+      }
+    };
+    prune();
+    this.pruneTimer = setInterval(prune, 60 * 60 * 1000);
+    this.pruneTimer.unref();
   }
 
   /** Stops scheduling attempts and waits for those in flight (their rows stay pending if unfinished). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.timer = null;
+    this.pruneTimer = null;
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
@@ -154,7 +171,7 @@ export class WebhookDispatcher {
     if (urls.length === 0) return [];
     const body = JSON.stringify({ type, timestamp: new Date(at).toISOString(), data });
     const rows = this.o.outbox.add([...new Set(urls)].map((url) => ({ id: `msg_${randomUUID().replace(/-/g, '')}`, callId, url, type, body, createdAt: at })));
-    this.kick();
+    this.kickSoon();
     return rows;
   }
 
@@ -198,6 +215,16 @@ export class WebhookDispatcher {
       };
       const t = setTimeout(finish, timeoutMs);
       this.idleWaiters.add(check);
+    });
+  }
+
+  /** One kick for a burst of enqueues (each kick reads every lane's head). */
+  private kickSoon(): void {
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    setImmediate(() => {
+      this.kickQueued = false;
+      this.kick();
     });
   }
 

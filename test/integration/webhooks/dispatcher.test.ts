@@ -98,6 +98,16 @@ describe('webhook dispatcher', () => {
     expect(receiver.bad).toEqual([]);
   });
 
+  it('prunes old delivered and failed messages, never pending ones', async () => {
+    const { receiver, dispatcher, outbox } = await setup();
+    dispatcher.enqueue('call-p', [`${receiver.url}/p`], 'call.state', { n: 1 });
+    await dispatcher.whenIdle(10_000);
+    await dispatcher.stop();
+    dispatcher.enqueue('call-p', [`${receiver.url}/p`], 'call.state', { n: 2 });
+    expect(outbox.prune(Date.now() + 60_000)).toBe(1);
+    expect(dispatcher.deliveries().map((d) => d.status)).toEqual(['pending']);
+  });
+
   it('backs off exponentially with jitter, capped', () => {
     const lo = (n: number): number => retryDelayMs(n, 500, 3_600_000, () => 0);
     const hi = (n: number): number => retryDelayMs(n, 500, 3_600_000, () => 1);
