@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   MEDIABOT_INGRESS_HEARTBEAT: { doc: 'An ingress peer missed its heartbeats and was disconnected' },
   MEDIABOT_INGRESS_NO_SIDECAR: { http: 503, doc: 'No media bridge sidecar is connected to create a media session' },
   MEDIABOT_INGRESS_SESSION_FAILED: { http: 502, doc: 'The media bridge sidecar could not create a media session, or did not answer in time' },
+  MEDIABOT_UDP_FAILED: { doc: 'A batched UDP socket could not be opened, bound or given its buffers' },
   // HTTP
   MEDIABOT_BAD_REQUEST: { http: 400, doc: 'The request is malformed' },
   MEDIABOT_BODY_TOO_LARGE: { http: 413, doc: 'The request body is larger than allowed' },
