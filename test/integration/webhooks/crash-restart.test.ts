@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startGraphEmulator, type GraphEmulator } from '../../../testing/index.js';
 import { newSecret, startReceiver, type Receiver } from './receiver.js';
 
@@ -262,6 +263,11 @@ describe('webhooks across a kill -9 of mediabot', () => {
     killed.kill('SIGKILL');
     await exited;
     await startWorker();
+    // The live events of the call carry its metadata too.
+    const live: Array<Record<string, unknown>> = [];
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/events?token=${encodeURIComponent(graph.env['MEDIABOT_API_TOKEN']!)}`);
+    socket.on('message', (m: Buffer) => live.push(JSON.parse(m.toString()) as Record<string, unknown>));
+    await new Promise((res, rej) => socket.once('open', res).once('error', rej));
     const done = await until(
       'the scheduled call created',
       async () => {
@@ -277,6 +283,12 @@ describe('webhooks across a kill -9 of mediabot', () => {
     await until('the scheduled call established', async () => ((await api<{ state: string }>(`/v1/calls/${callId}`)).body.state === 'established' ? true : undefined), 30_000, diagnostics);
     const own = await until('its webhook on its own URL', () => receiver.accepted().find((a) => a.path === '/scheduled' && a.payload.data['callId'] === callId && a.payload.data['state'] === 'established'), 30_000, diagnostics);
     expect(own.payload.data['metadata']).toEqual({ ticket: 'T-3' });
+    const liveOfCall = await until('live events of the call', () => {
+      const l = live.filter((m) => m['callId'] === callId);
+      return l.some((m) => m['type'] === 'call.state') ? l : undefined;
+    }, 20_000, diagnostics);
+    for (const m of liveOfCall) expect(m['metadata']).toEqual({ ticket: 'T-3' });
+    socket.close();
     // Created once, not joined again by the restart.
     expect((await api<{ scheduled: unknown[] }>('/v1/scheduled-calls')).body.scheduled).toEqual([]);
     expect(callCount()).toBe(callsBefore + 1);
