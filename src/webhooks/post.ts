@@ -68,7 +68,7 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
       },
       (res) => {
         const status = res.statusCode ?? 0;
-        // The receiver's answer body is not needed; read at most a little of it and close.
+        // The receiver's answer body is not needed: it is drained and dropped.
         res.resume();
         res.on('end', () => done({ status, ok: status >= 200 && status <= 299, error: status >= 200 && status <= 299 ? null : `status ${status}` }));
         res.on('error', (err) => done({ status, ok: false, error: `response: ${err.message}` }));

@@ -101,7 +101,7 @@ export class WebhookPublisher {
         if (e.type === 'transcript.partial' && this.settingsOf(e.callId)?.partialTranscripts !== true) return;
         this.publish(e.callId, e.type, {
           sourceId: e.sourceId,
-          speaker: this.o.speakerName?.(e.callId, e.sourceId) ?? null,
+          speaker: this.speaker(e.callId, e.sourceId),
           text: e.text,
           startMs: e.startMs,
           endMs: e.endMs,
@@ -120,6 +120,15 @@ export class WebhookPublisher {
       }
       default:
         return;
+    }
+  }
+
+  /** The speaker's name when known; a call the service no longer lists has none (the line is still sent). */
+  private speaker(callId: string, sourceId: string): string | null {
+    try {
+      return this.o.speakerName?.(callId, sourceId) ?? null;
+    } catch {
+      return null;
     }
   }
 
