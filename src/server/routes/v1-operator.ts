@@ -95,7 +95,7 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
       if (opts.requests) {
         const r = await opts.requests.create({ ...input, ...perCall });
         if (r.kind === 'scheduled') return reply.code(r.existing ? 200 : 202).send({ scheduled: r.scheduled });
-        return reply.code(r.existing ? 200 : 201).send({ ...callJson(r.call), media: calls.mediaMode(r.call.id), ...(perCall.settings?.metadata !== undefined ? { metadata: perCall.settings.metadata } : {}) });
+        return reply.code(r.existing ? 200 : 201).send({ ...callJson(r.call), media: calls.mediaMode(r.call.id), ...(!r.existing && perCall.settings?.metadata !== undefined ? { metadata: perCall.settings.metadata } : {}) });
       }
       if (perCall.dedupKey !== undefined || perCall.joinAt !== undefined) throw new MediabotError('MEDIABOT_BAD_REQUEST', 'dedupKey and joinAt are not available on this server');
       const view = input.joinWebUrl !== undefined ? await calls.join({ ...input, joinWebUrl: input.joinWebUrl }) : await calls.place({ ...input, targets: input.targets! });
