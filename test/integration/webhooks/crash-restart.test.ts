@@ -208,6 +208,21 @@ describe('webhooks across a kill -9 of mediabot', () => {
     const metrics = await (await fetch(`${base()}/metrics`)).text();
     expect(metrics).toMatch(/mediabot_webhook_delivered_total\{type="recording.ready"\} [1-9]/);
     expect(metrics).toMatch(/mediabot_webhook_pending 0/);
+    expect(metrics).toMatch(/mediabot_webhook_failed_attempts_total\{type="[a-z.]+"\} [1-9]/);
+
+    // Filters, and a replay over the API: the same webhook-id and body again.
+    const ofSecondRows = (await api<{ deliveries: Delivery[] }>(`/v1/webhooks/deliveries?callId=${encodeURIComponent(secondCall)}&status=delivered`)).body.deliveries;
+    expect(ofSecondRows.length).toBe(rows.filter((d) => d.callId === secondCall).length);
+    const target = ofSecondRows.find((d) => d.type === 'recording.ready')!;
+    const before = receiver.requests.length;
+    const replay = await api<Delivery>(`/v1/webhooks/deliveries/${target.id}/replay`, { method: 'POST' });
+    expect(replay.status).toBe(202);
+    expect(replay.body).toMatchObject({ id: target.id, status: 'pending' });
+    const replayed = await until('the replayed message', () => receiver.requests.slice(before).find((r) => r.id === target.id), 20_000, diagnostics);
+    expect(replayed.verified).toBe(true);
+    expect(JSON.parse(replayed.body)).toEqual(target.payload);
+    expect((await api(`/v1/webhooks/deliveries/msg_nope/replay`, { method: 'POST' })).status).toBe(404);
+    expect((await api(`/v1/webhooks/deliveries?status=sent`)).status).toBe(400);
   }, 240_000);
 
   it('refuses per-call settings it cannot honour with 400 MEDIABOT_BAD_REQUEST and a clear message', async () => {
