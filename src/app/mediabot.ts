@@ -58,6 +58,8 @@ import { PromptStore } from '../calls/prompts.js';
 import { composeCallSettings, composeWebhooks } from './webhooks.js';
 import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
+import { Fleet } from '../cluster/fleet.js';
+import { clusterSettings } from '../cluster/settings.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -305,6 +307,9 @@ async function assemble(
     callSettings: perCall.port,
   });
   const service = calls;
+  // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
+  let fleet: Fleet | null = null;
+  cleanups.push(() => fleet?.close());
   cleanups.push(() => service.closeAll());
   cleanups.push(() => ingress.close());
   ingress.bridge.onControl((e) => {
@@ -349,7 +354,27 @@ async function assemble(
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
   const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on(l), logger: log });
   cleanups.push(() => webhooks.stop());
-  const subscribe = (l: (e: LiveEvent) => void): (() => void) => events.on((e) => l(webhooks.withMetadata(e)));
+  const cluster = clusterSettings(cfg);
+  fleet = cluster
+    ? new Fleet({
+        settings: cluster,
+        apiToken: cfg.apiToken,
+        registry: signaling.registry,
+        bus,
+        events,
+        readiness,
+        metrics,
+        hangUp: async (callId) => {
+          await graph.graph.calls.delete(callId);
+        },
+        logger: log.child({ component: 'fleet' }),
+      })
+    : null;
+  const inFleet = fleet;
+  // One instance: its own events. A fleet: everyone's, with stream ids and replay (?since=).
+  const subscribe = inFleet
+    ? (l: (e: { type: string }) => void, since?: string): (() => void) => inFleet.subscribe((e) => l(webhooks.withMetadata(e as LiveEvent)), since)
+    : (l: (e: LiveEvent) => void): (() => void) => events.on((e) => l(webhooks.withMetadata(e)));
 
   const openapi = {
     openapi: {
@@ -359,7 +384,8 @@ async function assemble(
     },
   };
 
-  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cfg.allowedOrigins };
+  // In a fleet, requests forwarded by the other instances name this one by its internal URL's host.
+  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cluster ? [...cfg.allowedOrigins, new URL(cluster.internalUrl).origin] : cfg.allowedOrigins };
   const app = await buildApp({
     logger: log.child({ component: 'http' }),
     metrics,
@@ -377,6 +403,7 @@ async function assemble(
       // Per-route message limits and the bridge's authentication deadline, before any route.
       { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
+    v1PreHandlers: inFleet ? [inFleet.preHandler] : [],
     v1Plugins: [
       { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
@@ -390,7 +417,10 @@ async function assemble(
           metrics,
           origin: originPolicy,
           subscribe,
-          hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
+          hello: () => ({
+            calls: [...signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })), ...(inFleet?.remoteCalls() ?? [])],
+            ...(inFleet ? { instance: inFleet.instanceId } : {}),
+          }),
         },
       },
       { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
@@ -410,6 +440,7 @@ async function assemble(
       void validator.warm();
       // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
       webhooks.start();
+      inFleet?.start();
       if (subscription) {
         await subscription.start();
         cleanups.push(() => subscription.stop(false));

@@ -109,7 +109,7 @@ export function composeWebhooks(o: {
   const metadataCache = new Map<string, Record<string, unknown> | null>();
   o.perCall.onSaved((callId) => metadataCache.delete(callId.toLowerCase()));
   const withMetadata = (e: LiveEvent): LiveEvent => {
-    if (!('callId' in e)) return e;
+    if (!('callId' in e) || typeof e.callId !== 'string') return e;
     const k = e.callId.toLowerCase();
     let m = metadataCache.get(k);
     if (m === undefined) {

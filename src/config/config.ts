@@ -3,6 +3,7 @@ import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
 import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
+import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -24,7 +25,8 @@ export interface HookModuleRef {
   export?: string;
 }
 
-export interface MediabotConfig {
+/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL …; see fleet.ts). */
+export interface MediabotConfig extends FleetConfig {
   tenantId: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
@@ -209,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
     webhooks: parseWebhookSettings(get),
+    ...readFleetConfig(env),
   };
 }
 
