@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   MEDIABOT_CALL_NOT_ESTABLISHED: { http: 409, doc: 'The call is not established yet, and the action needs an established call' },
   MEDIABOT_PROMPT_FAILED: { http: 502, doc: 'A prompt could not be synthesized, fetched or decoded' },
   MEDIABOT_URL_REFUSED: { http: 400, doc: 'A caller-given URL was refused (address not public and not allowlisted, too large, too slow, too many redirects) or could not be fetched; one message whatever the reason' },
+  MEDIABOT_WEBHOOK_PENDING: { http: 409, doc: 'A webhook delivery cannot be replayed while it is still pending' },
   MEDIABOT_ORIGIN_REFUSED: { http: 403, doc: 'A request carried an Origin or Host header that is not the worker\'s own or an allowed one' },
   MEDIABOT_CALLBACK_REPLAYED: { http: 401, doc: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones' },
   MEDIABOT_RTP_PORTS_EXHAUSTED: { http: 503, doc: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call' },

@@ -17,6 +17,7 @@
  */
 import type { CallArtifacts, CallService, MediaMode, RecordingEntry, SpeakerInfo, TargetInput } from '../calls/service.js';
 import type { LeaveOverride } from '../calls/leave/input.js';
+import type { CallSettings } from '../calls/call-settings.js';
 import { MediabotError } from '../errors.js';
 import { callJson, type CallJson } from '../server/routes/v1-calls.js';
 import type { CallRegistry } from '../signaling/registry.js';
@@ -39,6 +40,8 @@ export interface JoinInput {
   subject?: string;
   /** Leave rules for this call, in seconds, over the MEDIABOT_LEAVE_* defaults; 0 turns one off (docs/leave-rules.md). */
   leave?: LeaveOverride;
+  /** Per-call settings: transcription, recording, webhookUrl, metadata (POST /v1/calls takes the same). */
+  settings?: CallSettings;
 }
 
 export interface PlaceInput {
@@ -47,6 +50,7 @@ export interface PlaceInput {
   media?: MediaMode;
   subject?: string;
   leave?: LeaveOverride;
+  settings?: CallSettings;
 }
 
 /** Exactly one of `url` (an http(s) WAV) or `text` (spoken with the shipped speech or espeak-ng). */

@@ -39,6 +39,7 @@ import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operato
 import { CallbackGuard } from '../signaling/callback-guard.js';
 import { incomingCallPolicy } from '../signaling/incoming-policy.js';
 import { publicEvent } from '../util/public-event.js';
+import type { LiveEvent } from '../events/live.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -56,6 +57,9 @@ import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
+import { composeCallSettings, composeWebhooks } from './webhooks.js';
+import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
+import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
 import { clusterSettings } from '../cluster/settings.js';
 
@@ -248,6 +252,8 @@ async function assemble(
   });
 
   const prompts = new PromptStore(join(cfg.dataDir, 'prompts'), { fetchAllowlist: cfg.fetchAllowlist });
+  // Per-call settings (transcription, recording, webhook URL, metadata): stored, applied to the call's hooks.
+  const perCall = composeCallSettings(cfg, db, hooks);
   const media = new RtpMediaSessions({
     pool,
     host: cfg.rtpHost ?? (isLoopback(listenHost) ? listenHost : '0.0.0.0'),
@@ -255,6 +261,7 @@ async function assemble(
     ports: cfg.rtpPorts,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     hooks,
+    hooksFor: perCall.hooksFor,
   });
 
   let calls: CallService | undefined;
@@ -263,6 +270,7 @@ async function assemble(
   const ingress = new WorkerIngress({
     pool,
     hooks,
+    hooksFor: perCall.hooksFor,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     tokens: tokens.bridge,
     acsTokens: tokens.acs,
@@ -306,6 +314,7 @@ async function assemble(
     prompts,
     logger: log.child({ component: 'calls' }),
     leave: cfg.leave,
+    callSettings: perCall.port,
   });
   const service = calls;
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
@@ -351,6 +360,10 @@ async function assemble(
   const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
   events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
+
+  // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on(l), logger: log });
+  cleanups.push(() => webhooks.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({
@@ -369,9 +382,9 @@ async function assemble(
     : null;
   const inFleet = fleet;
   // One instance: its own events. A fleet: everyone's, with stream ids and replay (?since=).
-  // The events socket gets them without absolute paths or tool output; hook errors are logged whole here.
+  // The events socket gets them without absolute paths or tool output (after the webhook metadata); hook errors are logged whole here.
   const subscribePublic = (l: (e: { type: string }) => void, since?: string): (() => void) => {
-    const pub = (e: { type: string }): void => l(publicEvent(e));
+    const pub = (e: { type: string }): void => l(publicEvent(webhooks.withMetadata(e as LiveEvent)));
     return inFleet ? inFleet.subscribe(pub, since) : events.on(pub);
   };
   bus.on((e) => {
@@ -406,7 +419,11 @@ async function assemble(
       { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
     v1PreHandlers: inFleet ? [inFleet.preHandler] : [],
-    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings') } }],
+    v1Plugins: [
+      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
+      { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
+      { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+    ],
     plugins: [
       {
         plugin: eventsWsRoutes as FastifyPluginAsync<never>,
@@ -436,6 +453,8 @@ async function assemble(
       await app.listen({ host: listenHost, port });
       log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot listening');
       void validator.warm();
+      // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
+      webhooks.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -453,6 +472,7 @@ async function assemble(
     callbackUri,
     calls: callsApi(service, signaling.registry),
     events,
+    webhooks: webhooks.api,
     emulator,
     bridgeToken: ingress.bridgeToken,
     listen,

@@ -21,7 +21,7 @@ import { PromptPlayback } from './prompt-playback.js';
 import { CallQueries } from './queries.js';
 import { Speakers } from './speakers.js';
 import { Transcripts } from './transcripts.js';
-import type { CallArtifacts, CallServiceOptions, MediaMode, OperatorParticipant, RecordingEntry, SpeakerInfo, TargetInput } from './types.js';
+import type { CallArtifacts, CallServiceOptions, JoinCallInput, MediaMode, OperatorParticipant, PlaceCallInput, RecordingEntry, SpeakerInfo } from './types.js';
 
 export type * from './types.js';
 
@@ -81,14 +81,14 @@ export class CallService {
   // ------------------------------------------------------------------ control
 
   /** Joins a meeting; `leave` overrides the leave rules' defaults for this call (docs/leave-rules.md). */
-  async join(input: { joinWebUrl: string; media?: MediaMode; tenantId?: string; subject?: string; leave?: LeaveOverride }): Promise<CallView> {
+  async join(input: JoinCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
     const view = await this.control.join(input);
     this.leave.watch(view.id, leave);
     return view;
   }
 
-  async place(input: { targets: TargetInput[]; media?: MediaMode; subject?: string; leave?: LeaveOverride }): Promise<CallView> {
+  async place(input: PlaceCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
     const view = await this.control.place(input);
     this.leave.watch(view.id, leave);

@@ -16,6 +16,9 @@ import { werBefore, type ScriptedUtterance } from '../util/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
+/** How long the demo waits for its webhook deliveries before it exits. */
+const DEMO_WEBHOOK_WAIT_MS = 15_000;
+
 export type DemoMedia = 'rtp' | 'bridge';
 
 export interface DemoOptions {
@@ -334,6 +337,13 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     for (const r of artifacts.recordings) out(`    ${r.file.padEnd(24)} ${(r.speaker ?? r.sourceId).padEnd(20)} ${String(r.bytes).padStart(8)} bytes`);
     for (const f of artifacts.files) out(`  ${f}`);
     out(`  call record ${recordId} in ${join(w.config.dataDir, DATABASE_FILE)} (table call_records)`);
+    if (w.webhooks.enabled && w.config.webhooks.url !== undefined) {
+      // Bounded: what is still pending then is sent by the next start (it stays in the outbox).
+      const left = await w.webhooks.whenIdle(DEMO_WEBHOOK_WAIT_MS, callId);
+      const rows = w.webhooks.deliveries({ callId, limit: 1000 });
+      const delivered = rows.filter((r) => r.status === 'delivered').length;
+      out(`webhooks: ${delivered} of ${rows.length} delivered to ${w.config.webhooks.url}${left > 0 ? `; ${left} still pending after ${DEMO_WEBHOOK_WAIT_MS / 1000} s (kept in the outbox for the next start)` : ''}`);
+    }
     out('demo finished.');
     if (o.keepServing) return w;
     await w.close();

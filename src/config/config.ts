@@ -5,6 +5,7 @@ import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
 import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
+import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
@@ -80,6 +81,8 @@ export interface MediabotConfig extends FleetConfig {
   maxConnections: number;
   /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
   leave: LeaveSettings;
+  /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
+  webhooks: WebhookSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -237,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
     leave: leaveSettingsFromEnv(get),
+    webhooks: parseWebhookSettings(get),
     ...readFleetConfig(env),
   };
 }
