@@ -213,7 +213,7 @@ async function assemble(
   cleanups: Cleanups,
   cleanup: () => Promise<void>,
 ): Promise<ComposedMediabot> {
-  const cas = [emulator?.caPem, opts.caPem].filter((c): c is string => c !== undefined && c !== '');
+  const cas = [emulator?.caPem, opts.caPem, cfg.caPem].filter((c): c is string => c !== undefined && c !== '');
   const caPem = cas.length > 0 ? cas.join('\n') : undefined;
   const listenHost = cfg.host;
   const urlHost = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost.includes(':') ? `[${listenHost}]` : listenHost;

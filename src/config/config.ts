@@ -2,10 +2,12 @@ import { resolve } from 'node:path';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
 
 export type Transcriber = 'none' | 'pocketsphinx' | 'azure' | 'ws';
 
-export interface MediabotConfig {
+/** The deployment settings (src/config/deployment.ts) are part of it: instanceId, publicUrl (its `{instance}` filled in), internalUrl, maxCalls, drainTimeoutS, caPem/caFile. */
+export interface MediabotConfig extends Omit<DeploymentConfig, 'publicUrl'> {
   tenantId: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
@@ -121,7 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
   if (transcriber === 'ws' && transcriberWsUrl === undefined) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', '', 'a ws:// URL when MEDIABOT_TRANSCRIBER=ws');
 
   const portRaw = get('MEDIABOT_PORT');
-  const publicUrlRaw = get('MEDIABOT_PUBLIC_URL');
+  const deployment = loadDeploymentConfig(get);
+  const publicUrlRaw = deployment.publicUrl;
   const tenantId = get('MEDIABOT_TENANT_ID');
   const clientId = get('MEDIABOT_CLIENT_ID');
   const clientSecret = get('MEDIABOT_CLIENT_SECRET');
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
   if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
   return {
+    ...deployment,
     tenantId,
     clientId,
     clientSecret,
