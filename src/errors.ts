@@ -72,6 +72,9 @@ export const ERROR_CODES = {
   MEDIABOT_CALLBACK_REPLAYED: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones',
   MEDIABOT_RTP_PORTS_EXHAUSTED: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call',
   MEDIABOT_DEMO_FAILED: 'A stage of `mediabot demo` failed (the message names the stage)',
+  // deployment
+  MEDIABOT_DRAINING: 'The instance is shutting down (draining) and takes no new calls; its live calls go on until they end',
+  MEDIABOT_AT_CAPACITY: 'The instance already has MEDIABOT_MAX_CALLS live calls',
 } as const;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES | `MEDIABOT_${string}`;

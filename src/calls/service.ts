@@ -32,8 +32,10 @@ export class CallService {
   private readonly transcripts: Transcripts;
   private readonly files: CallArtifactsWriter;
   private readonly queries: CallQueries;
+  private readonly admission: NonNullable<CallServiceOptions['admission']>;
 
   constructor(o: CallServiceOptions) {
+    this.admission = o.admission ?? { admit: (place) => place() };
     const log = o.logger;
     const registry = o.signaling.registry;
     const table = (this.table = new CallTable(registry));
@@ -67,11 +69,11 @@ export class CallService {
   // ------------------------------------------------------------------ control
 
   join(input: { joinWebUrl: string; media?: MediaMode; tenantId?: string; subject?: string }): Promise<CallView> {
-    return this.control.join(input);
+    return this.admission.admit(() => this.control.join(input));
   }
 
   place(input: { targets: TargetInput[]; media?: MediaMode; subject?: string }): Promise<CallView> {
-    return this.control.place(input);
+    return this.admission.admit(() => this.control.place(input));
   }
 
   answerMedia(callId: string): Promise<{ blob: string }> {
@@ -145,6 +147,11 @@ export class CallService {
 
   whenFinalized(callId: string, timeoutMs?: number): Promise<CallArtifacts> {
     return this.files.whenFinalized(callId, timeoutMs);
+  }
+
+  /** Calls whose artifacts are not written yet (live, or ending): what a drain waits for. */
+  unfinalizedCallIds(): string[] {
+    return [...this.table.all()].filter((m) => m.artifacts === null).map((m) => m.callId);
   }
 
   /** Ends every call's media (shutdown). */

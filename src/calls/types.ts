@@ -106,4 +106,6 @@ export interface CallServiceOptions {
   ingress?: IngressMediaPort;
   prompts: PromptStore;
   logger: Logger;
+  /** Gates outbound calls (join, place): refuses them while draining or at capacity (app/admission.ts). */
+  admission?: { admit<T>(place: () => Promise<T>): Promise<T> };
 }

@@ -28,6 +28,8 @@ const STATUS: Record<string, number> = {
   MEDIABOT_GRAPH_UNAVAILABLE: 503,
   // Media set-up for a new call or a prompt: the worker is full, or a part it depends on failed.
   MEDIABOT_RTP_PORTS_EXHAUSTED: 503,
+  MEDIABOT_DRAINING: 503,
+  MEDIABOT_AT_CAPACITY: 503,
   MEDIABOT_INGRESS_NO_SIDECAR: 503,
   MEDIABOT_INGRESS_SESSION_FAILED: 502,
   MEDIABOT_PROMPT_FAILED: 502,
