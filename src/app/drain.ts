@@ -6,9 +6,10 @@
  */
 import type { Logger } from '../logger.js';
 import type { Admission } from './admission.js';
+import { MEDIA_END_WAIT_MS } from '../calls/ingress.js';
 
-/** How long the artifacts of a call that ended may take: the hooks' stop timeout (30 s) plus a margin. */
-export const FINALIZE_WAIT_MS = 45_000;
+/** How long the artifacts of a call that ended may take: its media's end (hooks flushing) plus a margin for writing them. */
+export const FINALIZE_WAIT_MS = MEDIA_END_WAIT_MS + 15_000;
 const POLL_MS = 500;
 
 export interface DrainDeps {
