@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMediabot, type ComposedMediabot } from '../../../src/app/mediabot.js';
 import { silentLogger } from '../../../src/logger.js';
-import type { GraphEmulator } from '../../../testing/index.js';
 import { testConfig, until } from './helpers.js';
 import { emulatorControl } from './worker-process.js';
 
@@ -36,7 +35,7 @@ describe('finalizing an ingress call', () => {
     await until('talk through the sidecar', () => (bot.calls.speakers(call.id).some((s) => s.talkMs > 0) ? true : undefined), 60_000);
     // The far end ends the meeting: the sidecar ends the media session, Graph reports the call terminated.
     const endedAt = Date.now();
-    const ended = await emulatorControl({ emulator: bot.emulator!, caPem: bot.emulator!.caPem } as GraphEmulator, 'POST', `/_emulator/calls/${call.id}/hangUp`);
+    const ended = await emulatorControl({ emulator: bot.emulator!, caPem: bot.emulator!.caPem }, 'POST', `/_emulator/calls/${call.id}/hangUp`);
     expect(ended.status).toBe(204);
     const artifacts = await bot.calls.whenFinalized(call.id, 180_000);
     // It waited for the hook (20 s after the media ended), not for a fixed cap shorter than that.

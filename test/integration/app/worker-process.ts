@@ -10,7 +10,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GraphEmulator } from '../../../testing/index.js';
+
+/** Where a worker finds the emulator: its MEDIABOT_* variables, and its CA (written to MEDIABOT_CA_FILE) unless env names one. */
+export interface EmulatorTarget {
+  env: Record<string, string>;
+  caPem?: string;
+}
+/** What the emulator's control API needs: its base URL, control token and CA. */
+export interface EmulatorAccess {
+  emulator: { baseUrl: string; controlToken: string };
+  caPem: string;
+}
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const HAVE_POCKETSPHINX = spawnSync('sh', ['-c', 'command -v pocketsphinx_continuous']).status === 0;
@@ -38,10 +48,10 @@ export interface WorkerProcess {
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
-export async function startWorkerProcess(graph: GraphEmulator, env: Record<string, string> = {}): Promise<WorkerProcess> {
+export async function startWorkerProcess(graph: EmulatorTarget, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mediabot-worker-'));
   const caFile = join(dataDir, 'emulator-ca.pem');
-  writeFileSync(caFile, graph.caPem);
+  if (graph.caPem !== undefined) writeFileSync(caFile, graph.caPem);
   const port = await freePort();
   const rtp = 43000 + (process.pid % 100) * 40 + Math.floor(Math.random() * 2) * 20;
   const token = graph.env['MEDIABOT_API_TOKEN']!;
@@ -54,7 +64,7 @@ export async function startWorkerProcess(graph: GraphEmulator, env: Record<strin
       MEDIABOT_HOST: '127.0.0.1',
       MEDIABOT_PORT: String(port),
       MEDIABOT_DATA_DIR: dataDir,
-      MEDIABOT_CA_FILE: caFile,
+      ...(graph.caPem !== undefined ? { MEDIABOT_CA_FILE: caFile } : {}),
       MEDIABOT_RTP_PORTS: `${rtp}-${rtp + 19}`,
       MEDIABOT_MEDIA_THREADS: '1',
       MEDIABOT_LOG_LEVEL: 'info',
@@ -97,7 +107,7 @@ export async function startWorkerProcess(graph: GraphEmulator, env: Record<strin
 }
 
 /** A request to the emulator's control API (its control token; its CA). */
-export function emulatorControl<T = any>(graph: GraphEmulator, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export function emulatorControl<T = any>(graph: EmulatorAccess, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const e = graph.emulator;
   return new Promise((res, rej) => {
     const req = httpsRequest(`${e.baseUrl}${path}`, { method, ca: graph.caPem, headers: { authorization: `Bearer ${e.controlToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) } }, (r) => {
