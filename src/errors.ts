@@ -1,83 +1,116 @@
 /**
- * Every error mediabot raises on purpose carries a stable `MEDIABOT_*` code.
- * The codes are listed in docs/errors.md; add a line there when adding one here.
+ * Every error mediabot raises on purpose carries a stable `MEDIABOT_*` code. This table is the one
+ * source of the codes: per code, the HTTP status the server answers with when the error reaches a
+ * route (none: not normally answered over HTTP, then 500) and the line docs/errors.md shows.
+ * `MediabotErrorCode` is exactly its keys, so a mistyped code does not compile.
+ * Add a row to docs/errors.md when adding one here (a unit test compares them).
  */
+export interface ErrorCodeInfo {
+  /** HTTP status when the error reaches a route; absent: 500 (the error is normally logged, not answered). */
+  readonly http?: number;
+  /** What the code means (the docs line). */
+  readonly doc: string;
+}
+
 export const ERROR_CODES = {
   // config
-  MEDIABOT_CONFIG_INVALID: 'A configuration variable has an invalid value',
+  MEDIABOT_CONFIG_INVALID: { doc: 'A configuration variable has an invalid value' },
   // RTP / RTCP wire
-  MEDIABOT_RTP_TRUNCATED: 'An RTP packet is shorter than its headers say',
-  MEDIABOT_RTP_BAD_VERSION: 'An RTP or RTCP packet does not have version 2',
-  MEDIABOT_RTP_BAD_PADDING: 'An RTP packet has an impossible padding length',
-  MEDIABOT_RTP_BAD_EXTENSION: 'An RTP header extension is malformed',
-  MEDIABOT_RTCP_MALFORMED: 'An RTCP packet is malformed or truncated',
-  MEDIABOT_RTP_INVALID_FIELD: 'An RTP or RTCP field to be written is out of range',
-  MEDIABOT_BUFFER_TOO_SMALL: 'An output buffer is too small for what must be written into it',
+  MEDIABOT_RTP_TRUNCATED: { doc: 'An RTP packet is shorter than its headers say' },
+  MEDIABOT_RTP_BAD_VERSION: { doc: 'An RTP or RTCP packet does not have version 2' },
+  MEDIABOT_RTP_BAD_PADDING: { doc: 'An RTP packet has an impossible padding length' },
+  MEDIABOT_RTP_BAD_EXTENSION: { doc: 'An RTP header extension is malformed' },
+  MEDIABOT_RTCP_MALFORMED: { doc: 'An RTCP packet is malformed or truncated' },
+  MEDIABOT_RTP_INVALID_FIELD: { doc: 'An RTP or RTCP field to be written is out of range' },
+  MEDIABOT_BUFFER_TOO_SMALL: { doc: 'An output buffer is too small for what must be written into it' },
   // codec and media core
-  MEDIABOT_CODEC_FAILED: 'libopus failed to decode or encode a frame',
-  MEDIABOT_MEDIA_THREAD_FAILED: 'A media worker thread failed',
-  MEDIABOT_CALL_NOT_FOUND: 'No call with that id',
-  MEDIABOT_HOOK_FAILED: 'A hook could not be created: an unknown built-in, a module without a factory, or missing options (a hook that fails while running is reported as a hook.error event)',
-  MEDIABOT_TRANSCRIBER_CLOSED: 'Audio was written to a transcription stream after end()',
-  MEDIABOT_TRANSCRIBER_BAD_AUDIO: 'Audio for a transcription stream is not 16 kHz int16 in whole 20 ms frames with a valid media time',
-  MEDIABOT_TRANSCRIBER_FAILED: 'The transcription engine failed, exited or could not be reached',
-  MEDIABOT_HOOK_MODULE_INVALID: 'A hook module (MEDIABOT_HOOKS) could not be loaded or does not export a hook factory',
-  MEDIABOT_RECORDING_FAILED: 'A recording file could not be opened or written',
-  MEDIABOT_AUDIO_INVALID: 'An audio file (WAV or Ogg Opus) is malformed or not 16-bit mono PCM',
-  MEDIABOT_RECORDING_INVALID: 'The recorder was given a malformed packet or option',
+  MEDIABOT_CODEC_FAILED: { doc: 'libopus failed to decode or encode a frame' },
+  MEDIABOT_MEDIA_THREAD_FAILED: { doc: 'A media worker thread failed' },
+  MEDIABOT_CALL_NOT_FOUND: { http: 404, doc: 'No call with that id' },
+  MEDIABOT_HOOK_FAILED: { doc: 'A hook could not be created: an unknown built-in, a module without a factory, or missing options (a hook that fails while running is reported as a hook.error event)' },
+  MEDIABOT_TRANSCRIBER_CLOSED: { doc: 'Audio was written to a transcription stream after end()' },
+  MEDIABOT_TRANSCRIBER_BAD_AUDIO: { doc: 'Audio for a transcription stream is not 16 kHz int16 in whole 20 ms frames with a valid media time' },
+  MEDIABOT_TRANSCRIBER_FAILED: { doc: 'The transcription engine failed, exited or could not be reached' },
+  MEDIABOT_HOOK_MODULE_INVALID: { doc: 'A hook module (MEDIABOT_HOOKS) could not be loaded or does not export a hook factory' },
+  MEDIABOT_RECORDING_FAILED: { doc: 'A recording file could not be opened or written' },
+  MEDIABOT_AUDIO_INVALID: { doc: 'An audio file (WAV or Ogg Opus) is malformed or not 16-bit mono PCM' },
+  MEDIABOT_RECORDING_INVALID: { doc: 'The recorder was given a malformed packet or option' },
   // signaling (inbound callbacks, operations, subscriptions)
-  MEDIABOT_CALLBACK_UNAUTHORIZED: 'A Graph callback carried no valid bearer token',
-  MEDIABOT_NOTIFICATION_INVALID: 'A notification body is not a recognised notification envelope',
-  MEDIABOT_OPERATION_FAILED: 'A Graph call operation finished with a failed status',
-  MEDIABOT_OPERATION_TIMEOUT: 'A Graph call operation did not report completion in time',
-  MEDIABOT_CALL_TERMINATED: 'The call has already ended',
-  MEDIABOT_STORE_FAILED: 'Reading or writing the local database failed',
-  MEDIABOT_STORE_BAD_EVENT: 'An event or record given to the speech store is malformed',
+  MEDIABOT_CALLBACK_UNAUTHORIZED: { http: 401, doc: 'A Graph callback carried no valid bearer token' },
+  MEDIABOT_NOTIFICATION_INVALID: { http: 400, doc: 'A notification body is not a recognised notification envelope' },
+  MEDIABOT_OPERATION_FAILED: { http: 502, doc: 'A Graph call operation finished with a failed status' },
+  MEDIABOT_OPERATION_TIMEOUT: { http: 504, doc: 'A Graph call operation did not report completion in time' },
+  MEDIABOT_CALL_TERMINATED: { http: 409, doc: 'The call has already ended' },
+  MEDIABOT_STORE_FAILED: { doc: 'Reading or writing the local database failed' },
+  MEDIABOT_STORE_BAD_EVENT: { doc: 'An event or record given to the speech store is malformed' },
   // outbound Graph client
-  MEDIABOT_GRAPH_HTTP: 'Graph answered with an error status',
-  MEDIABOT_GRAPH_THROTTLED: 'Graph kept answering 429 Too Many Requests after every retry',
-  MEDIABOT_GRAPH_UNAVAILABLE: 'Graph kept answering 503/504 after every retry',
-  MEDIABOT_GRAPH_UNREACHABLE: 'Graph could not be reached (network error or timeout) after every retry',
-  MEDIABOT_GRAPH_AUTH: 'An access token for Graph could not be acquired or was refused',
-  MEDIABOT_GRAPH_BAD_RESPONSE: 'Graph answered with a body that is not the expected JSON',
-  MEDIABOT_GRAPH_INVALID_ARGUMENT: 'A Graph operation was called with an invalid argument',
-  MEDIABOT_JOIN_URL_INVALID: 'A Teams meeting join URL could not be parsed',
+  MEDIABOT_GRAPH_HTTP: { http: 502, doc: 'Graph answered with an error status' },
+  MEDIABOT_GRAPH_THROTTLED: { http: 503, doc: 'Graph kept answering 429 Too Many Requests after every retry' },
+  MEDIABOT_GRAPH_UNAVAILABLE: { http: 503, doc: 'Graph kept answering 503/504 after every retry' },
+  MEDIABOT_GRAPH_UNREACHABLE: { http: 502, doc: 'Graph could not be reached (network error or timeout) after every retry' },
+  MEDIABOT_GRAPH_AUTH: { http: 502, doc: 'An access token for Graph could not be acquired or was refused' },
+  MEDIABOT_GRAPH_BAD_RESPONSE: { http: 502, doc: 'Graph answered with a body that is not the expected JSON' },
+  MEDIABOT_GRAPH_INVALID_ARGUMENT: { http: 400, doc: 'A Graph operation was called with an invalid argument' },
+  MEDIABOT_JOIN_URL_INVALID: { http: 400, doc: 'A Teams meeting join URL could not be parsed' },
   // Graph emulator
-  MEDIABOT_EMULATOR_START_FAILED: 'The Graph emulator could not start',
-  MEDIABOT_EMULATOR_BAD_FAULT: 'A fault-injection rule for the emulator is invalid',
-  MEDIABOT_EMULATOR_SPEECH_FAILED: 'The emulator could not render or read speech (espeak-ng/sox)',
+  MEDIABOT_EMULATOR_START_FAILED: { doc: 'The Graph emulator could not start' },
+  MEDIABOT_EMULATOR_BAD_FAULT: { doc: 'A fault-injection rule for the emulator is invalid' },
+  MEDIABOT_EMULATOR_SPEECH_FAILED: { doc: 'The emulator could not render or read speech (espeak-ng/sox)' },
   // media ingress (ACS media streaming, media bridge sidecar)
-  MEDIABOT_INGRESS_BAD_MESSAGE: 'An ingress control message is not valid JSON or does not match its schema',
-  MEDIABOT_INGRESS_BAD_FRAME: 'An ingress media frame is malformed or has the wrong size',
-  MEDIABOT_INGRESS_BAD_VERSION: 'An ingress peer speaks a protocol or frame version this build does not support',
-  MEDIABOT_INGRESS_BAD_RATE: 'Ingress PCM has a sample rate other than 16, 24 or 48 kHz',
-  MEDIABOT_INGRESS_UNAUTHORIZED: 'An ingress peer presented no valid token',
-  MEDIABOT_INGRESS_UNKNOWN_CALL: 'An ingress message names a call or call index that is not active',
-  MEDIABOT_INGRESS_RATE_EXCEEDED: 'An ingress source sends audio far faster than real time; frames were dropped',
-  MEDIABOT_INGRESS_SLOW_CONSUMER: 'An ingress peer stopped reading; outbound frames were dropped and it was disconnected',
-  MEDIABOT_INGRESS_HEARTBEAT: 'An ingress peer missed its heartbeats and was disconnected',
-  MEDIABOT_INGRESS_NO_SIDECAR: 'No media bridge sidecar is connected to create a media session',
-  MEDIABOT_INGRESS_SESSION_FAILED: 'The media bridge sidecar could not create a media session, or did not answer in time',
+  MEDIABOT_INGRESS_BAD_MESSAGE: { doc: 'An ingress control message is not valid JSON or does not match its schema' },
+  MEDIABOT_INGRESS_BAD_FRAME: { doc: 'An ingress media frame is malformed or has the wrong size' },
+  MEDIABOT_INGRESS_BAD_VERSION: { doc: 'An ingress peer speaks a protocol or frame version this build does not support' },
+  MEDIABOT_INGRESS_BAD_RATE: { doc: 'Ingress PCM has a sample rate other than 16, 24 or 48 kHz' },
+  MEDIABOT_INGRESS_UNAUTHORIZED: { http: 401, doc: 'An ingress peer presented no valid token' },
+  MEDIABOT_INGRESS_UNKNOWN_CALL: { doc: 'An ingress message names a call or call index that is not active' },
+  MEDIABOT_INGRESS_RATE_EXCEEDED: { doc: 'An ingress source sends audio far faster than real time; frames were dropped' },
+  MEDIABOT_INGRESS_SLOW_CONSUMER: { doc: 'An ingress peer stopped reading; outbound frames were dropped and it was disconnected' },
+  MEDIABOT_INGRESS_HEARTBEAT: { doc: 'An ingress peer missed its heartbeats and was disconnected' },
+  MEDIABOT_INGRESS_NO_SIDECAR: { http: 503, doc: 'No media bridge sidecar is connected to create a media session' },
+  MEDIABOT_INGRESS_SESSION_FAILED: { http: 502, doc: 'The media bridge sidecar could not create a media session, or did not answer in time' },
+  MEDIABOT_UDP_FAILED: { doc: 'A batched UDP socket could not be opened, bound or given its buffers' },
   // HTTP
-  MEDIABOT_BAD_REQUEST: 'The request is malformed',
-  MEDIABOT_BODY_TOO_LARGE: 'The request body is larger than allowed',
-  MEDIABOT_UNAUTHORIZED: 'Missing or invalid credentials',
-  MEDIABOT_NOT_FOUND: 'No such resource',
-  MEDIABOT_INTERNAL: 'An unexpected internal error',
+  MEDIABOT_BAD_REQUEST: { http: 400, doc: 'The request is malformed' },
+  MEDIABOT_BODY_TOO_LARGE: { http: 413, doc: 'The request body is larger than allowed' },
+  MEDIABOT_UNAUTHORIZED: { http: 401, doc: 'Missing or invalid credentials' },
+  MEDIABOT_NOT_FOUND: { http: 404, doc: 'No such resource' },
+  MEDIABOT_INTERNAL: { http: 500, doc: 'An unexpected internal error' },
   // worker, operator API, demo
-  MEDIABOT_CALL_NOT_ESTABLISHED: 'The call is not established yet, and the action needs an established call',
-  MEDIABOT_PROMPT_FAILED: 'A prompt could not be synthesized, fetched or decoded',
-  MEDIABOT_URL_REFUSED: 'A caller-given URL was refused (address not public and not allowlisted, too large, too slow, too many redirects) or could not be fetched; one message whatever the reason',
-  MEDIABOT_ORIGIN_REFUSED: 'A request carried an Origin or Host header that is not the worker\'s own or an allowed one',
-  MEDIABOT_CALLBACK_REPLAYED: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones',
-  MEDIABOT_RTP_PORTS_EXHAUSTED: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call',
-  MEDIABOT_DEMO_FAILED: 'A stage of `mediabot demo` failed (the message names the stage)',
+  MEDIABOT_CALL_NOT_ESTABLISHED: { http: 409, doc: 'The call is not established yet, and the action needs an established call' },
+  MEDIABOT_PROMPT_FAILED: { http: 502, doc: 'A prompt could not be synthesized, fetched or decoded' },
+  MEDIABOT_URL_REFUSED: { http: 400, doc: 'A caller-given URL was refused (address not public and not allowlisted, too large, too slow, too many redirects) or could not be fetched; one message whatever the reason' },
+  MEDIABOT_ORIGIN_REFUSED: { http: 403, doc: 'A request carried an Origin or Host header that is not the worker\'s own or an allowed one' },
+  MEDIABOT_CALLBACK_REPLAYED: { http: 401, doc: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones' },
+  MEDIABOT_RTP_PORTS_EXHAUSTED: { http: 503, doc: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call' },
+  MEDIABOT_DEMO_FAILED: { doc: 'A stage of `mediabot demo` failed (the message names the stage)' },
   // deployment
-  MEDIABOT_DRAINING: 'The instance is shutting down (draining) and takes no new calls; its live calls go on until they end',
-  MEDIABOT_AT_CAPACITY: 'The instance already has MEDIABOT_MAX_CALLS live calls',
-} as const;
+  MEDIABOT_DRAINING: { http: 503, doc: 'The instance is shutting down (draining) and takes no new calls; its live calls go on until they end' },
+  MEDIABOT_AT_CAPACITY: { http: 503, doc: 'The instance already has MEDIABOT_MAX_CALLS live calls' },
+} as const satisfies Record<`MEDIABOT_${string}`, ErrorCodeInfo>;
 
-export type MediabotErrorCode = keyof typeof ERROR_CODES | `MEDIABOT_${string}`;
+export type MediabotErrorCode = keyof typeof ERROR_CODES;
+
+/** True for a string that is one of the codes (e.g. one that crossed a thread or process boundary). */
+export function isMediabotErrorCode(code: unknown): code is MediabotErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+}
+
+/**
+ * Rebuilds an error that crossed a boundary as plain data (a media thread's reply): its code is
+ * kept only if it is one of the table's; otherwise it becomes `fallback`, with the unknown code in
+ * the details.
+ */
+export function errorFromWire(error: { code: unknown; message: unknown }, fallback: MediabotErrorCode): MediabotError {
+  const message = typeof error.message === 'string' ? error.message : 'unknown error';
+  if (isMediabotErrorCode(error.code)) return new MediabotError(error.code, message);
+  return new MediabotError(fallback, message, { unknownCode: error.code });
+}
+
+/** The HTTP status for a code: the table's, or 500 for codes not normally answered over HTTP. */
+export function httpStatusOf(code: MediabotErrorCode): number {
+  const info: ErrorCodeInfo = ERROR_CODES[code];
+  return info.http ?? 500;
+}
 
 export class MediabotError extends Error {
   readonly code: MediabotErrorCode;

@@ -21,7 +21,7 @@ export type {
   TickFrame,
 } from './media/hooks/api.js';
 export { isAsyncHook } from './media/hooks/api.js';
-export type { HookFactory } from './media/hooks/loader.js';
+export type { HookFactory } from './media/hooks/api.js';
 export type { HookSpec } from './media/session/spec.js';
 
 // Built-in hooks.

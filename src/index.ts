@@ -32,7 +32,7 @@ export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-ap
 export { buildApp, type AppDeps } from './server/app.js';
 export type { CallJson } from './server/routes/v1-calls.js';
 
-export { loadConfig, CONFIG_DEFAULTS, type MediabotConfig, type Transcriber as TranscriberName } from './config/config.js';
+export { loadConfig, CONFIG_DEFAULTS, type MediabotConfig, type TranscriberName } from './config/config.js';
 export { MediabotError, isMediabotError, ERROR_CODES, type MediabotErrorCode } from './errors.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
 

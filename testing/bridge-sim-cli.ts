@@ -5,6 +5,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SCRIPT, defaultSpeechCacheDir, SpeechBank } from './emulator/speech.js';
 import { parseWavPcm16 } from '../src/media/wire/wav.js';
+import { bridgePeerToken } from '../src/config/process-settings.js';
 import { MediabotError } from '../src/errors.js';
 import { startBridgeSimulator, type BridgeSimSpeaker } from './bridge-peer.js';
 import { to16k } from './sidecar/index.js';
@@ -101,7 +102,7 @@ export async function runBridgeSimCommand(argv: string[]): Promise<number> {
     process.stderr.write(`mediabot bridge-sim: --url ws://… is required\n${USAGE}`);
     return 2;
   }
-  const token = values.token ?? process.env.MEDIABOT_BRIDGE_TOKEN ?? process.env.MEDIABOT_API_TOKEN;
+  const token = values.token ?? bridgePeerToken();
   if (!token) {
     process.stderr.write('mediabot bridge-sim: --token (or MEDIABOT_BRIDGE_TOKEN / MEDIABOT_API_TOKEN) is required\n');
     return 2;

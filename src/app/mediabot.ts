@@ -27,7 +27,7 @@ import type { MediaSessionProvider } from '../graph/media-config.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { HookSpec } from '../media/session/spec.js';
 import { MediaThreadPool } from '../media/threads/pool.js';
-import { azureFromEnv, checkHookModules, parseHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
+import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
 import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
@@ -41,7 +41,7 @@ import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
 import { openDatabase, type Database } from '../store/db.js';
-import { CallRecordStore } from '../store/callrecords.js';
+import { CallRecordStore } from '../store/call-records.js';
 import { SpeechStore } from '../store/speech-store.js';
 import { CallService } from '../calls/service.js';
 import { type LiveEvent } from '../events/live.js';
@@ -68,8 +68,6 @@ export interface MediabotOptions {
   emulatorOptions?: Partial<Omit<EmulatorOptions, 'tenantId' | 'clientId' | 'clientSecret'>>;
   /** Supplies app-hosted media blobs; default: the bridge sidecar when one is connected, else RTP sessions on the media threads. */
   mediaSessions?: MediaSessionProvider;
-  /** Where MEDIABOT_HOOKS and the Azure speech settings are read (default process.env). */
-  env?: NodeJS.ProcessEnv;
   /** Subscribe to callRecords change notifications (default true when Graph can reach us). */
   subscribeCallRecords?: boolean;
 }
@@ -127,7 +125,7 @@ async function compose(config: MediabotConfig, opts: MediabotOptions, withEmulat
     cleanups.length = 0;
   };
   try {
-    const hooks = [...(await resolveConfiguredHooks(config, opts.env)), ...(await checkedExtraHooks(opts.hooks ?? []))];
+    const hooks = [...(await resolveConfiguredHooks(config)), ...(await checkedExtraHooks(opts.hooks ?? []))];
     const { cfg, emulator } = await withEmulator(log, cleanups);
     return await assemble(hooks, cfg, emulator, opts, log, cleanups, cleanup);
   } catch (err) {
@@ -189,13 +187,13 @@ async function checkedExtraHooks(specs: readonly HookSpec[]): Promise<HookSpec[]
  * bad setting stops start-up rather than the first call. Timeline and analytics come from the
  * call service's own module instead (it writes them out at call end).
  */
-export async function resolveConfiguredHooks(cfg: MediabotConfig, env: NodeJS.ProcessEnv = process.env): Promise<HookSpec[]> {
-  const hookModules = parseHookModules(env['MEDIABOT_HOOKS']);
+export async function resolveConfiguredHooks(cfg: MediabotConfig): Promise<HookSpec[]> {
+  const hookModules = cfg.hookModules;
   await checkHookModules(hookModules);
   return resolveHooksFromConfig({
     transcriber: cfg.transcriber,
     transcriberWsUrl: cfg.transcriberWsUrl,
-    azure: azureFromEnv(env),
+    azure: cfg.azureSpeech,
     record: cfg.record,
     dataDir: cfg.dataDir,
     recordFormat: 'both',

@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import type { CallArtifacts } from '../calls/service.js';
 import type { LiveEvent } from '../events/live.js';
 import { startMediabot, type ComposedMediabot } from '../app/mediabot.js';
-import { wer } from '../util/wer.js';
+import { werBefore, type ScriptedUtterance } from '../util/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
@@ -73,19 +73,20 @@ function intArg(flag: string, v: string, min: number, max: number): number {
   return Number(v);
 }
 
-/** The demo's config: always the embedded emulator; the transcriber defaults to pocketsphinx when installed. */
-export function demoConfig(env: NodeJS.ProcessEnv = process.env): { config: MediabotConfig; transcriberNote: string } {
-  const explicit = env['MEDIABOT_TRANSCRIBER'];
-  let note: string;
-  const patched = { ...env };
-  if (explicit === undefined || explicit === '') {
-    const ok = pocketsphinxAvailable();
-    patched['MEDIABOT_TRANSCRIBER'] = ok ? 'pocketsphinx' : 'none';
-    note = ok ? 'transcriber: pocketsphinx (found pocketsphinx_continuous)' : 'transcriber: none (pocketsphinx_continuous is not installed; apt install pocketsphinx pocketsphinx-en-us for captions)';
-  } else {
-    note = `transcriber: ${explicit} (MEDIABOT_TRANSCRIBER)`;
-  }
-  const config = loadConfig(patched);
+/**
+ * The demo's config (from `env`, else the environment loadConfig reads): always the embedded emulator;
+ * unless MEDIABOT_TRANSCRIBER says otherwise the transcriber is pocketsphinx when installed, and
+ * the log level defaults to warn (the demo prints its own story on stdout).
+ */
+export function demoConfig(env?: NodeJS.ProcessEnv): { config: MediabotConfig; transcriberNote: string } {
+  const ok = pocketsphinxAvailable();
+  const config = loadConfig(env, { transcriber: ok ? 'pocketsphinx' : 'none', logLevel: 'warn' });
+  const note =
+    config.transcriber === 'pocketsphinx' && ok
+      ? 'transcriber: pocketsphinx (found pocketsphinx_continuous)'
+      : config.transcriber === 'none' && !ok
+        ? 'transcriber: none (pocketsphinx_continuous is not installed; apt install pocketsphinx pocketsphinx-en-us for captions)'
+        : `transcriber: ${config.transcriber} (MEDIABOT_TRANSCRIBER)`;
   return { config: { ...config, useEmulator: true }, transcriberNote: note };
 }
 
@@ -97,10 +98,15 @@ class Stage {
   }
 }
 
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
-function demoLogger(): Logger {
-  const level = process.env['MEDIABOT_LOG_LEVEL'] ?? 'warn';
+function demoLogger(level: string): Logger {
   return pino({ name: 'mediabot', level }, pino.destination(2));
 }
 
@@ -124,7 +130,7 @@ function waitFor<T>(subscribe: (l: (e: LiveEvent) => void) => () => void, match:
 }
 
 /** Runs the demo. Returns the worker when keepServing (the caller closes it), else null. */
-export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<ComposedMediabot | null> {
+export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<ComposedMediabot | null> {
   const out = o.out;
   const stage = new Stage();
   let worker: ComposedMediabot | null = null;
@@ -132,7 +138,7 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     const { config, transcriberNote } = demoConfig(env);
     out(`mediabot demo: ${o.participants} simulated participants, ${o.seconds}s of talk; ${transcriberNote}`);
     stage.set('starting the embedded Graph emulator and the worker', out);
-    worker = await startMediabot(config, { logger: demoLogger() });
+    worker = await startMediabot(config, { logger: demoLogger(config.logLevel) });
     const w = worker;
     out(`  worker     ${w.url}   (dashboard ${w.url}/ · API docs ${w.url}/docs)`);
     out(`  graph      ${w.config.graphUrl} (embedded emulator, own CA)`);
@@ -167,9 +173,12 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     const prompts = new Set<string>();
     const stamp = (): string => `[${secs(established ? Date.now() - established : 0).padStart(6)}]`;
     let callId = '';
+    // How far the call's media clock is behind the time since established (for scoring the transcript).
+    const clockOffsets: number[] = [];
     const subscribe = (l: (e: LiveEvent) => void): (() => void) => w.events.on(l);
     const off = subscribe((e) => {
       if (!('callId' in e) || (callId !== '' && e.callId.toLowerCase() !== callId.toLowerCase())) return;
+      if (established > 0 && 'mediaTimeMs' in e && typeof e.mediaTimeMs === 'number' && clockOffsets.length < 50) clockOffsets.push(Date.now() - established - e.mediaTimeMs);
       switch (e.type) {
         case 'call.state':
           out(`${stamp()} call ${e.state}${e.reason ? `: ${e.reason.explanation}` : ''}`);
@@ -282,14 +291,18 @@ export async function runDemo(o: DemoOptions, env: NodeJS.ProcessEnv = process.e
     } else {
       out(`transcript (${lines.length} lines), first lines:`);
       for (const l of [...lines].sort((a, b) => a.startMs - b.startMs).slice(0, 6)) out(`  ${secs(l.startMs).padStart(6)} ${nameOf(l.sourceId)}: ${l.text}`);
-      const details = w.emulator?.callDetails(callId) as { script?: Array<{ name: string; utterances: Array<{ text: string; endMs: number }> }> } | undefined;
-      const spokenUntil = hangupAt - established;
-      const pairs = (details?.script ?? []).map((s) => ({
-        reference: s.utterances.filter((u) => u.endMs <= spokenUntil).map((u) => u.text).join(' '),
-        hypothesis: lines.filter((l) => nameOf(l.sourceId) === s.name).map((l) => l.text).join(' '),
-      }));
-      const score = wer(pairs);
-      out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words said before hang-up; pocketsphinx on synthetic speech)`);
+      const details = w.emulator?.callDetails(callId) as { script?: Array<{ name: string; utterances: ScriptedUtterance[] }> } | undefined;
+      // Only what was said before the hang-up, in the script and in the transcript alike, with the
+      // lines moved from the media clock to the time since established (the script's clock).
+      const shift = median(clockOffsets);
+      const score = werBefore(
+        (details?.script ?? []).map((s) => ({
+          utterances: s.utterances,
+          lines: lines.filter((l) => nameOf(l.sourceId) === s.name).map((l) => ({ text: l.text, startMs: l.startMs + shift, endMs: l.endMs + shift })),
+        })),
+        hangupAt - established,
+      );
+      out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words in the sentences finished before hang-up; pocketsphinx on synthetic speech)`);
     }
     out('files written:');
     const recDir = artifacts.recordings.length > 0 ? await w.calls.recordingPath(callId, artifacts.recordings[0]!.file).then((p) => dirname(p)) : null;

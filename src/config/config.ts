@@ -1,10 +1,28 @@
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
 import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
 
-export type Transcriber = 'none' | 'pocketsphinx' | 'azure' | 'ws';
+/** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
+export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
+export type TranscriberName = (typeof TRANSCRIBER_NAMES)[number];
+
+/** Azure Speech credentials and options (MEDIABOT_AZURE_SPEECH_*), for MEDIABOT_TRANSCRIBER=azure. */
+export interface AzureSpeechSettings {
+  key: string;
+  region?: string;
+  endpoint?: string;
+  language?: string;
+}
+
+/** A user hook module from MEDIABOT_HOOKS. */
+export interface HookModuleRef {
+  /** Absolute path of an ES module. */
+  module: string;
+  /** Export holding the factory; default `default`. */
+  export?: string;
+}
 
 /** The deployment settings (src/config/deployment.ts) are part of it: instanceId, publicUrl (its `{instance}` filled in), internalUrl, maxCalls, drainTimeoutS, caPem/caFile. */
 export interface MediabotConfig extends Omit<DeploymentConfig, 'publicUrl'> {
@@ -28,8 +46,12 @@ export interface MediabotConfig extends Omit<DeploymentConfig, 'publicUrl'> {
   /** The OpenID configuration whose keys sign ACS's WebSocket tokens. */
   acsOpenIdUrl: string;
   rtpPorts: { min: number; max: number };
-  transcriber: Transcriber;
+  transcriber: TranscriberName;
   transcriberWsUrl: string | undefined;
+  /** Azure Speech settings; undefined without MEDIABOT_AZURE_SPEECH_KEY. */
+  azureSpeech: AzureSpeechSettings | undefined;
+  /** User hook modules (MEDIABOT_HOOKS), paths made absolute; start-up checks they load. */
+  hookModules: HookModuleRef[];
   record: boolean;
   logLevel: string;
   mediaThreads: number;
@@ -88,11 +110,17 @@ function parseEnum<T extends string>(name: string, raw: string, values: readonly
   return raw as T;
 }
 
+/** Defaults a command may put in place of the built-in ones, for variables that are not set. */
+export interface ConfigDefaultOverrides {
+  transcriber?: TranscriberName;
+  logLevel?: string;
+}
+
 /**
  * Builds the one validated config object from the environment (MEDIABOT_*).
  * Throws MediabotError(MEDIABOT_CONFIG_INVALID) naming the variable on any bad value.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: ConfigDefaultOverrides = {}): MediabotConfig {
   const get = (k: string): string | undefined => {
     const v = env[k];
     return v === undefined || v === '' ? undefined : v;
@@ -111,13 +139,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
     mediaThreads = Number(threadsRaw);
   }
 
-  const logLevel = get('MEDIABOT_LOG_LEVEL') ?? CONFIG_DEFAULTS.logLevel;
+  const logLevel = get('MEDIABOT_LOG_LEVEL') ?? defaults.logLevel ?? CONFIG_DEFAULTS.logLevel;
   parseEnum('MEDIABOT_LOG_LEVEL', logLevel, LOG_LEVELS);
 
   const recordRaw = get('MEDIABOT_RECORD') ?? CONFIG_DEFAULTS.record;
   parseEnum('MEDIABOT_RECORD', recordRaw, ['on', 'off'] as const);
 
-  const transcriber = parseEnum('MEDIABOT_TRANSCRIBER', get('MEDIABOT_TRANSCRIBER') ?? CONFIG_DEFAULTS.transcriber, ['none', 'pocketsphinx', 'azure', 'ws'] as const);
+  const transcriber = parseEnum('MEDIABOT_TRANSCRIBER', get('MEDIABOT_TRANSCRIBER') ?? defaults.transcriber ?? CONFIG_DEFAULTS.transcriber, TRANSCRIBER_NAMES);
   const transcriberWsUrl = get('MEDIABOT_TRANSCRIBER_WS_URL');
   if (transcriberWsUrl !== undefined && !/^wss?:\/\//.test(transcriberWsUrl)) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', transcriberWsUrl, 'a ws:// or wss:// URL');
   if (transcriber === 'ws' && transcriberWsUrl === undefined) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', '', 'a ws:// URL when MEDIABOT_TRANSCRIBER=ws');
@@ -171,6 +199,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
     rtpPorts: { min: rtpMin, max: rtpMax },
     transcriber,
     transcriberWsUrl,
+    azureSpeech: azureSpeechFromEnv(env),
+    hookModules: parseHookModuleList(get('MEDIABOT_HOOKS')),
     record: recordRaw === 'on',
     logLevel,
     mediaThreads,
@@ -185,4 +215,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MediabotConfig
 /** A literal loopback address (or `localhost`); see isLoopbackHost. */
 export function isLoopback(host: string): boolean {
   return isLoopbackHost(host);
+}
+
+/** Reads the MEDIABOT_AZURE_SPEECH_* settings; undefined without a key. */
+export function azureSpeechFromEnv(env: NodeJS.ProcessEnv): AzureSpeechSettings | undefined {
+  const get = (k: string): string | undefined => (env[k] === '' ? undefined : env[k]);
+  const key = get('MEDIABOT_AZURE_SPEECH_KEY');
+  if (key === undefined) return undefined;
+  const out: AzureSpeechSettings = { key };
+  const region = get('MEDIABOT_AZURE_SPEECH_REGION');
+  const endpoint = get('MEDIABOT_AZURE_SPEECH_ENDPOINT');
+  const language = get('MEDIABOT_AZURE_SPEECH_LANGUAGE');
+  if (region !== undefined) out.region = region;
+  if (endpoint !== undefined) out.endpoint = endpoint;
+  if (language !== undefined) out.language = language;
+  return out;
+}
+
+/**
+ * Parses MEDIABOT_HOOKS: a comma-separated list of module paths, each optionally `#exportName`
+ * (default export otherwise), relative to `baseDir`. Syntax only: whether each file exists and
+ * exports a factory is checked at start-up.
+ */
+export function parseHookModuleList(value: string | undefined, baseDir = process.cwd()): HookModuleRef[] {
+  if (value === undefined || value.trim() === '') return [];
+  return value.split(',').map((raw) => {
+    const entry = raw.trim();
+    const [path, exp, extra] = entry.split('#');
+    if (path === undefined || path === '' || extra !== undefined || exp === '') {
+      throw new MediabotError('MEDIABOT_CONFIG_INVALID', `MEDIABOT_HOOKS entry ${JSON.stringify(entry)} is invalid: expected path/to/module.js or path/to/module.js#exportName`, { variable: 'MEDIABOT_HOOKS' });
+    }
+    const module = isAbsolute(path) ? path : resolve(baseDir, path);
+    return exp === undefined ? { module } : { module, export: exp };
+  });
 }

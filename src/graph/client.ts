@@ -3,7 +3,7 @@ import { createCallsApi, type CallsApi } from './calls.js';
 import { createParticipantsApi, type ParticipantsApi } from './participants.js';
 import { createMeetingsApi, type MeetingsApi } from './meetings.js';
 import { createPresenceApi, type PresenceApi } from './presence.js';
-import { createCallRecordsApi, type CallRecordsApi } from './callRecords.js';
+import { createCallRecordsApi, type CallRecordsApi } from './call-records.js';
 import { createSubscriptionsApi, type SubscriptionsApi } from './subscriptions.js';
 
 export interface GraphClient {

@@ -20,7 +20,7 @@ export * from './calls.js';
 export * from './participants.js';
 export * from './meetings.js';
 export * from './presence.js';
-export * from './callRecords.js';
+export * from './call-records.js';
 export * from './subscriptions.js';
 export * from './client.js';
 export * from './from-config.js';

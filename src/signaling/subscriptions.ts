@@ -3,7 +3,7 @@ import type { EventBus } from '../events/bus.js';
 import { MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import type { CallRecordStore } from '../store/callrecords.js';
+import type { CallRecordStore } from '../store/call-records.js';
 import type { ChangeNotification } from './notifications.js';
 import type { CallRecordsPort, SubscriptionInfo, SubscriptionsPort } from './ports.js';
 import { secretsEqual } from './secrets.js';

@@ -9,7 +9,7 @@ import { CallNotifications } from './call-notifications.js';
 import type { CallRecordStore } from './call-records.js';
 import { obj, odataName, SUCCESS, CANCELED } from './call-support.js';
 import type { EmulatorContext } from './context.js';
-import { GraphError, notFound } from './graph-error.js';
+import { GraphErrorReply, notFound } from './graph-error.js';
 import type { MeetingStore } from './meetings.js';
 import { END_REASONS, type EmuCall, type EmuMeeting, type EmuOperation, type EmuParticipant, type Json, type ResultInfo } from './state.js';
 
@@ -190,7 +190,7 @@ export class CallCore {
   }
 
   requireEstablished(call: EmuCall): void {
-    if (call.state !== 'established') throw new GraphError(400, 'BadRequest', `Call is in state '${call.state}'; the action needs an established call.`);
+    if (call.state !== 'established') throw new GraphErrorReply(400, 'BadRequest', `Call is in state '${call.state}'; the action needs an established call.`);
   }
 
   newOp(call: EmuCall, type: string, clientContext: string | null, status: EmuOperation['status'], extra: Json = {}): EmuOperation {

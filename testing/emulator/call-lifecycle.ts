@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallCore } from './call-core.js';
 import { obj, odataName, firstIdentity } from './call-support.js';
 import type { EmulatorContext } from './context.js';
-import { badRequest, forbidden, GraphError } from './graph-error.js';
+import { badRequest, forbidden, GraphErrorReply } from './graph-error.js';
 import type { MeetingStore } from './meetings.js';
 import type { SimulatedPeople } from './simulated-people.js';
 import { DEFAULT_SCRIPT } from './speech.js';
@@ -141,7 +141,7 @@ export class CallLifecycle {
   answer(call: EmuCall, body: unknown): void {
     const b = obj(body);
     if (!b) throw badRequest('Request body must be a JSON object.');
-    if (call.state !== 'incoming') throw new GraphError(400, 'BadRequest', `Call is in state '${call.state}' and cannot be answered.`);
+    if (call.state !== 'incoming') throw new GraphErrorReply(400, 'BadRequest', `Call is in state '${call.state}' and cannot be answered.`);
     const cb = b['callbackUri'];
     if (typeof cb !== 'string' || !/^https?:\/\//.test(cb)) throw badRequest('callbackUri is required.');
     const mc = obj(b['mediaConfig']);

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { emulatorCliSettings, type EmulatorCliSettings } from '../../src/config/process-settings.js';
 import { MediabotError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createEmulator } from './server.js';
@@ -44,7 +45,7 @@ function bad(message: string): MediabotError {
   return new MediabotError('MEDIABOT_CONFIG_INVALID', message);
 }
 
-export async function runEmulatorCommand(argv: string[], env: NodeJS.ProcessEnv = process.env, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function runEmulatorCommand(argv: string[], env: EmulatorCliSettings = emulatorCliSettings(), out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   let values: { port?: string; meeting?: boolean; hold?: boolean; people?: string; 'speech-cache'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -65,10 +66,10 @@ export async function runEmulatorCommand(argv: string[], env: NodeJS.ProcessEnv 
   const people = values.people === undefined ? 3 : Number(values.people);
   if (!/^\d$/.test(values.people ?? '3') || people > 4) throw bad(`--people must be 0-4 (got ${JSON.stringify(values.people)})`);
 
-  const tenantId = env['MEDIABOT_TENANT_ID'] || randomUUID();
-  const clientId = env['MEDIABOT_CLIENT_ID'] || randomUUID();
-  const clientSecret = env['MEDIABOT_CLIENT_SECRET'] || randomBytes(24).toString('base64url');
-  const logger = createLogger(env['MEDIABOT_LOG_LEVEL'] ?? 'info', 'emulator');
+  const tenantId = env.tenantId ?? randomUUID();
+  const clientId = env.clientId ?? randomUUID();
+  const clientSecret = env.clientSecret ?? randomBytes(24).toString('base64url');
+  const logger = createLogger(env.logLevel ?? 'info', 'emulator');
   const emulator = await createEmulator({
     tenantId,
     clientId,
@@ -77,7 +78,7 @@ export async function runEmulatorCommand(argv: string[], env: NodeJS.ProcessEnv 
     logger,
     ...(values['speech-cache'] !== undefined ? { speechCacheDir: resolve(values['speech-cache']) } : {}),
   });
-  const dir = resolve(env['MEDIABOT_DATA_DIR'] || './mediabot-data');
+  const dir = resolve(env.dataDir ?? './mediabot-data');
   mkdirSync(dir, { recursive: true });
   const caFile = join(dir, 'emulator-ca.pem');
   writeFileSync(caFile, emulator.caPem);

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { GraphError } from './graph-error.js';
+import { GraphErrorReply } from './graph-error.js';
 import type { AppIdentity } from './identity.js';
 
 const identities = new WeakMap<FastifyRequest, AppIdentity>();
@@ -16,7 +16,7 @@ export function rolesOf(req: FastifyRequest): string[] {
 export function requireRole(req: FastifyRequest, ...anyOf: string[]): void {
   const roles = rolesOf(req);
   if (!anyOf.some((r) => roles.includes(r))) {
-    throw new GraphError(403, 'Forbidden', `Insufficient privileges to complete the operation. Requires one of: ${anyOf.join(', ')}.`);
+    throw new GraphErrorReply(403, 'Forbidden', `Insufficient privileges to complete the operation. Requires one of: ${anyOf.join(', ')}.`);
   }
 }
 

@@ -1,15 +1,15 @@
 /**
- * Graph-style errors: `{"error":{"code","message","innerError":{"request-id","date","client-request-id"}}}`.
- * Routes throw GraphError; the server's error handler turns it into that body with its status.
+ * The errors the emulator answers with, Graph-style (the client side is src/graph/errors.ts GraphError): `{"error":{"code","message","innerError":{"request-id","date","client-request-id"}}}`.
+ * Routes throw GraphErrorReply; the server's error handler turns it into that body with its status.
  */
-export class GraphError extends Error {
+export class GraphErrorReply extends Error {
   readonly status: number;
   readonly code: string;
   readonly headers: Record<string, string>;
 
   constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);
-    this.name = 'GraphError';
+    this.name = 'GraphErrorReply';
     this.status = status;
     this.code = code;
     this.headers = headers;
@@ -45,7 +45,7 @@ export function graphErrorBody(
   };
 }
 
-export const badRequest = (message: string, code = 'BadRequest'): GraphError => new GraphError(400, code, message);
-export const notFound = (message: string): GraphError => new GraphError(404, 'itemNotFound', message);
-export const forbidden = (message: string): GraphError => new GraphError(403, 'Forbidden', message);
-export const conflict = (message: string): GraphError => new GraphError(409, 'Conflict', message);
+export const badRequest = (message: string, code = 'BadRequest'): GraphErrorReply => new GraphErrorReply(400, code, message);
+export const notFound = (message: string): GraphErrorReply => new GraphErrorReply(404, 'itemNotFound', message);
+export const forbidden = (message: string): GraphErrorReply => new GraphErrorReply(403, 'Forbidden', message);
+export const conflict = (message: string): GraphErrorReply => new GraphErrorReply(409, 'Conflict', message);

@@ -1,5 +1,5 @@
 import type { EmulatorContext } from './context.js';
-import { badRequest, GraphError } from './graph-error.js';
+import { badRequest, GraphErrorReply } from './graph-error.js';
 import type { Json } from './state.js';
 import type { SubscriptionStore } from './subscriptions.js';
 
@@ -81,7 +81,7 @@ export class PresenceStore {
     const sessionId = b['sessionId'];
     if (typeof sessionId !== 'string' || sessionId.length === 0) throw badRequest('sessionId is required.');
     const u = this.users.get(userId);
-    if (!u || !u.sessions.delete(sessionId)) throw new GraphError(404, 'NotFound', `Presence session '${sessionId}' does not exist.`);
+    if (!u || !u.sessions.delete(sessionId)) throw new GraphErrorReply(404, 'NotFound', `Presence session '${sessionId}' does not exist.`);
     this.changed(userId);
   }
 

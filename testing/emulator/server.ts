@@ -10,7 +10,7 @@ import { CallbackSigner } from './callback-signer.js';
 import { DEFAULT_TIMING, type EmulatorContext, type EmulatorTiming } from './context.js';
 import { FaultInjector, faultErrorCode, parseFaultRule, type FaultRule } from './faults.js';
 import { setIdentity } from './graph-auth.js';
-import { GraphError, graphErrorBody } from './graph-error.js';
+import { GraphErrorReply, graphErrorBody } from './graph-error.js';
 import { DEFAULT_ROLES, IdentityProvider } from './identity.js';
 import { MeetingStore, type CreateMeetingInput } from './meetings.js';
 import { Notifier } from './notifier.js';
@@ -113,7 +113,7 @@ function clientRequestId(req: FastifyRequest): string | undefined {
 
 const requestIds = new WeakMap<FastifyRequest, string>();
 
-function sendGraphError(req: FastifyRequest, reply: FastifyReply, err: GraphError, extraInner: Record<string, string> = {}): FastifyReply {
+function sendGraphError(req: FastifyRequest, reply: FastifyReply, err: GraphErrorReply, extraInner: Record<string, string> = {}): FastifyReply {
   const rid = requestIds.get(req) ?? randomUUID();
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   return reply.code(err.status).send(graphErrorBody(err.code, err.message, rid, clientRequestId(req) ?? rid, extraInner));
@@ -153,7 +153,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), undefined);
+      done(new GraphErrorReply(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), undefined);
     }
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -208,19 +208,19 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     reply.header('client-request-id', clientRequestId(req) ?? rid);
   });
 
-  app.setErrorHandler((err: FastifyError | GraphError | Error, req, reply) => {
-    if (err instanceof GraphError) return sendGraphError(req, reply, err);
-    if (isMediabotError(err)) return sendGraphError(req, reply, new GraphError(400, err.code, err.message));
+  app.setErrorHandler((err: FastifyError | GraphErrorReply | Error, req, reply) => {
+    if (err instanceof GraphErrorReply) return sendGraphError(req, reply, err);
+    if (isMediabotError(err)) return sendGraphError(req, reply, new GraphErrorReply(400, err.code, err.message));
     const status = (err as FastifyError).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return sendGraphError(req, reply, new GraphError(status, status === 415 ? 'UnsupportedMediaType' : 'BadRequest', err.message));
+      return sendGraphError(req, reply, new GraphErrorReply(status, status === 415 ? 'UnsupportedMediaType' : 'BadRequest', err.message));
     }
     logger.error({ err, url: req.url }, 'emulator internal error');
-    return sendGraphError(req, reply, new GraphError(500, 'generalException', 'An unexpected error occurred in the emulator.'));
+    return sendGraphError(req, reply, new GraphErrorReply(500, 'generalException', 'An unexpected error occurred in the emulator.'));
   });
   app.setNotFoundHandler((req, reply) => {
     const graph = /^\/(v1\.0|beta)\//.test(req.url);
-    return sendGraphError(req, reply, graph ? new GraphError(400, 'BadRequest', `Resource not found for the segment '${req.url.split('?')[0]!.split('/')[2] ?? ''}'.`) : new GraphError(404, 'NotFound', 'No such endpoint.'));
+    return sendGraphError(req, reply, graph ? new GraphErrorReply(400, 'BadRequest', `Resource not found for the segment '${req.url.split('?')[0]!.split('/')[2] ?? ''}'.`) : new GraphErrorReply(404, 'NotFound', 'No such endpoint.'));
   });
 
   // Faults on the identity endpoints (only rules naming their path), answered the way Entra ID does.
@@ -285,22 +285,22 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
             const headers: Record<string, string> = {};
             if (fault.status === 429 || fault.status === 503) headers['retry-after'] = String(fault.retryAfterSeconds);
             const extra = fault.status === 429 ? { code: '429', status: '429', message: 'Please retry after' } : {};
-            await sendGraphError(req, reply, new GraphError(fault.status, faultErrorCode(fault.status), fault.status === 429 ? 'Please retry again later.' : 'The service is temporarily unavailable.', headers), extra);
+            await sendGraphError(req, reply, new GraphErrorReply(fault.status, faultErrorCode(fault.status), fault.status === 429 ? 'Please retry again later.' : 'The service is temporarily unavailable.', headers), extra);
             return reply;
           }
           const auth = req.headers.authorization;
           const token = typeof auth === 'string' && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : '';
           if (token === '') {
-            await sendGraphError(req, reply, new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', { 'www-authenticate': 'Bearer realm=""' }));
+            await sendGraphError(req, reply, new GraphErrorReply(401, 'InvalidAuthenticationToken', 'Access token is empty.', { 'www-authenticate': 'Bearer realm=""' }));
             return reply;
           }
           const who = await identity.verify(token);
           if ('error' in who) {
-            await sendGraphError(req, reply, new GraphError(401, 'InvalidAuthenticationToken', `Access token validation failure. ${who.error}`, { 'www-authenticate': 'Bearer realm="", error="invalid_token"' }));
+            await sendGraphError(req, reply, new GraphErrorReply(401, 'InvalidAuthenticationToken', `Access token validation failure. ${who.error}`, { 'www-authenticate': 'Bearer realm="", error="invalid_token"' }));
             return reply;
           }
           if (who.tenantId !== opts.tenantId) {
-            await sendGraphError(req, reply, new GraphError(401, 'InvalidAuthenticationToken', 'Access token is from another tenant.'));
+            await sendGraphError(req, reply, new GraphErrorReply(401, 'InvalidAuthenticationToken', 'Access token is from another tenant.'));
             return reply;
           }
           setIdentity(req, who);

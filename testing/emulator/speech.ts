@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { speechAssetsIgnored } from '../../src/config/process-settings.js';
 import { MediabotError } from '../../src/errors.js';
 import { decodeOggOpusFile } from '../../src/media/codec/ogg-opus-file.js';
 import { speechAssetPath, speechKey } from '../../src/media/speech/assets.js';
@@ -147,7 +148,7 @@ export class SpeechBank {
   private async load(voice: string, text: string): Promise<void> {
     const key = this.key(voice, text);
     if (this.clips.has(key)) return;
-    const asset = process.env['MEDIABOT_IGNORE_SPEECH_ASSETS'] === '1' ? null : speechAssetPath(key);
+    const asset = speechAssetsIgnored() ? null : speechAssetPath(key);
     if (asset !== null) {
       this.clips.set(key, await decodeOggOpusFile(asset));
       return;

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from './context.js';
-import { badRequest, GraphError, notFound } from './graph-error.js';
+import { badRequest, GraphErrorReply, notFound } from './graph-error.js';
 import { encryptResourceData, parseEncryptionCertificate } from './rich-notifications.js';
 import type { Json } from './state.js';
 
@@ -119,7 +119,7 @@ export class SubscriptionStore {
     if (!target) throw badRequest(`Resource '${resource}' is not supported by this emulator (callRecords and presences are).`, 'InvalidRequest');
     const needed = target.kind === 'callRecords' ? ['CallRecords.Read.All'] : ['Presence.Read.All', 'Presence.ReadWrite.All'];
     if (!needed.some((r) => grantedRoles.includes(r))) {
-      throw new GraphError(403, 'ExtensionError', `Operation: Create; Exception: [Status Code: Forbidden; Reason: The application lacks ${needed.join(' or ')}]`);
+      throw new GraphErrorReply(403, 'ExtensionError', `Operation: Create; Exception: [Status Code: Forbidden; Reason: The application lacks ${needed.join(' or ')}]`);
     }
     const exp = this.checkExpiration(expiration, target.kind);
     const includeResourceData = b['includeResourceData'] === true;

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { nativeKernelsEnabled } from '../../config/process-settings.js';
 
 /** The native kernels (native/mediabot_native.c). Every user has a TypeScript fallback. */
 export interface NativeKernels {
@@ -19,7 +20,7 @@ export interface NativeKernels {
 
 function load(): NativeKernels | null {
   // MEDIABOT_NATIVE=off forces the TypeScript/@discordjs/opus paths (tests compare both).
-  if (process.env['MEDIABOT_NATIVE'] === 'off') return null;
+  if (!nativeKernelsEnabled()) return null;
   const require = createRequire(import.meta.url);
   // src/media/core under tsx, dist/src/media/core when built.
   for (const rel of ['../../../native/build/Release/mediabot_native.node', '../../../../native/build/Release/mediabot_native.node']) {

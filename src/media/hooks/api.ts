@@ -120,6 +120,13 @@ export interface AsyncHook {
 
 export type Hook = InlineHook | AsyncHook;
 
+/**
+ * Makes the hooks for one call: none (null or undefined), one, or several. `call` holds the call id
+ * and, for a built-in or a MEDIABOT_HOOKS module, the spec's options (plain data when the factory
+ * runs in a media thread).
+ */
+export type HookFactory = (call: { callId: string } & Record<string, unknown>) => Hook | Hook[] | null | undefined | Promise<Hook | Hook[] | null | undefined>;
+
 export function isAsyncHook(h: Hook): h is AsyncHook {
   return typeof (h as AsyncHook).run === 'function';
 }

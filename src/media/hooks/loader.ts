@@ -1,12 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { MediabotError } from '../../errors.js';
-import type { Hook } from './api.js';
+import type { Hook, HookFactory } from './api.js';
 import type { HookSpec } from '../session/spec.js';
 
-export type HookFactory = (options: Record<string, unknown> & { callId: string }) => Hook | Hook[] | Promise<Hook | Hook[]>;
-
-/** Built-in hook factories, registered by the hooks module (src/media/hooks/builtin-specs.ts). */
+/** Built-in hook factories, registered by the hooks module (src/media/hooks/builtin/index.ts). */
 const builtins = new Map<string, HookFactory>();
 
 export function registerBuiltinHook(name: string, factory: HookFactory): void {
@@ -29,6 +27,7 @@ export async function loadHooks(specs: readonly HookSpec[], callId: string): Pro
       factory = f as HookFactory;
     }
     const made = await factory({ ...(spec.options ?? {}), callId });
+    if (made === null || made === undefined) continue;
     out.push(...(Array.isArray(made) ? made : [made]));
   }
   return out;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { MediabotError } from '../../errors.js';
+import { errorFromWire, MediabotError } from '../../errors.js';
 import type { MediaEvent } from '../hooks/api.js';
 import type { CallSpec } from '../session/spec.js';
 import { Emitter } from '../../util/emitter.js';
@@ -92,7 +92,8 @@ export class MediaThreadPool {
     if (!p) return;
     t.pending.delete(m.id);
     if (m.ok) p.resolve(m.result);
-    else p.reject(new MediabotError(m.error.code as `MEDIABOT_${string}`, m.error.message));
+    // The code crossed the thread boundary as a string: only a known code is kept.
+    else p.reject(errorFromWire(m.error, 'MEDIABOT_MEDIA_THREAD_FAILED'));
   }
 
   private fail(t: MediaThread, err: Error): void {

@@ -19,13 +19,13 @@ async function portFree(port: number): Promise<boolean> {
 
 describe('mediabot start-up', () => {
   it('stops with MEDIABOT_CONFIG_INVALID for azure transcription without a key', async () => {
-    const err = await createMediabot(testConfig({ MEDIABOT_TRANSCRIBER: 'azure' }), { logger: silentLogger, env: {} }).catch((e: unknown) => e);
+    const err = await createMediabot(testConfig({ MEDIABOT_TRANSCRIBER: 'azure' }), { logger: silentLogger }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'MEDIABOT_CONFIG_INVALID' });
     expect((err as Error).message).toContain('MEDIABOT_AZURE_SPEECH_KEY');
   });
 
   it('stops with MEDIABOT_CONFIG_INVALID for a hook module that does not exist', async () => {
-    const err = await createMediabot(testConfig(), { logger: silentLogger, env: { MEDIABOT_HOOKS: './no/such/hook.js' } }).catch((e: unknown) => e);
+    const err = await createMediabot(testConfig({ MEDIABOT_HOOKS: './no/such/hook.js' }), { logger: silentLogger }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'MEDIABOT_CONFIG_INVALID' });
   });
 

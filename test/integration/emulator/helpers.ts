@@ -1,14 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { createEmulator, type Emulator, type EmulatorOptions } from '../../../testing/emulator/index.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const VECTORS_DIR = resolve(repoRoot, '../shared/graph-vectors');
-export const HAVE_VECTORS = existsSync(resolve(VECTORS_DIR, 'INDEX.md'));
-if (!HAVE_VECTORS) console.log(`graph vectors not found at ${VECTORS_DIR}: vector comparisons are skipped`);
+import { HAVE_VECTORS, VECTORS_DIR, VECTORS_SKIP_REASON } from '../../helpers/graph-vectors.js';
+
+export { HAVE_VECTORS, VECTORS_DIR } from '../../helpers/graph-vectors.js';
+if (!HAVE_VECTORS) console.warn(VECTORS_SKIP_REASON);
 
 export const TENANT = 'aa67bd4c-8475-432d-bd41-39f255720e0a';
 export const CLIENT_ID = '2891555a-92ff-42e6-80fa-6e1300c6b5c6';

@@ -4,12 +4,11 @@
  * comments and trailing commas before JSON.parse (and still fails on truly broken ones).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { HAVE_VECTORS, VECTORS_DIR } from '../../helpers/graph-vectors.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const VECTORS_DIR = resolve(repoRoot, '../shared/graph-vectors');
-export const vectorsPresent = existsSync(resolve(VECTORS_DIR, 'INDEX.md'));
+export { VECTORS_DIR } from '../../helpers/graph-vectors.js';
+export const vectorsPresent = HAVE_VECTORS;
 
 /** Removes comments and trailing commas outside string literals. */
 export function stripLenient(text: string): string {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateSubscriptionBody, SubscriptionInfo, SubscriptionsPort, CallRecordsPort } from '../../../src/signaling/ports.js';
 import { ChangeNotificationProcessor, SubscriptionManager } from '../../../src/signaling/subscriptions.js';
-import { CallRecordStore } from '../../../src/store/callrecords.js';
+import { CallRecordStore } from '../../../src/store/call-records.js';
 import { openDatabase } from '../../../src/store/db.js';
 import { eventually, newSigningKey, postJson, startBot, startKeyServer, type Bot, type KeyServer } from './helpers.js';
 import { HAVE_VECTORS, loadVector } from '../../unit/signaling/vectors.js';

@@ -1,14 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseLenientJson } from '../../../src/signaling/lenient-json.js';
+import { HAVE_VECTORS, VECTORS_DIR, VECTORS_SKIP_REASON } from '../../helpers/graph-vectors.js';
 
-/** The repo root, from this file's place in test/unit/signaling. */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The Graph docs' examples, read in place (never copied into the repo). */
-export const VECTORS_DIR = resolve(REPO_ROOT, '../shared/graph-vectors');
-export const HAVE_VECTORS = existsSync(join(VECTORS_DIR, 'INDEX.md'));
-if (!HAVE_VECTORS) console.log(`graph vectors not found at ${VECTORS_DIR}: vector tests are skipped`);
+export { HAVE_VECTORS, REPO_ROOT, VECTORS_DIR } from '../../helpers/graph-vectors.js';
+if (!HAVE_VECTORS) console.warn(VECTORS_SKIP_REASON);
 
 export function vectorText(name: string): string {
   return readFileSync(join(VECTORS_DIR, name), 'utf8');

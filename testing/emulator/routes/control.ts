@@ -7,7 +7,7 @@ import { meetingResource } from '../builders.js';
 import type { CallbackSigner } from '../callback-signer.js';
 import { CALLBACK_ISSUER } from '../callback-signer.js';
 import { FaultInjector, parseFaultRule } from '../faults.js';
-import { badRequest, GraphError, notFound } from '../graph-error.js';
+import { badRequest, GraphErrorReply, notFound } from '../graph-error.js';
 import type { CreateMeetingInput, MeetingStore } from '../meetings.js';
 import { END_REASONS, type EmuCall, type Json } from '../state.js';
 import { LIFECYCLE_EVENTS, type LifecycleEvent, type SubscriptionStore } from '../subscriptions.js';
@@ -46,7 +46,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const auth = req.headers.authorization;
     const given = typeof auth === 'string' && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
     if (!secretsEqual(d.controlToken, given)) {
-      throw new GraphError(401, 'InvalidAuthenticationToken', 'The emulator control API needs the emulator\'s control token as a bearer token.', { 'www-authenticate': 'Bearer realm="emulator-control"' });
+      throw new GraphErrorReply(401, 'InvalidAuthenticationToken', 'The emulator control API needs the emulator\'s control token as a bearer token.', { 'www-authenticate': 'Bearer realm="emulator-control"' });
     }
   });
   app.get('/callback/.well-known/OpenIdConfiguration', async () => ({
@@ -66,7 +66,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
       const rule = d.faults.add(parseFaultRule(req.body));
       return reply.code(201).send(rule);
     } catch (err) {
-      if (isMediabotError(err)) throw new GraphError(400, err.code, err.message);
+      if (isMediabotError(err)) throw new GraphErrorReply(400, err.code, err.message);
       throw err;
     }
   });
@@ -142,7 +142,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const given = Buffer.from(auth.replace(/^Bearer\s+/i, ''));
     const want = Buffer.from(rec.token);
     if (given.length !== want.length || !timingSafeEqual(given, want)) {
-      throw new GraphError(401, 'InvalidAuthenticationToken', 'The recordingAccessToken is missing or wrong.');
+      throw new GraphErrorReply(401, 'InvalidAuthenticationToken', 'The recordingAccessToken is missing or wrong.');
     }
     return reply.code(200).header('content-type', 'audio/wav').send(rec.wav);
   });

@@ -1,6 +1,6 @@
 /**
  * Registers the built-in hooks by name so a call spec can name them across the
- * media-thread boundary (see src/media/core/hook-loader.ts). Options are the
+ * media-thread boundary (see src/media/hooks/loader.ts). Options are the
  * plain-data options of each factory. `speaker-timeline`, `analytics` and
  * `transcript` take an optional `dir`: at the end of the call they write
  * `timeline.json`, `analytics.json`, and `transcript.json` + `transcript.vtt` there.
@@ -15,6 +15,7 @@ import { createTalkEventsHook } from './talk-events.js';
 import { createTranscriptHook } from './transcript.js';
 import { createRecorderHook } from '../recorder/index.js';
 import { createTranscriber, type TranscriberName } from '../transcribe/engines.js';
+import type { AzureSpeechSettings } from '../../../config/config.js';
 import { createTranscriptionHook } from '../transcribe/hook.js';
 import { MediabotError } from '../../../errors.js';
 
@@ -60,11 +61,11 @@ registerBuiltinHook('transcript', (o) =>
   }),
 );
 
-registerBuiltinHook('transcribe', (o) => {
-  const t = createTranscriber({
+registerBuiltinHook('transcribe', async (o) => {
+  const t = await createTranscriber({
     transcriber: o.engine as TranscriberName,
     transcriberWsUrl: typeof o.url === 'string' ? o.url : undefined,
-    azure: o.azure as { key: string; region?: string; endpoint?: string; language?: string } | undefined,
+    azure: o.azure as AzureSpeechSettings | undefined,
     pocketsphinxArgs: Array.isArray(o.args) ? o.args.map(String) : undefined,
   });
   if (t === null) throw new MediabotError('MEDIABOT_HOOK_FAILED', 'the transcribe hook needs an engine (pocketsphinx, azure or ws)');

@@ -1,16 +1,18 @@
+/**
+ * The transcription engines and the hook settings built from config. Each engine's module is
+ * imported only when that engine is configured, so a media thread without Azure transcription
+ * never loads the Azure Speech SDK.
+ */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseHookModuleList, type AzureSpeechSettings, type HookModuleRef, type TranscriberName } from '../../../config/config.js';
 import { MediabotError } from '../../../errors.js';
 import type { HookSpec } from '../../session/spec.js';
-import { AzureSpeechTranscriber } from './azure.js';
-import { PocketsphinxTranscriber } from './pocketsphinx.js';
 import type { Transcriber } from './types.js';
-import { WsTranscriber } from './ws.js';
-import type { Hook } from '../api.js';
+import type { Hook, HookFactory } from '../api.js';
 
-/** Makes the hooks for one call. Options are plain data when the factory runs in a media thread. */
-export type HookFactory = (call: { callId: string } & Record<string, unknown>) => Hook | Hook[] | null | undefined | Promise<Hook | Hook[] | null | undefined>;
+export type { HookModuleRef, TranscriberName } from '../../../config/config.js';
 
 const globalFactories: HookFactory[] = [];
 
@@ -40,36 +42,61 @@ export async function hooksForCall(callId: string, perCall: readonly Hook[] = []
   return [...out, ...perCall];
 }
 
-export type TranscriberName = 'none' | 'pocketsphinx' | 'azure' | 'ws';
-
 export interface TranscriberConfig {
   transcriber: TranscriberName;
   /** For `ws`. */
   transcriberWsUrl?: string | undefined;
   /** For `azure`. */
-  azure?: { key: string; region?: string; endpoint?: string; language?: string } | undefined;
+  azure?: AzureSpeechSettings | undefined;
   /** For `pocketsphinx`: decoder arguments replacing the defaults. */
   pocketsphinxArgs?: string[] | undefined;
 }
 
-/** The Transcriber for a config, or null for `none`. Throws MEDIABOT_CONFIG_INVALID naming what is missing. */
-export function createTranscriber(c: TranscriberConfig): Transcriber | null {
+/**
+ * Checks a transcriber config without loading any engine: true when it names an engine, false for
+ * `none`. Throws MEDIABOT_CONFIG_INVALID naming what is missing.
+ */
+export function checkTranscriberConfig(c: TranscriberConfig): boolean {
   switch (c.transcriber) {
     case 'none':
-      return null;
+      return false;
     case 'pocketsphinx':
-      return new PocketsphinxTranscriber(c.pocketsphinxArgs === undefined ? {} : { args: c.pocketsphinxArgs });
+      return true;
     case 'ws':
       if (c.transcriberWsUrl === undefined || !/^wss?:\/\//.test(c.transcriberWsUrl)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'MEDIABOT_TRANSCRIBER_WS_URL must be a ws:// or wss:// URL when MEDIABOT_TRANSCRIBER=ws', { variable: 'MEDIABOT_TRANSCRIBER_WS_URL' });
-      return new WsTranscriber({ url: c.transcriberWsUrl });
+      return true;
     case 'azure': {
       const a = c.azure;
       if (a === undefined || a.key === '') throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'MEDIABOT_AZURE_SPEECH_KEY must be set when MEDIABOT_TRANSCRIBER=azure', { variable: 'MEDIABOT_AZURE_SPEECH_KEY' });
       if (a.region === undefined && a.endpoint === undefined) throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'MEDIABOT_AZURE_SPEECH_REGION (or MEDIABOT_AZURE_SPEECH_ENDPOINT) must be set when MEDIABOT_TRANSCRIBER=azure', { variable: 'MEDIABOT_AZURE_SPEECH_REGION' });
-      return new AzureSpeechTranscriber(a);
+      return true;
     }
     default:
       throw new MediabotError('MEDIABOT_CONFIG_INVALID', `unknown transcriber ${JSON.stringify(c.transcriber)}`, { variable: 'MEDIABOT_TRANSCRIBER' });
+  }
+}
+
+/**
+ * The Transcriber for a config, or null for `none`. The engine's module (and its SDK) is imported
+ * here, on first use. Throws MEDIABOT_CONFIG_INVALID naming what is missing.
+ */
+export async function createTranscriber(c: TranscriberConfig): Promise<Transcriber | null> {
+  if (!checkTranscriberConfig(c)) return null;
+  switch (c.transcriber) {
+    case 'pocketsphinx': {
+      const { PocketsphinxTranscriber } = await import('./pocketsphinx.js');
+      return new PocketsphinxTranscriber(c.pocketsphinxArgs === undefined ? {} : { args: c.pocketsphinxArgs });
+    }
+    case 'ws': {
+      const { WsTranscriber } = await import('./ws.js');
+      return new WsTranscriber({ url: c.transcriberWsUrl! });
+    }
+    case 'azure': {
+      const { AzureSpeechTranscriber } = await import('./azure.js');
+      return new AzureSpeechTranscriber(c.azure!);
+    }
+    default:
+      return null;
   }
 }
 
@@ -87,16 +114,9 @@ export interface HooksConfig extends TranscriberConfig {
   transcript?: boolean;
 }
 
-export interface HookModuleRef {
-  /** Absolute path of an ES module. */
-  module: string;
-  /** Export holding the factory; default `default`. */
-  export?: string;
-}
-
 /**
  * Builds the per-call hook specs (plain data, so they cross into media
- * threads) from config: the built-ins by name (src/media/hooks/builtin-specs.ts)
+ * threads) from config: the built-ins by name (src/media/hooks/builtin/index.ts)
  * then the user modules. The transcriber is checked here so a bad setting
  * stops start-up instead of failing on the first call.
  */
@@ -106,7 +126,7 @@ export function resolveHooksFromConfig(c: HooksConfig): HookSpec[] {
   if (c.speakerTimeline !== false) specs.push({ builtin: 'speaker-timeline' });
   if (c.analytics !== false) specs.push({ builtin: 'analytics' });
   if (c.record) specs.push({ builtin: 'recorder', options: { dir: resolve(c.dataDir, 'recordings'), format: c.recordFormat ?? 'ogg' } });
-  if (createTranscriber(c) !== null) {
+  if (checkTranscriberConfig(c)) {
     const options: Record<string, unknown> = { engine: c.transcriber };
     if (c.transcriberWsUrl !== undefined) options.url = c.transcriberWsUrl;
     if (c.azure !== undefined) options.azure = { ...c.azure };
@@ -119,31 +139,27 @@ export function resolveHooksFromConfig(c: HooksConfig): HookSpec[] {
 }
 
 /**
- * Parses MEDIABOT_HOOKS: a comma-separated list of module paths, each
- * optionally `#exportName` (default export otherwise), relative to `baseDir`.
+ * Parses MEDIABOT_HOOKS (see parseHookModuleList in config) and checks that each file exists.
  * Throws MEDIABOT_CONFIG_INVALID for an empty entry or a file that does not exist.
  */
 export function parseHookModules(value: string | undefined, baseDir = process.cwd()): HookModuleRef[] {
-  if (value === undefined || value.trim() === '') return [];
-  return value.split(',').map((raw) => {
-    const entry = raw.trim();
-    const [path, exp, extra] = entry.split('#');
-    if (path === undefined || path === '' || extra !== undefined || exp === '') {
-      throw new MediabotError('MEDIABOT_CONFIG_INVALID', `MEDIABOT_HOOKS entry ${JSON.stringify(entry)} is invalid: expected path/to/module.js or path/to/module.js#exportName`, { variable: 'MEDIABOT_HOOKS' });
-    }
-    const module = isAbsolute(path) ? path : resolve(baseDir, path);
-    if (!existsSync(module)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `MEDIABOT_HOOKS module ${module} does not exist`, { variable: 'MEDIABOT_HOOKS' });
-    return exp === undefined ? { module } : { module, export: exp };
-  });
+  const refs = parseHookModuleList(value, baseDir);
+  for (const r of refs) assertHookModuleExists(r);
+  return refs;
+}
+
+function assertHookModuleExists(r: HookModuleRef): void {
+  if (!existsSync(r.module)) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `MEDIABOT_HOOKS module ${r.module} does not exist`, { variable: 'MEDIABOT_HOOKS' });
 }
 
 /**
- * Imports each hook module once and checks it exports a factory function, so a
- * broken module fails at start-up with MEDIABOT_HOOK_MODULE_INVALID, not on
- * the first call.
+ * Checks each hook module exists (MEDIABOT_CONFIG_INVALID otherwise), imports it once and checks
+ * it exports a factory function, so a broken module fails at start-up with
+ * MEDIABOT_HOOK_MODULE_INVALID, not on the first call.
  */
 export async function checkHookModules(refs: readonly HookModuleRef[]): Promise<void> {
   for (const r of refs) {
+    assertHookModuleExists(r);
     let mod: Record<string, unknown>;
     try {
       mod = (await import(pathToFileURL(r.module).href)) as Record<string, unknown>;
@@ -153,15 +169,4 @@ export async function checkHookModules(refs: readonly HookModuleRef[]): Promise<
     const name = r.export ?? 'default';
     if (typeof mod[name] !== 'function') throw new MediabotError('MEDIABOT_HOOK_MODULE_INVALID', `hook module ${r.module} does not export a factory function "${name}"`);
   }
-}
-
-/** Reads the transcriber settings that are not in MediabotConfig (Azure credentials) from the environment. */
-export function azureFromEnv(env: NodeJS.ProcessEnv = process.env): TranscriberConfig['azure'] {
-  const key = env.MEDIABOT_AZURE_SPEECH_KEY;
-  if (key === undefined || key === '') return undefined;
-  const out: NonNullable<TranscriberConfig['azure']> = { key };
-  if (env.MEDIABOT_AZURE_SPEECH_REGION) out.region = env.MEDIABOT_AZURE_SPEECH_REGION;
-  if (env.MEDIABOT_AZURE_SPEECH_ENDPOINT) out.endpoint = env.MEDIABOT_AZURE_SPEECH_ENDPOINT;
-  if (env.MEDIABOT_AZURE_SPEECH_LANGUAGE) out.language = env.MEDIABOT_AZURE_SPEECH_LANGUAGE;
-  return out;
 }
