@@ -48,8 +48,11 @@ describe('admission', () => {
   }, 60_000);
 
   it('drain(): refuses calls with MEDIABOT_DRAINING, hangs up on timeoutMs 0 and resolves with the artifacts written', async () => {
-    const live = bot.calls.list({ state: 'active' });
-    expect(live).toHaveLength(1);
+    // The rejected incoming call ends on the bot's side once Graph's notification arrives.
+    const live = await until('one active call', () => {
+      const l = bot.calls.list({ state: 'active' });
+      return l.length === 1 ? l : undefined;
+    }, 15_000);
     const callId = live[0]!.id;
     await until('established', () => (bot.calls.get(callId).state === 'established' ? true : undefined), 20_000);
     const draining = bot.drain({ timeoutMs: 60_000 });
