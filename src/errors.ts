@@ -86,6 +86,11 @@ export const ERROR_CODES = {
   // deployment
   MEDIABOT_DRAINING: { http: 503, doc: 'The instance is shutting down (draining) and takes no new calls; its live calls go on until they end' },
   MEDIABOT_AT_CAPACITY: { http: 503, doc: 'The instance already has MEDIABOT_MAX_CALLS live calls' },
+  // many instances (MEDIABOT_REDIS_URL)
+  MEDIABOT_OWNER_UNREACHABLE: { http: 502, doc: 'The instance that owns the call did not answer a forwarded request (connection refused or timed out)' },
+  MEDIABOT_FLEET_UNAVAILABLE: { http: 503, doc: 'The call is not this instance\'s and the fleet registry (Redis) cannot be reached to find its owner' },
+  MEDIABOT_FLEET_FULL: { http: 503, doc: 'Every instance of the fleet is at MEDIABOT_MAX_CALLS or draining' },
+  MEDIABOT_WORKER_LOST: { http: 503, doc: 'The instance that owned the call stopped without hanging up; another instance hung the call up (a call end reason, and the answer for such a call\'s routes)' },
 } as const satisfies Record<`MEDIABOT_${string}`, ErrorCodeInfo>;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES;

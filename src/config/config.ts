@@ -3,6 +3,7 @@ import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
 import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
+import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -24,8 +25,8 @@ export interface HookModuleRef {
   export?: string;
 }
 
-/** The deployment settings (src/config/deployment.ts) are part of it: instanceId, publicUrl (its `{instance}` filled in), internalUrl, maxCalls, drainTimeoutS, caPem/caFile. */
-export interface MediabotConfig extends Omit<DeploymentConfig, 'publicUrl'> {
+/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL, MEDIABOT_INSTANCE_ID, MEDIABOT_INTERNAL_URL, MEDIABOT_MAX_CALLS: fleet.ts) and the deployment's (MEDIABOT_DRAIN_TIMEOUT_S, MEDIABOT_CA_FILE; MEDIABOT_PUBLIC_URL's `{instance}` filled in: deployment.ts). */
+export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'publicUrl'> {
   tenantId: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
@@ -151,7 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   if (transcriber === 'ws' && transcriberWsUrl === undefined) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', '', 'a ws:// URL when MEDIABOT_TRANSCRIBER=ws');
 
   const portRaw = get('MEDIABOT_PORT');
-  const deployment = loadDeploymentConfig(get);
+  const fleet = readFleetConfig(env);
+  const deployment = loadDeploymentConfig(get, fleet.instanceId);
   const publicUrlRaw = deployment.publicUrl;
   const tenantId = get('MEDIABOT_TENANT_ID');
   const clientId = get('MEDIABOT_CLIENT_ID');
@@ -209,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
+    ...fleet,
   };
 }
 
