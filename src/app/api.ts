@@ -7,6 +7,7 @@ import type { MediabotEvents } from './events-api.js';
 import type { DrainResult } from './drain.js';
 
 export type { DrainResult } from './drain.js';
+import type { MediabotWebhooks } from '../webhooks/api.js';
 
 export interface Mediabot {
   /** The effective config (with the emulator's URLs and credentials when emulated, and the chosen port). */
@@ -21,6 +22,8 @@ export interface Mediabot {
   readonly calls: MediabotCalls;
   /** Every live event, typed: call state and roster, talk, dominant speaker, transcripts, hooks' own events, artifacts. */
   readonly events: MediabotEvents;
+  /** Signed webhook deliveries: list, replay, wait until none is pending, publish (src/webhooks/api.ts). */
+  readonly webhooks: MediabotWebhooks;
   /** The embedded Graph emulator when the config has no Graph credentials, else null. */
   readonly emulator: Emulator | null;
   /** The token media sidecars present on /media/bridge (a random one when none is configured). */

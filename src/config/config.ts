@@ -3,6 +3,8 @@ import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
 import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
+import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
+import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
@@ -66,6 +68,10 @@ export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'pub
   allowedOrigins: string[];
   /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
   maxConnections: number;
+  /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
+  leave: LeaveSettings;
+  /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
+  webhooks: WebhookSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -211,6 +217,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
+    leave: leaveSettingsFromEnv(get),
+    webhooks: parseWebhookSettings(get),
     ...fleet,
   };
 }

@@ -23,6 +23,8 @@ export interface CreateMeetingInput {
   threadId?: string;
   /** Use this join meeting id instead of a generated one. */
   joinMeetingId?: string;
+  /** Hold bots that join in the lobby until admitted (POST /_emulator/calls/{id}/admit); default false. */
+  lobby?: boolean;
 }
 
 export const DEFAULT_PEOPLE = 3;
@@ -97,6 +99,7 @@ export class MeetingStore {
       externalId: input.externalId ?? null,
       people,
       endWhenEmpty: input.endWhenEmpty ?? true,
+      lobby: input.lobby ?? false,
       resource: {
         creationDateTime: now.toISOString(),
         startDateTime: start.toISOString(),
@@ -118,7 +121,8 @@ export class MeetingStore {
           producers: [],
           contributors: [],
         },
-        lobbyBypassSettings: { scope: 'organization', isDialInBypassEnabled: false },
+        // A lobby meeting lets only its organizer in directly: everyone else, bots included, waits.
+        lobbyBypassSettings: { scope: input.lobby ? 'organizer' : 'organization', isDialInBypassEnabled: false },
         audioConferencing: {
           conferenceId: String(randomInt(10_000_000, 99_999_999)),
           tollNumber: '+1 555-010-0100',
