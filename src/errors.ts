@@ -84,6 +84,9 @@ export const ERROR_CODES = {
   MEDIABOT_CALLBACK_REPLAYED: { http: 401, doc: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones' },
   MEDIABOT_RTP_PORTS_EXHAUSTED: { http: 503, doc: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call' },
   MEDIABOT_DEMO_FAILED: { doc: 'A stage of `mediabot demo` failed (the message names the stage)' },
+  // deployment
+  MEDIABOT_DRAINING: { http: 503, doc: 'The instance is shutting down (draining) and takes no new calls; its live calls go on until they end' },
+  MEDIABOT_AT_CAPACITY: { http: 503, doc: 'The instance already has MEDIABOT_MAX_CALLS live calls' },
   // call end reasons: a leave rule ended the call (docs/leave-rules.md); in the end reason, never thrown
   MEDIABOT_LEFT_ALONE: { doc: 'The bot left: no human was left in the call (bots and applications do not count) for MEDIABOT_LEAVE_WHEN_ALONE_S' },
   MEDIABOT_NO_ONE_JOINED: { doc: 'The bot left: no human joined within MEDIABOT_LEAVE_NO_ONE_JOINED_S of it entering the call' },

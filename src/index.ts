@@ -23,7 +23,7 @@ import type { MediabotConfig } from './config/config.js';
  */
 export const createMediabot: (config: MediabotConfig, options?: MediabotOptions) => Promise<Mediabot> = compose;
 
-export type { Mediabot } from './app/api.js';
+export type { Mediabot, DrainResult } from './app/api.js';
 export type { MediabotOptions } from './app/mediabot.js';
 export type { CallInfo, CallStateFilter, JoinInput, MediabotCalls, ParticipantInfo, PlaceInput, PlayResult, PromptInput, Transcript } from './app/calls-api.js';
 export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-api.js';

@@ -4,6 +4,9 @@ import type { MediabotConfig } from '../config/config.js';
 import type { Emulator } from '../../testing/emulator/index.js';
 import type { MediabotCalls } from './calls-api.js';
 import type { MediabotEvents } from './events-api.js';
+import type { DrainResult } from './drain.js';
+
+export type { DrainResult } from './drain.js';
 import type { MediabotWebhooks } from '../webhooks/api.js';
 
 export interface Mediabot {
@@ -27,6 +30,16 @@ export interface Mediabot {
   readonly bridgeToken: string;
   /** Opens the HTTP port (once; later calls return the same promise) and resolves with `url`. */
   listen(): Promise<string>;
-  /** Stops everything it started, listening or not. Calls still up are left to Graph (hang them up first to keep their artifacts). */
+  /** Stops everything it started, listening or not. Calls still up are left to Graph (hang them up first to keep their artifacts), or use `drain()`. */
   close(): Promise<void>;
+  /**
+   * Stops without dropping meetings (what `mediabot start` does on SIGTERM): /readyz answers 503 and
+   * new calls are refused (MEDIABOT_DRAINING; incoming ones rejected through Graph) at once; live
+   * calls go on until they end, or until `timeoutMs` (default MEDIABOT_DRAIN_TIMEOUT_S) passes, then
+   * they are hung up; resolves once every call's artifacts are written and everything is closed.
+   * Called again while draining, a sooner deadline shortens the wait (`{ timeoutMs: 0 }`: hang up now).
+   */
+  drain(options?: { timeoutMs?: number }): Promise<DrainResult>;
+  /** True once `drain()` was called. */
+  readonly draining: boolean;
 }

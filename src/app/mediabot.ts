@@ -55,6 +55,8 @@ import type { Mediabot } from './api.js';
 import { WorkerIngress } from '../calls/ingress.js';
 import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
+import { Admission } from './admission.js';
+import { Drainer } from './drain.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
 import { composeCallSettings, composeWebhooks } from './webhooks.js';
@@ -218,7 +220,7 @@ async function assemble(
   cleanups: Cleanups,
   cleanup: () => Promise<void>,
 ): Promise<ComposedMediabot> {
-  const cas = [emulator?.caPem, opts.caPem].filter((c): c is string => c !== undefined && c !== '');
+  const cas = [emulator?.caPem, opts.caPem, cfg.caPem].filter((c): c is string => c !== undefined && c !== '');
   const caPem = cas.length > 0 ? cas.join('\n') : undefined;
   const listenHost = cfg.host;
   const urlHost = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost.includes(':') ? `[${listenHost}]` : listenHost;
@@ -265,6 +267,10 @@ async function assemble(
   });
 
   let calls: CallService | undefined;
+  let registryRef: Signaling['registry'] | undefined;
+  const liveCallIds = (): string[] => (registryRef?.list() ?? []).filter((c) => c.state !== 'terminated').map((c) => c.id);
+  // Whether this instance takes another call: not while draining, not beyond MEDIABOT_MAX_CALLS.
+  const admission = new Admission({ maxCalls: cfg.maxCalls, liveCalls: () => liveCallIds().length });
   // Who may connect to /media/acs and /media/bridge (the rules: ingress/common/tokens.ts).
   const tokens = ingressTokens(cfg);
   const ingress = new WorkerIngress({
@@ -292,11 +298,13 @@ async function assemble(
       media: 'app',
       onRejected: (call, why) => log.info({ callId: call.callId, why }, 'incoming call rejected by MEDIABOT_INCOMING policy'),
     }),
+    acceptsIncoming: () => admission.acceptsIncoming(),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
     // `metrics` is created below; this only runs once callbacks arrive.
     onTerminationUnconfirmed: () => metrics.callbackRejected.inc({ reason: 'unconfirmed' }),
   });
   cleanups.push(() => signaling.close());
+  registryRef = signaling.registry;
   calls = new CallService({
     graph: graph.graph,
     signaling,
@@ -313,6 +321,7 @@ async function assemble(
     ingress,
     prompts,
     logger: log.child({ component: 'calls' }),
+    admission,
     leave: cfg.leave,
     callSettings: perCall.port,
   });
@@ -356,6 +365,7 @@ async function assemble(
 
   const readiness = new Readiness();
   readiness.setCheck('callbackKeys', () => validator.hasKeys || validator.warm());
+  if (cfg.maxCalls !== undefined) readiness.setCheck('capacity', () => !admission.atCapacity());
 
   const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
   events.feedFrom(bus);
@@ -447,6 +457,23 @@ async function assemble(
 
   let listening: Promise<string> | null = null;
   let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      readiness.startDraining();
+      await cleanup();
+    })();
+    return closing;
+  };
+  const drainer = new Drainer({
+    admission,
+    startDraining: () => readiness.startDraining(),
+    liveCallIds,
+    unfinalizedCallIds: () => service.unfinalizedCallIds(),
+    hangUp: (id) => service.hangUp(id),
+    whenFinalized: (id, ms) => service.whenFinalized(id, ms),
+    close,
+    logger: log.child({ component: 'drain' }),
+  });
   const listen = (): Promise<string> => {
     if (closing) return Promise.reject(new MediabotError('MEDIABOT_INTERNAL', 'this mediabot is closed'));
     listening ??= (async () => {
@@ -476,12 +503,10 @@ async function assemble(
     emulator,
     bridgeToken: ingress.bridgeToken,
     listen,
-    close: () => {
-      closing ??= (async () => {
-        readiness.startDraining();
-        await cleanup();
-      })();
-      return closing;
+    close,
+    drain: (o = {}) => drainer.drain(o.timeoutMs ?? cfg.drainTimeoutS * 1000),
+    get draining() {
+      return drainer.draining;
     },
     pool,
     signaling,

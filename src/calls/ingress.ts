@@ -21,6 +21,7 @@ import type { IngressCallInfo, IngressPool } from '../ingress/common/shared.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import type { WorkerHookOptions } from './media-hooks.js';
 import { workerHooksModule } from './media-sessions.js';
+import { TRANSCRIBE_STOP_TIMEOUT_MS } from '../media/hooks/transcribe/hook.js';
 
 /** What the call service needs to know about ingress media (by media id = the ingress call id). */
 export interface IngressMediaPort {
@@ -50,7 +51,17 @@ export interface WorkerIngressOptions {
   onCallEnded(info: IngressCallInfo & { reason: string }): void;
 }
 
-const END_WAIT_MS = 15_000;
+/** The hook runner's stop timeout for ingress calls (the same as RTP calls' default). */
+export const INGRESS_HOOK_STOP_TIMEOUT_MS = 30_000;
+/**
+ * How long finalizing waits for an ingress call's media to end: its hooks stop in two phases, the
+ * async ones first (a transcriber flushes for up to TRANSCRIBE_STOP_TIMEOUT_MS), then the inline
+ * ones (timeline, analytics: up to the runner's timeout), plus a margin for a loaded media thread.
+ * Shorter than that, a call under load was finalized before its hooks finished, and its last
+ * transcript lines, analytics and timeline were lost. It only bounds a stuck call: a call whose
+ * hooks finish sooner is finalized as soon as they do.
+ */
+export const MEDIA_END_WAIT_MS = Math.max(TRANSCRIBE_STOP_TIMEOUT_MS, INGRESS_HOOK_STOP_TIMEOUT_MS) + INGRESS_HOOK_STOP_TIMEOUT_MS + 15_000;
 
 interface Known {
   scratchDir: string;
@@ -122,7 +133,7 @@ export class WorkerIngress implements IngressMediaPort {
     const hooks: HookSpec[] = [...own, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     // No RTP peer needs the mix in Opus here, but the recorder's mix.opus does.
     const recording = own.some((h) => 'builtin' in h && h.builtin === 'recorder');
-    return { hooks, alwaysEncodeMix: recording, pcm: { encodeOpus: true } };
+    return { hooks, alwaysEncodeMix: recording, pcm: { encodeOpus: true }, hookStopTimeoutMs: INGRESS_HOOK_STOP_TIMEOUT_MS };
   }
 
   scratchDir(mediaId: string): string | undefined {
@@ -133,9 +144,11 @@ export class WorkerIngress implements IngressMediaPort {
     const k = this.known.get(mediaId);
     if (!k) return;
     if (this.bridge.calls().some((c) => c.callId === mediaId)) await this.bridge.endMediaSession(mediaId, 'the call ended').catch(() => undefined);
+    // Whoever ended it (the sidecar, ACS closing the stream, the line above), wait for its hooks.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([k.ended, new Promise<void>((r) => (timer = setTimeout(r, END_WAIT_MS)))]);
+    const timedOut = await Promise.race([k.ended.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), MEDIA_END_WAIT_MS)))]);
     clearTimeout(timer);
+    if (timedOut) this.o.logger.warn({ callId: mediaId, waitedMs: MEDIA_END_WAIT_MS }, 'the ingress call\'s media did not end in time; finalizing without its last hook outputs');
   }
 
   /** Forgets a finalized call. */

@@ -35,9 +35,11 @@ export class CallService {
   private readonly transcripts: Transcripts;
   private readonly files: CallArtifactsWriter;
   private readonly queries: CallQueries;
+  private readonly admission: NonNullable<CallServiceOptions['admission']>;
   private readonly leave: LeaveWatcher;
 
   constructor(o: CallServiceOptions) {
+    this.admission = o.admission ?? { admit: (place) => place() };
     const log = o.logger;
     const registry = o.signaling.registry;
     const table = (this.table = new CallTable(registry));
@@ -83,14 +85,14 @@ export class CallService {
   /** Joins a meeting; `leave` overrides the leave rules' defaults for this call (docs/leave-rules.md). */
   async join(input: JoinCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
-    const view = await this.control.join(input);
+    const view = await this.admission.admit(() => this.control.join(input));
     this.leave.watch(view.id, leave);
     return view;
   }
 
   async place(input: PlaceCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
-    const view = await this.control.place(input);
+    const view = await this.admission.admit(() => this.control.place(input));
     this.leave.watch(view.id, leave);
     return view;
   }
@@ -171,6 +173,11 @@ export class CallService {
 
   whenFinalized(callId: string, timeoutMs?: number): Promise<CallArtifacts> {
     return this.files.whenFinalized(callId, timeoutMs);
+  }
+
+  /** Calls whose artifacts are not written yet (live, or ending): what a drain waits for. */
+  unfinalizedCallIds(): string[] {
+    return [...this.table.all()].filter((m) => m.artifacts === null).map((m) => m.callId);
   }
 
   /** Ends every call's media (shutdown). */

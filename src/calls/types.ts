@@ -130,6 +130,8 @@ export interface CallServiceOptions {
   ingress?: IngressMediaPort;
   prompts: PromptStore;
   logger: Logger;
+  /** Gates outbound calls (join, place): refuses them while draining or at capacity (app/admission.ts). */
+  admission?: { admit<T>(place: () => Promise<T>): Promise<T> };
   /** The leave rules' defaults (config `leave`); absent: LEAVE_DEFAULTS. */
   leave?: LeaveSettings;
   /** Per-call settings: validated before anything is created, applied to the call's media hooks, stored with the call. */

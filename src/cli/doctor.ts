@@ -75,7 +75,8 @@ export async function runDoctor(config: MediabotConfig, emulatorOptions: Mediabo
   let scratch: string | null = null;
   try {
     let cfg = config;
-    let caPem: string | undefined;
+    // MEDIABOT_CA_FILE (a TLS-inspecting proxy, an emulator in another process); the embedded emulator adds its own below.
+    let caPem: string | undefined = config.caPem;
     let callbackUrl: string | null = null;
     if (config.useEmulator) {
       scratch = mkdtempSync(join(tmpdir(), 'mediabot-doctor-'));

@@ -4,6 +4,7 @@ import ipaddr from 'ipaddr.js';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
 import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
 import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
@@ -28,8 +29,8 @@ export interface HookModuleRef {
   export?: string;
 }
 
-/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL …; see fleet.ts). */
-export interface MediabotConfig extends FleetConfig {
+/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL, MEDIABOT_INSTANCE_ID, MEDIABOT_INTERNAL_URL, MEDIABOT_MAX_CALLS: fleet.ts) and the deployment's (MEDIABOT_DRAIN_TIMEOUT_S, MEDIABOT_CA_FILE; MEDIABOT_PUBLIC_URL's `{instance}` filled in: deployment.ts). */
+export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'publicUrl'> {
   tenantId: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
@@ -169,7 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   if (transcriber === 'ws' && transcriberWsUrl === undefined) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', '', 'a ws:// URL when MEDIABOT_TRANSCRIBER=ws');
 
   const portRaw = get('MEDIABOT_PORT');
-  const publicUrlRaw = get('MEDIABOT_PUBLIC_URL');
+  const fleet = readFleetConfig(env);
+  const deployment = loadDeploymentConfig(get, fleet.instanceId);
+  const publicUrlRaw = deployment.publicUrl;
   const tenantId = get('MEDIABOT_TENANT_ID');
   const clientId = get('MEDIABOT_CLIENT_ID');
   const clientSecret = get('MEDIABOT_CLIENT_SECRET');
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
   return {
+    ...deployment,
     tenantId,
     clientId,
     clientSecret,
@@ -241,7 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
     leave: leaveSettingsFromEnv(get),
     webhooks: parseWebhookSettings(get),
-    ...readFleetConfig(env),
+    ...fleet,
   };
 }
 

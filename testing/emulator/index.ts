@@ -27,6 +27,7 @@
  *   POST /_emulator/incomingCalls {callbackUri, from?: {id?, displayName?, phone?}} -> {id}
  *   POST /_emulator/meetings {subject?, people?: 0-4 | [{name, voice, sentences}], endWhenEmpty?, passcodeRequired?}
  *   GET  /_emulator/meetings/{id}
+ *   POST /_emulator/meetings/{id}/end           ends the meeting: every bot call in it terminates -> {ended: [callId]}
  *   POST /_emulator/subscriptions/{id}/lifecycle {lifecycleEvent}
  *   GET  /_emulator/recordings/{id}             recordResponse audio (Bearer recordingAccessToken)
  *

@@ -127,6 +127,14 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const m = d.meetings.create(input);
     return reply.code(201).send({ ...meetingResource(m, d.graphUrl, m.organizerId), people: m.people });
   });
+  // The meeting ends for everyone: each bot call in it is terminated as when the organizer ends a Teams meeting.
+  app.post<{ Params: { id: string } }>('/_emulator/meetings/:id/end', async (req) => {
+    const m = d.meetings.get(req.params.id);
+    if (!m) throw notFound(`Meeting '${req.params.id}' not found.`);
+    const calls = [...d.engine.calls.values()].filter((c) => c.meetingId === m.id);
+    for (const c of calls) d.engine.terminate(c, END_REASONS.conversationEnded);
+    return { ended: calls.map((c) => c.id) };
+  });
   app.get<{ Params: { id: string } }>('/_emulator/meetings/:id', async (req) => {
     const m = d.meetings.get(req.params.id);
     if (!m) throw notFound(`Meeting '${req.params.id}' not found.`);
