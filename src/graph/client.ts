@@ -1,4 +1,4 @@
-import type { GraphRequester } from './http.js';
+import { tenantRequester, type GraphRequester } from './http.js';
 import { createCallsApi, type CallsApi } from './calls.js';
 import { createParticipantsApi, type ParticipantsApi } from './participants.js';
 import { createMeetingsApi, type MeetingsApi } from './meetings.js';
@@ -14,6 +14,8 @@ export interface GraphClient {
   presence: PresenceApi;
   callRecords: CallRecordsApi;
   subscriptions: SubscriptionsApi;
+  /** The same operations with the tokens of another tenant (a call's, a meeting's): `graph.forTenant(tid).calls.get(id)`. */
+  forTenant(tenantId: string): GraphClient;
 }
 
 /** Groups the per-resource operations over one HTTP client: `graph.calls.playPrompt(callId, body)`. */
@@ -26,5 +28,6 @@ export function createGraphClient(http: GraphRequester): GraphClient {
     presence: createPresenceApi(http),
     callRecords: createCallRecordsApi(http),
     subscriptions: createSubscriptionsApi(http),
+    forTenant: (tenantId: string) => createGraphClient(tenantRequester(http, tenantId)),
   };
 }

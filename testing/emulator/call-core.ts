@@ -111,6 +111,10 @@ export class CallCore {
       etag: 1,
       lastKeepAliveAt: Date.now(),
       recordingStatus: null,
+      policyBasedRecording: false,
+      ownerTenantId: tenantId,
+      audioRoutingGroups: new Map(),
+      contentSharingSessions: new Map(),
       notificationsQueued: 0,
       pstnNumber: undefined,
     };

@@ -15,6 +15,8 @@ export interface EmuSubscription {
   includeResourceData: boolean;
   encryptionCertificate: string | null;
   encryptionCertificateId: string | null;
+  /** The tenant of the token that created it (notifications name it). */
+  tenantId: string;
   /** What the resource selects. */
   target: { kind: 'callRecords' } | { kind: 'presence'; userIds: string[] };
 }
@@ -63,7 +65,7 @@ export class SubscriptionStore {
   /** `validationToken` mints the JWTs that accompany rich (resource-data) notifications. */
   constructor(
     private readonly ctx: EmulatorContext,
-    private readonly validationToken: () => Promise<string>,
+    private readonly validationToken: (tenantId: string) => Promise<string>,
   ) {}
 
   list(): EmuSubscription[] {
@@ -99,7 +101,7 @@ export class SubscriptionStore {
   }
 
   /** Validates the body, runs the validationToken handshake on each URL, then stores the subscription. */
-  async create(body: unknown, grantedRoles: readonly string[]): Promise<EmuSubscription> {
+  async create(body: unknown, grantedRoles: readonly string[], who: { delegated: boolean; tenantId: string } = { delegated: false, tenantId: this.ctx.tenantId }): Promise<EmuSubscription> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a subscription object.', 'InvalidRequest');
     const b = body as Json;
     const str = (k: string): string | undefined => (typeof b[k] === 'string' ? (b[k] as string) : undefined);
@@ -117,7 +119,11 @@ export class SubscriptionStore {
     if (lifecycle !== null && !isAllowedWebhookUrl(lifecycle)) throw badRequest('lifecycleNotificationUrl must be an https URL.', 'InvalidRequest');
     const target = parseSubscriptionResource(resource);
     if (!target) throw badRequest(`Resource '${resource}' is not supported by this emulator (callRecords and presences are).`, 'InvalidRequest');
-    const needed = target.kind === 'callRecords' ? ['CallRecords.Read.All'] : ['Presence.Read.All', 'Presence.ReadWrite.All'];
+    // Presence change notifications are delegated-only: Graph does not support them with application permissions.
+    if (target.kind === 'presence' && !who.delegated) {
+      throw new GraphErrorReply(403, 'ExtensionError', 'Operation: Create; Exception: [Status Code: Forbidden; Reason: Presence subscriptions are not supported with application permissions; use a delegated token (Presence.Read or Presence.Read.All)]');
+    }
+    const needed = target.kind === 'callRecords' ? ['CallRecords.Read.All'] : ['Presence.Read.All', 'Presence.ReadWrite.All', 'Presence.Read', 'Presence.ReadWrite'];
     if (!needed.some((r) => grantedRoles.includes(r))) {
       throw new GraphErrorReply(403, 'ExtensionError', `Operation: Create; Exception: [Status Code: Forbidden; Reason: The application lacks ${needed.join(' or ')}]`);
     }
@@ -139,6 +145,7 @@ export class SubscriptionStore {
       includeResourceData,
       encryptionCertificate: cert,
       encryptionCertificateId: str('encryptionCertificateId') ?? null,
+      tenantId: who.tenantId,
       target,
     };
     this.subs.set(sub.id, sub);
@@ -181,7 +188,7 @@ export class SubscriptionStore {
         {
           subscriptionId: sub.id,
           subscriptionExpirationDateTime: sub.expirationDateTime.toISOString(),
-          tenantId: this.ctx.tenantId,
+          tenantId: sub.tenantId,
           clientState: sub.clientState,
           lifecycleEvent: event,
         },
@@ -259,8 +266,8 @@ export class SubscriptionStore {
         clientState: s.clientState,
         changeType,
         subscriptionExpirationDateTime: s.expirationDateTime.toISOString(),
-        tenantId: this.ctx.tenantId,
-        organizationId: this.ctx.tenantId,
+        tenantId: s.tenantId,
+        organizationId: s.tenantId,
         ...item(s),
       };
       const rich = s.includeResourceData && s.encryptionCertificate !== null && full !== undefined;
@@ -269,7 +276,7 @@ export class SubscriptionStore {
         const body: Json = { value: [entry] };
         if (rich) {
           entry['encryptedContent'] = encryptResourceData(parseEncryptionCertificate(s.encryptionCertificate!), s.encryptionCertificateId, full());
-          body['validationTokens'] = [await this.validationToken()];
+          body['validationTokens'] = [await this.validationToken(s.tenantId)];
         }
         await this.ctx.notifier.enqueue(`subscription:${s.id}`, { url, body });
       };

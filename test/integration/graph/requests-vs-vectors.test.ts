@@ -259,10 +259,10 @@ const CASES: Record<string, Case> = {
   'create-call-service-hosted-media-3.request.json': { run: (g, v) => g.calls.placeCall(placeCallFrom(v)) },
   'create-group-call-app-hosted-media.request.json': { run: (g, v) => g.calls.placeCall(placeCallFrom(v)) },
   'create-group-call-service-hosted-media.request.json': { run: (g, v) => g.calls.placeCall(placeCallFrom(v)) },
-  'create-live-event-user-token.request.json': { run: (g, v) => g.meetings.create(v), response: 'create-onlinemeeting-user-token.response.json' },
-  'create-online-meeting-with-passcode.request.json': { run: (g, v) => g.meetings.create(v), response: 'create-onlinemeeting-user-token.response.json' },
-  'create-onlinemeeting-user-token.request.json': { run: (g, v) => g.meetings.create(v) },
-  'create-or-get-onlinemeeting.request.json': { run: (g, v) => g.meetings.createOrGet(v) },
+  'create-live-event-user-token.request.json': { run: (g, v) => g.meetings.create(v, { delegated: true }), response: 'create-onlinemeeting-user-token.response.json' },
+  'create-online-meeting-with-passcode.request.json': { run: (g, v) => g.meetings.create(v, { delegated: true }), response: 'create-onlinemeeting-user-token.response.json' },
+  'create-onlinemeeting-user-token.request.json': { run: (g, v) => g.meetings.create(v, { delegated: true }) },
+  'create-or-get-onlinemeeting.request.json': { run: (g, v) => g.meetings.createOrGet(v, { delegated: true }) },
   'get-presence-multiple-users.request.json': { run: (g, v) => g.presence.getPresencesByUserId(v.ids) },
   'join-meeting-with-join-meeting-id-and-passcode.request.json': {
     // Through the short join URL form: https://teams.microsoft.com/meet/<id>?p=<passcode>.
