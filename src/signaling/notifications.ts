@@ -359,7 +359,13 @@ export function parseCallItem(item: unknown): CallNotification {
 
   if (collection !== null) return unknown(callId, `unhandled call sub-resource ${collection}`, item);
 
-  // The call itself.
+  // The call itself. Graph sometimes wraps the call in an array (resourceData: [call]); a
+  // several-element array is split into one item per call by splitCallLevelArrays.
+  if (Array.isArray(data)) {
+    const first = data.find(isObj);
+    if (first === undefined) return unknown(callId, 'call notification with an array resourceData holding no call', item);
+    return parseCallItem({ ...item, resourceData: first });
+  }
   if (data !== undefined && !isObj(data)) return unknown(callId, 'call notification with non-object resourceData', item);
   const d: Obj = data ?? {};
   const rawState = str(d['state']);
@@ -385,9 +391,21 @@ export function parseCallItem(item: unknown): CallNotification {
   };
 }
 
+/**
+ * A call-level item (resourceUrl is the call itself) whose resourceData is an array of calls
+ * becomes one item per call, in order; every other item is returned as is.
+ */
+export function splitCallLevelArrays(item: unknown): unknown[] {
+  if (!isObj(item) || !Array.isArray(item['resourceData'])) return [item];
+  const res = parseCallResource(str(item['resourceUrl']) ?? str(item['resource']));
+  if (!res || res.collection !== null) return [item];
+  const calls = item['resourceData'].filter((d) => isObj(d) && odataType(d) !== 'microsoft.graph.participant');
+  return calls.length > 1 ? calls.map((d) => ({ ...item, resourceData: d })) : [item];
+}
+
 /** Parses a call callback body (POST /api/calling). */
 export function parseCallNotifications(body: unknown): CallNotification[] {
-  return envelopeItems(body).map(parseCallItem);
+  return envelopeItems(body).flatMap(splitCallLevelArrays).map(parseCallItem);
 }
 
 /** One item of a change-notification collection (callRecords, presence, lifecycle). */
@@ -427,7 +445,7 @@ export function parseChangeNotifications(body: unknown): ChangeNotification[] {
  * or lifecycle event are change notifications, the rest are call callbacks.
  */
 export function parseNotificationBody(body: unknown): NotificationItem[] {
-  return envelopeItems(body).map((item) =>
+  return envelopeItems(body).flatMap(splitCallLevelArrays).map((item) =>
     isObj(item) && (item['lifecycleEvent'] !== undefined || (item['subscriptionId'] !== undefined && parseCallResource(str(item['resourceUrl']) ?? str(item['resource'])) === null))
       ? parseChangeItem(item)
       : parseCallItem(item),

@@ -162,7 +162,7 @@ export class CallLifecycle {
     call.callbackUri = cb;
     call.mediaConfig = mc;
     call.appHostedMedia = mcType === 'apphostedmediaconfig';
-    call.request = { ...call.request, mediaConfig: mc };
+    call.request = { ...call.request, mediaConfig: mc, ...(obj(b['callOptions']) ? { callOptions: b['callOptions'] } : {}) };
     call.state = 'establishing';
     call.participants.set(call.myParticipantId, this.core.makeParticipant(call.myParticipantId, 'bot', { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } }, this.ctx.botDisplayName));
     for (const t of call.timers) clearTimeout(t);

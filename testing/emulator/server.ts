@@ -94,6 +94,12 @@ export interface Emulator {
   createMeeting(input?: CreateMeetingInput): Json & { id: string; joinWebUrl: string };
   /** Rings the bot: posts an incoming-call notification to callbackUri; returns the call id. */
   placeIncomingCall(opts: { callbackUri: string; from?: { id?: string; displayName?: string; phone?: string }; policyBasedRecording?: boolean; tenantId?: string }): string;
+  /** A simulated participant starts sharing content; returns the contentSharingSession id. */
+  startContentSharing(callId: string): string;
+  /** The sharing ends; false if there is no such session. */
+  stopContentSharing(callId: string, sessionId: string): boolean;
+  /** The reports logTeleconferenceDeviceQuality received. */
+  deviceQualityReports(): Json[];
   /** A DTMF tone from the far end (delivered if the bot subscribed to tones). */
   sendTone(callId: string, tone: string): boolean;
   /** Details of a call (state, roster, media stats, speech script); undefined if unknown. */
@@ -358,6 +364,13 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     placeIncomingCall(o) {
       return engine.lifecycle.placeIncoming(o).id;
     },
+    startContentSharing(callId) {
+      return engine.extras.startSharing(engine.get(callId));
+    },
+    stopContentSharing(callId, sessionId) {
+      return engine.extras.stopSharing(engine.get(callId), sessionId);
+    },
+    deviceQualityReports: () => [...engine.extras.deviceQuality],
     sendTone(callId, tone) {
       const call = engine.calls.get(callId);
       return call ? engine.operations.sendTone(call, tone) : false;

@@ -24,6 +24,48 @@ export function registerCallRoutes(app: FastifyInstance, engine: CallEngine, gra
     return reply.code(201).header('location', `${graphUrl}/${version}/communications/calls/${call.id}`).send(engine.resource(call));
   });
 
+  app.post(`/${base}/logTeleconferenceDeviceQuality`, async (req, reply) => {
+    requireRole(req, 'Calls.AccessMedia.All');
+    engine.extras.logDeviceQuality(req.body);
+    return reply.code(200).send();
+  });
+
+  // audioRoutingGroups (v1.0 and beta).
+  const groups = `/${base}/:id/audioRoutingGroups`;
+  app.get<{ Params: IdParams }>(groups, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = callOf(req, req.params.id);
+    return { '@odata.context': `${graphUrl}/${version}/$metadata#communications/calls('${call.id}')/audioRoutingGroups`, value: [...call.audioRoutingGroups.values()] };
+  });
+  app.post<{ Params: IdParams }>(groups, async (req, reply) => {
+    requireRole(req, 'Calls.AccessMedia.All');
+    return reply.code(201).send(engine.extras.createGroup(callOf(req, req.params.id), req.body));
+  });
+  app.get<{ Params: IdParams & { gid: string } }>(`${groups}/:gid`, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    return engine.extras.group(callOf(req, req.params.id), req.params.gid);
+  });
+  app.patch<{ Params: IdParams & { gid: string } }>(`${groups}/:gid`, async (req) => {
+    requireRole(req, 'Calls.AccessMedia.All');
+    return engine.extras.updateGroup(callOf(req, req.params.id), req.params.gid, req.body);
+  });
+  app.delete<{ Params: IdParams & { gid: string } }>(`${groups}/:gid`, async (req, reply) => {
+    requireRole(req, 'Calls.AccessMedia.All');
+    engine.extras.deleteGroup(callOf(req, req.params.id), req.params.gid);
+    return reply.code(204).send();
+  });
+
+  // contentSharingSessions: list and get.
+  app.get<{ Params: IdParams }>(`/${base}/:id/contentSharingSessions`, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    const call = callOf(req, req.params.id);
+    return { '@odata.context': `${graphUrl}/${version}/$metadata#communications/calls('${call.id}')/contentSharingSessions`, value: [...call.contentSharingSessions.values()] };
+  });
+  app.get<{ Params: IdParams & { sid: string } }>(`/${base}/:id/contentSharingSessions/:sid`, async (req) => {
+    requireRole(req, ...CALL_ROLES);
+    return engine.extras.session(callOf(req, req.params.id), req.params.sid);
+  });
+
   app.get<{ Params: IdParams }>(`/${base}/:id`, async (req) => {
     requireRole(req, ...CALL_ROLES);
     return engine.resource(callOf(req, req.params.id));
