@@ -356,7 +356,7 @@ async function assemble(
     origin: originPolicy,
     readiness,
     registry: signaling.registry,
-    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants }) },
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants, callTenants: graph.callTenants }) },
     notifications: { processor },
     prePlugins: [
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.

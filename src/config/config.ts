@@ -55,7 +55,7 @@ export interface MediabotConfig {
   mediaThreads: number;
   /** True when no Graph credentials are set: the embedded emulator is the default. */
   useEmulator: boolean;
-  /** Tenants whose callbacks are accepted (MEDIABOT_TENANTS; default MEDIABOT_TENANT_ID when set). */
+  /** Tenants whose callbacks are accepted (MEDIABOT_TENANTS; default MEDIABOT_TENANT_ID when set; ["*"]: every tenant that consented). */
   tenants: string[];
   /** Hosts and CIDRs a caller-given prompt URL may reach although private (MEDIABOT_FETCH_ALLOWLIST). */
   fetchAllowlist: string[];
@@ -162,7 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   const acsResourceId = get('MEDIABOT_ACS_RESOURCE_ID');
   if (acsResourceId !== undefined && !/^[A-Za-z0-9-]{8,128}$/.test(acsResourceId)) throw invalid('MEDIABOT_ACS_RESOURCE_ID', acsResourceId, "the ACS resource's immutable id (a GUID)");
   const tenants = commaList(get('MEDIABOT_TENANTS') ?? tenantId);
-  for (const t of tenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_TENANTS', t, 'a comma list of tenant ids');
+  for (const t of tenants) if (t !== '*' && !/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_TENANTS', t, 'a comma list of tenant ids, or * for every tenant that consented');
+  if (tenants.includes('*') && tenants.length > 1) throw invalid('MEDIABOT_TENANTS', tenants.join(','), '* alone (every tenant that consented) or a list of tenant ids');
   const fetchAllowlist = parseFetchAllowlist(get('MEDIABOT_FETCH_ALLOWLIST'));
   const allowedOrigins = commaList(get('MEDIABOT_ALLOWED_ORIGINS')).map((o) => {
     try {

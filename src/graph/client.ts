@@ -7,6 +7,7 @@ import { createCallRecordsApi, type CallRecordsApi } from './call-records.js';
 import { createSubscriptionsApi, type SubscriptionsApi } from './subscriptions.js';
 
 export interface GraphClient {
+  /** The requester the operations use (a GraphHttp, possibly wrapped: tenant routing). */
   http: GraphRequester;
   calls: CallsApi;
   participants: ParticipantsApi;

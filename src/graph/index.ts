@@ -25,3 +25,5 @@ export * from './subscriptions.js';
 export * from './client.js';
 export * from './from-config.js';
 export * from './ports-adapter.js';
+export * from './hints.js';
+export * from './tenant-routing.js';

@@ -260,6 +260,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
 
   const callDetails = (call: EmuCall): Json => ({
     id: call.id,
+    tenantId: call.tenantId,
     state: call.state,
     kind: call.kind,
     direction: call.direction,
