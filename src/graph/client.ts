@@ -2,6 +2,7 @@ import { tenantRequester, type GraphRequester } from './http.js';
 import { createCallsApi, type CallsApi } from './calls.js';
 import { createParticipantsApi, type ParticipantsApi } from './participants.js';
 import { createMeetingsApi, type MeetingsApi } from './meetings.js';
+import { createMeetingArtifactsApi, type MeetingArtifactsApi } from './meeting-artifacts.js';
 import { createPresenceApi, type PresenceApi } from './presence.js';
 import { createCallRecordsApi, type CallRecordsApi } from './call-records.js';
 import { createSubscriptionsApi, type SubscriptionsApi } from './subscriptions.js';
@@ -12,6 +13,8 @@ export interface GraphClient {
   calls: CallsApi;
   participants: ParticipantsApi;
   meetings: MeetingsApi;
+  /** Attendance reports, transcripts and recordings of meetings. */
+  artifacts: MeetingArtifactsApi;
   presence: PresenceApi;
   callRecords: CallRecordsApi;
   subscriptions: SubscriptionsApi;
@@ -26,6 +29,7 @@ export function createGraphClient(http: GraphRequester): GraphClient {
     calls: createCallsApi(http),
     participants: createParticipantsApi(http),
     meetings: createMeetingsApi(http),
+    artifacts: createMeetingArtifactsApi(http),
     presence: createPresenceApi(http),
     callRecords: createCallRecordsApi(http),
     subscriptions: createSubscriptionsApi(http),

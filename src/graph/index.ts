@@ -19,6 +19,7 @@ export * from './result.js';
 export * from './calls.js';
 export * from './participants.js';
 export * from './meetings.js';
+export * from './meeting-artifacts.js';
 export * from './presence.js';
 export * from './call-records.js';
 export * from './subscriptions.js';

@@ -135,6 +135,17 @@ export type ChangeNotification =
       tenantId: string | null;
     }
   | {
+      /** Teams made a transcript or recording of a meeting available. */
+      kind: 'meetingArtifact';
+      artifact: 'transcript' | 'recording';
+      changeType: string;
+      meetingId: string;
+      artifactId: string;
+      subscriptionId: string | null;
+      clientState: string | null;
+      tenantId: string | null;
+    }
+  | {
       kind: 'resourceChange';
       changeType: string;
       resource: string;
@@ -431,6 +442,10 @@ export function parseChangeItem(item: unknown): ChangeNotification {
   if (pres || type === 'microsoft.graph.presence') {
     const userId = str(data['id']) ?? pres?.[1] ?? '';
     return { kind: 'presence', changeType, userId, subscriptionId, clientState, tenantId, encrypted: isObj(item['encryptedContent']) };
+  }
+  const art = /onlineMeetings\('([^']+)'\)\/(transcripts|recordings)\('([^']+)'\)/i.exec(resource);
+  if (art) {
+    return { kind: 'meetingArtifact', artifact: art[2]!.toLowerCase() === 'transcripts' ? 'transcript' : 'recording', changeType, meetingId: art[1]!, artifactId: str(data['id']) ?? art[3]!, subscriptionId, clientState, tenantId };
   }
   return { kind: 'resourceChange', changeType, resource, subscriptionId, clientState, tenantId };
 }

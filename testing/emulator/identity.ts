@@ -13,6 +13,9 @@ export const DEFAULT_ROLES: readonly string[] = [
   'OnlineMeetings.ReadWrite.All',
   'Presence.ReadWrite.All',
   'CallRecords.Read.All',
+  'OnlineMeetingArtifact.Read.All',
+  'OnlineMeetingTranscript.Read.All',
+  'OnlineMeetingRecording.Read.All',
 ];
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';

@@ -13,6 +13,8 @@ import { setIdentity } from './graph-auth.js';
 import { GraphErrorReply, graphErrorBody } from './graph-error.js';
 import { DEFAULT_ROLES, IdentityProvider } from './identity.js';
 import { MeetingStore, type CreateMeetingInput } from './meetings.js';
+import { MeetingArtifacts } from './meeting-artifacts.js';
+import { registerArtifactRoutes } from './routes/artifacts.js';
 import { Notifier } from './notifier.js';
 import { PresenceStore } from './presence.js';
 import { registerCallRecordRoutes } from './routes/call-records.js';
@@ -213,6 +215,8 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const meetings = new MeetingStore(ctx);
   const records = new CallRecordStore(ctx, subscriptions);
   const engine = new CallEngine(ctx, meetings, records);
+  const artifacts = new MeetingArtifacts(ctx, subscriptions);
+  engine.core.endedListeners.push((call, meeting) => artifacts.callEnded(call, meeting, engine.scripts.get(call.id) ?? []));
   const faults = new FaultInjector();
   for (const f of opts.faults ?? []) faults.add(parseFaultRule(f));
   let graphRequests = 0;
@@ -330,7 +334,8 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
         });
         registerCallRoutes(graph, engine, baseUrl, version, 'communications/calls');
         registerCallRoutes(graph, engine, baseUrl, version, 'app/calls');
-        registerMeetingRoutes(graph, meetings, baseUrl);
+        registerMeetingRoutes(graph, meetings, baseUrl, artifacts);
+        registerArtifactRoutes(graph, meetings, artifacts, baseUrl);
         registerPresenceRoutes(graph, presence, baseUrl);
         registerCallRecordRoutes(graph, records, baseUrl);
         registerSubscriptionRoutes(graph, subscriptions, baseUrl);

@@ -18,17 +18,35 @@ export interface EmuSubscription {
   /** The tenant of the token that created it (notifications name it). */
   tenantId: string;
   /** What the resource selects. */
-  target: { kind: 'callRecords' } | { kind: 'presence'; userIds: string[] };
+  target:
+    | { kind: 'callRecords' }
+    | { kind: 'presence'; userIds: string[] }
+    /** Teams' transcripts or recordings: tenant-wide, one organizer's, or one meeting's. */
+    | { kind: 'transcripts' | 'recordings'; organizerId?: string; meetingId?: string };
 }
 
 /** Maximum subscription lifetimes Graph allows per resource. */
-const MAX_MINUTES = { callRecords: 4230, presence: 60 } as const;
+const MAX_MINUTES = { callRecords: 4230, presence: 60, transcripts: 4230, recordings: 4230 } as const;
+
+/** Application permissions per watched resource. */
+const SUBSCRIPTION_ROLES = {
+  callRecords: ['CallRecords.Read.All'],
+  presence: ['Presence.Read.All', 'Presence.ReadWrite.All', 'Presence.Read', 'Presence.ReadWrite'],
+  transcripts: ['OnlineMeetingTranscript.Read.All'],
+  recordings: ['OnlineMeetingRecording.Read.All'],
+} as const;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Parses the subscription resource string into what it watches; undefined if unsupported. */
 export function parseSubscriptionResource(resource: string): EmuSubscription['target'] | undefined {
   const r = resource.replace(/^\//, '');
   if (/^communications\/callRecords$/i.test(r)) return { kind: 'callRecords' };
+  const all = /^communications\/onlineMeetings\/getAll(Transcripts|Recordings)(?:\(\))?$/i.exec(r);
+  if (all) return { kind: all[1]!.toLowerCase() === 'transcripts' ? 'transcripts' : 'recordings' };
+  const byOrganizer = /^users\/([^/]+)\/onlineMeetings\/getAll(Transcripts|Recordings)(?:\(.*\))?$/i.exec(r);
+  if (byOrganizer) return { kind: byOrganizer[2]!.toLowerCase() === 'transcripts' ? 'transcripts' : 'recordings', organizerId: byOrganizer[1]! };
+  const byMeeting = /^communications\/onlineMeetings\/([^/]+)\/(transcripts|recordings)$/i.exec(r);
+  if (byMeeting) return { kind: byMeeting[2]!.toLowerCase() === 'transcripts' ? 'transcripts' : 'recordings', meetingId: byMeeting[1]! };
   const single = /^communications\/presences\/([^/?]+)$/i.exec(r);
   if (single) return { kind: 'presence', userIds: [single[1]!] };
   const multi = /^communications\/presences\?\$filter=id\s+in\s+\((.*)\)$/i.exec(r);
@@ -118,12 +136,12 @@ export class SubscriptionStore {
     const lifecycle = str('lifecycleNotificationUrl') ?? null;
     if (lifecycle !== null && !isAllowedWebhookUrl(lifecycle)) throw badRequest('lifecycleNotificationUrl must be an https URL.', 'InvalidRequest');
     const target = parseSubscriptionResource(resource);
-    if (!target) throw badRequest(`Resource '${resource}' is not supported by this emulator (callRecords and presences are).`, 'InvalidRequest');
+    if (!target) throw badRequest(`Resource '${resource}' is not supported by this emulator (callRecords, presences, and onlineMeetings transcripts and recordings are).`, 'InvalidRequest');
     // Presence change notifications are delegated-only: Graph does not support them with application permissions.
     if (target.kind === 'presence' && !who.delegated) {
       throw new GraphErrorReply(403, 'ExtensionError', 'Operation: Create; Exception: [Status Code: Forbidden; Reason: Presence subscriptions are not supported with application permissions; use a delegated token (Presence.Read or Presence.Read.All)]');
     }
-    const needed = target.kind === 'callRecords' ? ['CallRecords.Read.All'] : ['Presence.Read.All', 'Presence.ReadWrite.All', 'Presence.Read', 'Presence.ReadWrite'];
+    const needed: readonly string[] = SUBSCRIPTION_ROLES[target.kind];
     if (!needed.some((r) => grantedRoles.includes(r))) {
       throw new GraphErrorReply(403, 'ExtensionError', `Operation: Create; Exception: [Status Code: Forbidden; Reason: The application lacks ${needed.join(' or ')}]`);
     }
@@ -217,7 +235,7 @@ export class SubscriptionStore {
     this.unschedule(id);
   }
 
-  private checkExpiration(raw: string, kind: 'callRecords' | 'presence'): Date {
+  private checkExpiration(raw: string, kind: EmuSubscription['target']['kind']): Date {
     const d = new Date(raw);
     if (Number.isNaN(d.getTime())) throw badRequest('expirationDateTime is not a valid date-time.', 'InvalidRequest');
     const now = Date.now();

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { meetingResource } from '../builders.js';
-import { identityOf, requireRole, tenantOf } from '../graph-auth.js';
+import { identityOf, requireRole, rolesOf, tenantOf } from '../graph-auth.js';
+import type { MeetingArtifacts } from '../meeting-artifacts.js';
+import { getAllArtifacts } from './artifacts.js';
 import { badRequest, forbidden, notFound } from '../graph-error.js';
 import type { MeetingStore, CreateMeetingInput } from '../meetings.js';
 import type { EmuMeeting, Json } from '../state.js';
@@ -26,7 +28,7 @@ function meetingInput(body: unknown, organizerId: string): CreateMeetingInput {
 }
 
 /** /users/{id}/onlineMeetings, /me/onlineMeetings (delegated tokens only) and /communications/onlineMeetings. */
-export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingStore, graphUrl: string): void {
+export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingStore, graphUrl: string, artifacts?: MeetingArtifacts): void {
   // /me is the signed-in user of a delegated token; app tokens never get here (the server answers 400).
   const owner = (req: FastifyRequest): string => {
     const p = req.params as { userId?: string };
@@ -69,6 +71,12 @@ export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingSto
     });
 
     app.get<{ Params: { meetingId: string } }>(`${prefix}/:meetingId`, async (req) => {
+      // getAllTranscripts(...) / getAllRecordings(...) occupy the {meetingId} segment.
+      if (artifacts && /^getAll(Transcripts|Recordings)\(/.test(req.params.meetingId)) {
+        const res = getAllArtifacts(req.params.meetingId, owner(req), artifacts, graphUrl, rolesOf(req));
+        if (res && typeof res['forbidden'] === 'string') throw forbidden(`Insufficient privileges to complete the operation. Requires ${String(res['forbidden'])}.`);
+        if (res) return res;
+      }
       requireRole(req, ...READ);
       return meetingResource(owned(req, req.params.meetingId), graphUrl, owner(req));
     });
