@@ -63,6 +63,12 @@ export interface MediabotConfig {
   allowedOrigins: string[];
   /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
   maxConnections: number;
+  /**
+   * Private keys that open rich change notifications, by encryptionCertificateId: the current
+   * (MEDIABOT_NOTIFICATION_KEY + _CERT_ID), then the previous one while certificates rotate
+   * (MEDIABOT_NOTIFICATION_PREVIOUS_KEY + _CERT_ID). PEM text or a path.
+   */
+  notificationKeys: Array<{ certificateId: string; pem: string }>;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -174,6 +180,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
       throw invalid('MEDIABOT_ALLOWED_ORIGINS', o, 'a comma list of http(s) origins');
     }
   });
+  const notificationKeys: MediabotConfig['notificationKeys'] = [];
+  for (const prefix of ['MEDIABOT_NOTIFICATION', 'MEDIABOT_NOTIFICATION_PREVIOUS']) {
+    const pem = get(`${prefix}_KEY`);
+    const certificateId = get(`${prefix}_CERT_ID`);
+    if ((pem === undefined) !== (certificateId === undefined)) throw invalid(`${prefix}_${pem === undefined ? 'KEY' : 'CERT_ID'}`, '(unset)', `set together with ${prefix}_${pem === undefined ? 'CERT_ID' : 'KEY'}`);
+    if (pem !== undefined && certificateId !== undefined) {
+      if (!/^[\x21-\x7e]{1,128}$/.test(certificateId)) throw invalid(`${prefix}_CERT_ID`, certificateId, 'the encryptionCertificateId given when subscribing (1-128 printable characters)');
+      notificationKeys.push({ certificateId, pem });
+    }
+  }
+  if (notificationKeys.length === 1 && get('MEDIABOT_NOTIFICATION_KEY') === undefined) throw invalid('MEDIABOT_NOTIFICATION_KEY', '(unset)', 'set the current key before a previous one');
   const maxConnRaw = get('MEDIABOT_MAX_CONNECTIONS');
   if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
@@ -206,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
+    notificationKeys,
   };
 }
 

@@ -108,6 +108,20 @@ export type CallNotification =
   | { kind: 'contentSharing'; callId: string; changeType: ChangeType; sessionIds: string[] }
   | { kind: 'unknown'; callId: string | null; reason: string; raw: unknown };
 
+/** What a rich notification item carries before it is opened (see rich-notifications.ts). */
+export interface RichPayload {
+  encryptedContent: unknown;
+  /** The body's validationTokens (they prove every item of the body). */
+  validationTokens: unknown[];
+}
+
+/** Fields a resource-data item has: the sealed payload, and the resource once decrypted. */
+interface RichFields {
+  rich?: RichPayload;
+  /** The decrypted resource data, set by ChangeNotificationProcessor when it opened `rich`. */
+  data?: unknown;
+}
+
 export type ChangeNotification =
   | {
       kind: 'callRecord';
@@ -124,9 +138,9 @@ export type ChangeNotification =
       subscriptionId: string | null;
       clientState: string | null;
       tenantId: string | null;
-      /** Rich notifications carry encrypted resource data; mediabot does not decrypt it. */
+      /** Rich notifications carry encrypted resource data (`rich`, opened into `resource` when a key is configured). */
       encrypted: boolean;
-    }
+    } & RichFields
   | {
       kind: 'lifecycle';
       lifecycleEvent: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed' | string;
@@ -144,7 +158,7 @@ export type ChangeNotification =
       subscriptionId: string | null;
       clientState: string | null;
       tenantId: string | null;
-    }
+    } & RichFields
   | {
       kind: 'resourceChange';
       changeType: string;
@@ -152,7 +166,7 @@ export type ChangeNotification =
       subscriptionId: string | null;
       clientState: string | null;
       tenantId: string | null;
-    }
+    } & RichFields
   | { kind: 'unknown'; callId: null; reason: string; raw: unknown };
 
 export type NotificationItem = CallNotification | ChangeNotification;
@@ -185,6 +199,10 @@ function odataType(v: unknown): string {
 }
 
 /** The items of an envelope; throws MEDIABOT_NOTIFICATION_INVALID if the body is not one. */
+function validationTokensOf(body: unknown): unknown[] {
+  return isObj(body) && Array.isArray(body['validationTokens']) ? body['validationTokens'] : [];
+}
+
 function envelopeItems(body: unknown): unknown[] {
   if (!isObj(body) || !Array.isArray(body['value'])) {
     throw new MediabotError('MEDIABOT_NOTIFICATION_INVALID', 'expected a notification envelope: an object with a "value" array');
@@ -419,8 +437,8 @@ export function parseCallNotifications(body: unknown): CallNotification[] {
   return envelopeItems(body).flatMap(splitCallLevelArrays).map(parseCallItem);
 }
 
-/** One item of a change-notification collection (callRecords, presence, lifecycle). */
-export function parseChangeItem(item: unknown): ChangeNotification {
+/** One item of a change-notification collection (callRecords, presence, meeting artifacts, lifecycle). */
+export function parseChangeItem(item: unknown, validationTokens: unknown[] = []): ChangeNotification {
   if (!isObj(item)) return { kind: 'unknown', callId: null, reason: 'item is not an object', raw: item };
   const subscriptionId = str(item['subscriptionId']);
   const clientState = str(item['clientState']);
@@ -432,6 +450,7 @@ export function parseChangeItem(item: unknown): ChangeNotification {
   if (resource === null || changeType === null) return { kind: 'unknown', callId: null, reason: 'change notification without resource/changeType', raw: item };
   const data = isObj(item['resourceData']) ? item['resourceData'] : {};
   const type = odataType(data);
+  const rich = isObj(item['encryptedContent']) ? { rich: { encryptedContent: item['encryptedContent'], validationTokens } } : {};
   const rec = /(?:^|\/)communications\/callRecords\/([^/?#]+)/i.exec(resource);
   if (rec || type === 'microsoft.graph.callrecord' || type === 'microsoft.graph.callrecords.callrecord') {
     const id = str(data['id']) ?? rec?.[1] ?? null;
@@ -441,18 +460,19 @@ export function parseChangeItem(item: unknown): ChangeNotification {
   const pres = /(?:^|\/)communications\/presences\/([^/?#]+)/i.exec(resource);
   if (pres || type === 'microsoft.graph.presence') {
     const userId = str(data['id']) ?? pres?.[1] ?? '';
-    return { kind: 'presence', changeType, userId, subscriptionId, clientState, tenantId, encrypted: isObj(item['encryptedContent']) };
+    return { kind: 'presence', changeType, userId, subscriptionId, clientState, tenantId, encrypted: isObj(item['encryptedContent']), ...rich };
   }
   const art = /onlineMeetings\('([^']+)'\)\/(transcripts|recordings)\('([^']+)'\)/i.exec(resource);
   if (art) {
-    return { kind: 'meetingArtifact', artifact: art[2]!.toLowerCase() === 'transcripts' ? 'transcript' : 'recording', changeType, meetingId: art[1]!, artifactId: str(data['id']) ?? art[3]!, subscriptionId, clientState, tenantId };
+    return { kind: 'meetingArtifact', artifact: art[2]!.toLowerCase() === 'transcripts' ? 'transcript' : 'recording', changeType, meetingId: art[1]!, artifactId: str(data['id']) ?? art[3]!, subscriptionId, clientState, tenantId, ...rich };
   }
-  return { kind: 'resourceChange', changeType, resource, subscriptionId, clientState, tenantId };
+  return { kind: 'resourceChange', changeType, resource, subscriptionId, clientState, tenantId, ...rich };
 }
 
 /** Parses a change-notification body (POST /api/notifications). */
 export function parseChangeNotifications(body: unknown): ChangeNotification[] {
-  return envelopeItems(body).map(parseChangeItem);
+  const tokens = validationTokensOf(body);
+  return envelopeItems(body).map((i) => parseChangeItem(i, tokens));
 }
 
 /**
@@ -462,7 +482,7 @@ export function parseChangeNotifications(body: unknown): ChangeNotification[] {
 export function parseNotificationBody(body: unknown): NotificationItem[] {
   return envelopeItems(body).flatMap(splitCallLevelArrays).map((item) =>
     isObj(item) && (item['lifecycleEvent'] !== undefined || (item['subscriptionId'] !== undefined && parseCallResource(str(item['resourceUrl']) ?? str(item['resource'])) === null))
-      ? parseChangeItem(item)
+      ? parseChangeItem(item, validationTokensOf(body))
       : parseCallItem(item),
   );
 }
