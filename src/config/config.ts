@@ -69,6 +69,8 @@ export interface MediabotConfig {
    * (MEDIABOT_NOTIFICATION_PREVIOUS_KEY + _CERT_ID). PEM text or a path.
    */
   notificationKeys: Array<{ certificateId: string; pem: string }>;
+  /** After a meeting call ends, fetch Teams' attendance report and transcript (MEDIABOT_FETCH_MEETING_ARTIFACTS=on). */
+  fetchMeetingArtifacts: boolean;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -224,7 +226,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
     notificationKeys,
+    fetchMeetingArtifacts: parseOnOff('MEDIABOT_FETCH_MEETING_ARTIFACTS', get('MEDIABOT_FETCH_MEETING_ARTIFACTS')),
   };
+}
+
+function parseOnOff(variable: string, v: string | undefined): boolean {
+  if (v === undefined || v === 'off') return false;
+  if (v === 'on') return true;
+  throw invalid(variable, v, 'on or off');
 }
 
 /** A literal loopback address (or `localhost`); see isLoopbackHost. */

@@ -20,6 +20,7 @@ export * from './calls.js';
 export * from './participants.js';
 export * from './meetings.js';
 export * from './meeting-artifacts.js';
+export * from './artifact-fetcher.js';
 export * from './presence.js';
 export * from './call-records.js';
 export * from './subscriptions.js';

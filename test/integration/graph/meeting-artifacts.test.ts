@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactSubscriptionResource, serviceHostedMediaConfig } from '../../../src/graph/index.js';
+import { artifactSubscriptionResource, fetchMeetingArtifacts, serviceHostedMediaConfig } from '../../../src/graph/index.js';
+import { loadConfig } from '../../../src/config/config.js';
+import { readFileSync } from 'node:fs';
 import { parseChangeNotifications } from '../../../src/signaling/notifications.js';
 import { startRecorder, type RecorderServer } from './recorder.js';
 import { emulatorWithClient, failure, untilEstablished } from './emulator-bundle.js';
@@ -127,5 +129,27 @@ describe('meeting artifacts', () => {
     } finally {
       await lacking.close();
     }
+  });
+
+  it('after the meeting: fetches the attendance report and the transcript of the bot\'s call into its folder', async () => {
+    const { graph } = env.bundle;
+    const meeting = env.emulator.createMeeting({ people: 1 });
+    const call = await graph.calls.joinMeeting({ callbackUri: `${hooks.url}/api/calling`, joinWebUrl: meeting.joinWebUrl, mediaConfig: serviceHostedMediaConfig() });
+    await untilEstablished(graph, call.id!);
+    await new Promise((r) => setTimeout(r, 1500));
+    await graph.calls.delete(call.id!);
+    const dir = mkdtempSync(join(tmpdir(), 'mediabot-fetch-'));
+    try {
+      const got = await fetchMeetingArtifacts(graph, { joinWebUrl: meeting.joinWebUrl, callId: call.id!, dir, pollMs: 100, waitMs: 15_000 });
+      expect(got.meetingId).toBe(meeting.id);
+      expect(got.attendance).toMatchObject({ records: 1 });
+      expect(JSON.parse(readFileSync(got.attendance!.path, 'utf8')).attendanceRecords).toHaveLength(1);
+      expect(readFileSync(got.transcript!.path, 'utf8').startsWith('WEBVTT')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(loadConfig({ MEDIABOT_FETCH_MEETING_ARTIFACTS: 'on' }).fetchMeetingArtifacts).toBe(true);
+    expect(loadConfig({}).fetchMeetingArtifacts).toBe(false);
+    expect(() => loadConfig({ MEDIABOT_FETCH_MEETING_ARTIFACTS: 'yes' })).toThrow(/MEDIABOT_FETCH_MEETING_ARTIFACTS/);
   });
 });
