@@ -13,6 +13,8 @@
  *    clean and a jittered path, against the budget of playout depth + one tick.
  *  - capacity: the most receive-only participant streams (decode, talk detection,
  *    16 kHz tap) the media threads hold with no late tick (> 5 ms behind).
+ *  - udp_batch: CPU per packet of a 10-participant tick's packets through the
+ *    native batched UDP (recvmmsg/sendmmsg) and through node:dgram, and the ratio.
  *  - gc (full mode): the same streams with V8's memory reducer on and off.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +33,7 @@ import { createTalkEventsHook } from '../src/media/hooks/builtin/talk-events.js'
 import { createRecorderHook } from '../src/media/hooks/recorder/index.js';
 import { addFeeds } from './lib/feed.js';
 import { benchIngress } from './ingress.js';
+import { benchUdpBatch } from './udp-batch.js';
 import { latencyCases } from './latency.js';
 import { packetTracks } from './lib/speech-packets.js';
 import { median, nowUs, progress, quantile, round } from './lib/stats.js';
@@ -415,6 +418,7 @@ async function main(): Promise<void> {
     return { error: err instanceof Error ? err.message : String(err) };
   });
   const cap = await capacity(tracks);
+  const udpBatch = await benchUdpBatch({ quick });
   const gc = quick ? undefined : await memoryReducerAb(tracks);
   const result = {
     mode: quick ? 'quick' : 'full',
@@ -425,6 +429,7 @@ async function main(): Promise<void> {
     hooks: hooksCase,
     ingress,
     capacity: cap,
+    udp_batch: udpBatch,
     ...(gc ? { gc } : {}),
     seconds: round((Date.now() - started) / 1000, 1),
   };

@@ -5,7 +5,10 @@
       "sources": ["mediabot_native.c"],
       "include_dirs": ["<!(node find-opus.cjs include)"],
       "libraries": ["<!(node find-opus.cjs lib)"],
-      "cflags": ["-O3", "-Wall", "-fPIC", "-ffast-math"]
+      "cflags": ["-O3", "-Wall", "-fPIC", "-ffast-math"],
+      "conditions": [
+        ["OS=='linux'", { "sources": ["batched_udp.c"], "defines": ["MEDIABOT_BATCHED_UDP"] }]
+      ]
     }
   ]
 }

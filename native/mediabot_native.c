@@ -15,6 +15,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <time.h>
+#ifdef MEDIABOT_BATCHED_UDP
+#include "batched_udp.h"
+#endif
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "MEDIABOT_CODEC_FAILED", #call " failed"); return NULL; } } while (0)
 
@@ -230,6 +233,9 @@ static napi_value init(napi_env env, napi_value exports) {
     { "stampUs", NULL, stamp_us, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+#ifdef MEDIABOT_BATCHED_UDP
+  register_batched_udp(env, exports);
+#endif
   return exports;
 }
 

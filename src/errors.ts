@@ -70,6 +70,7 @@ export const ERROR_CODES = {
   MEDIABOT_INGRESS_HEARTBEAT: { doc: 'An ingress peer missed its heartbeats and was disconnected' },
   MEDIABOT_INGRESS_NO_SIDECAR: { http: 503, doc: 'No media bridge sidecar is connected to create a media session' },
   MEDIABOT_INGRESS_SESSION_FAILED: { http: 502, doc: 'The media bridge sidecar could not create a media session, or did not answer in time' },
+  MEDIABOT_UDP_FAILED: { doc: 'A batched UDP socket could not be opened, bound or given its buffers' },
   // HTTP
   MEDIABOT_BAD_REQUEST: { http: 400, doc: 'The request is malformed' },
   MEDIABOT_BODY_TOO_LARGE: { http: 413, doc: 'The request body is larger than allowed' },
@@ -84,6 +85,11 @@ export const ERROR_CODES = {
   MEDIABOT_CALLBACK_REPLAYED: { http: 401, doc: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones' },
   MEDIABOT_RTP_PORTS_EXHAUSTED: { http: 503, doc: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call' },
   MEDIABOT_DEMO_FAILED: { doc: 'A stage of `mediabot demo` failed (the message names the stage)' },
+  // many instances (MEDIABOT_REDIS_URL)
+  MEDIABOT_OWNER_UNREACHABLE: { http: 502, doc: 'The instance that owns the call did not answer a forwarded request (connection refused or timed out)' },
+  MEDIABOT_FLEET_UNAVAILABLE: { http: 503, doc: 'The call is not this instance\'s and the fleet registry (Redis) cannot be reached to find its owner' },
+  MEDIABOT_FLEET_FULL: { http: 503, doc: 'Every instance of the fleet is at MEDIABOT_MAX_CALLS or draining' },
+  MEDIABOT_WORKER_LOST: { http: 503, doc: 'The instance that owned the call stopped without hanging up; another instance hung the call up (a call end reason, and the answer for such a call\'s routes)' },
 } as const satisfies Record<`MEDIABOT_${string}`, ErrorCodeInfo>;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES;

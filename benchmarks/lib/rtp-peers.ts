@@ -33,8 +33,9 @@ export class LossyRelay {
   private held: Buffer | null = null;
   private rng: () => number;
 
+  /** `mixerPort` may be set after bind() when the mixer assigns it per participant (Janus AudioBridge). */
   constructor(
-    private readonly mixerPort: number,
+    public mixerPort: number,
     private readonly opts: RelayOptions = {},
   ) {
     this.socket = createSocket('udp4');
@@ -130,6 +131,14 @@ export function ffmpegSend(wav: string, port: number, opts: { fec?: boolean } = 
   return spawn('ffmpeg', ['-v', 'error', '-re', '-i', wav, ...ffmpegOpusArgs(opts), '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/**
+ * ffmpeg sending an already encoded Opus file (Ogg) as RTP in real time, packet
+ * for packet (no encoding in the sender), with payload type 111.
+ */
+export function ffmpegSendEncoded(opus: string, port: number): ChildProcess {
+  return spawn('ffmpeg', ['-v', 'error', '-re', '-i', opus, '-c:a', 'copy', '-payload_type', '111', '-f', 'rtp', `rtp://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 /** bin/mediabot.js, from the compiled benchmark (dist/benchmarks/lib) or the source one (benchmarks/lib). */
 function cliPath(): string {
   for (const up of ['../../../bin/mediabot.js', '../../bin/mediabot.js']) {
@@ -150,10 +159,11 @@ export interface RtpMixerProcess {
 
 /**
  * Starts the built `mediabot rtp --port 0` with `args` and resolves with the UDP
- * port it prints (within 20 s). With `echoStderr`, its progress goes to ours too.
+ * port it prints (within 20 s). With `echoStderr`, its progress goes to ours too;
+ * `env` replaces its environment, `nodeArgs` go to node before the script (--cpu-prof).
  */
-export async function startRtpMixer(args: string[], opts: { echoStderr?: boolean } = {}): Promise<RtpMixerProcess> {
-  const child = spawn(process.execPath, [cliPath(), 'rtp', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startRtpMixer(args: string[], opts: { echoStderr?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<RtpMixerProcess> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), cliPath(), 'rtp', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   let out = '';
   child.stderr!.on('data', (d: Buffer) => {
     out += d.toString();

@@ -56,6 +56,8 @@ import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
+import { Fleet } from '../cluster/fleet.js';
+import { clusterSettings } from '../cluster/settings.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -298,6 +300,9 @@ async function assemble(
     logger: log.child({ component: 'calls' }),
   });
   const service = calls;
+  // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
+  let fleet: Fleet | null = null;
+  cleanups.push(() => fleet?.close());
   cleanups.push(() => service.closeAll());
   cleanups.push(() => ingress.close());
   ingress.bridge.onControl((e) => {
@@ -339,7 +344,27 @@ async function assemble(
   const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
   events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
-  const subscribe = (l: (e: LiveEvent) => void): (() => void) => events.on(l);
+  const cluster = clusterSettings(cfg);
+  fleet = cluster
+    ? new Fleet({
+        settings: cluster,
+        apiToken: cfg.apiToken,
+        registry: signaling.registry,
+        bus,
+        events,
+        readiness,
+        metrics,
+        hangUp: async (callId) => {
+          await graph.graph.calls.delete(callId);
+        },
+        logger: log.child({ component: 'fleet' }),
+      })
+    : null;
+  const inFleet = fleet;
+  // One instance: its own events. A fleet: everyone's, with stream ids and replay (?since=).
+  const subscribe = inFleet
+    ? (l: (e: { type: string }) => void, since?: string): (() => void) => inFleet.subscribe(l, since)
+    : (l: (e: LiveEvent) => void): (() => void) => events.on(l);
 
   const openapi = {
     openapi: {
@@ -349,7 +374,8 @@ async function assemble(
     },
   };
 
-  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cfg.allowedOrigins };
+  // In a fleet, requests forwarded by the other instances name this one by its internal URL's host.
+  const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cluster ? [...cfg.allowedOrigins, new URL(cluster.internalUrl).origin] : cfg.allowedOrigins };
   const app = await buildApp({
     logger: log.child({ component: 'http' }),
     metrics,
@@ -367,6 +393,7 @@ async function assemble(
       // Per-route message limits and the bridge's authentication deadline, before any route.
       { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
+    v1PreHandlers: inFleet ? [inFleet.preHandler] : [],
     v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings') } }],
     plugins: [
       {
@@ -376,7 +403,10 @@ async function assemble(
           metrics,
           origin: originPolicy,
           subscribe,
-          hello: () => ({ calls: signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })) }),
+          hello: () => ({
+            calls: [...signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })), ...(inFleet?.remoteCalls() ?? [])],
+            ...(inFleet ? { instance: inFleet.instanceId } : {}),
+          }),
         },
       },
       { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
@@ -394,6 +424,7 @@ async function assemble(
       await app.listen({ host: listenHost, port });
       log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot listening');
       void validator.warm();
+      inFleet?.start();
       if (subscription) {
         await subscription.start();
         cleanups.push(() => subscription.stop(false));

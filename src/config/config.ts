@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -23,7 +24,8 @@ export interface HookModuleRef {
   export?: string;
 }
 
-export interface MediabotConfig {
+/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL …; see fleet.ts). */
+export interface MediabotConfig extends FleetConfig {
   tenantId: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
@@ -227,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
     notificationKeys,
     fetchMeetingArtifacts: parseOnOff('MEDIABOT_FETCH_MEETING_ARTIFACTS', get('MEDIABOT_FETCH_MEETING_ARTIFACTS')),
+    ...readFleetConfig(env),
   };
 }
 

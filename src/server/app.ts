@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type preHandlerAsyncHookHandler } from 'fastify';
 import { MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CallNotification } from '../signaling/notifications.js';
@@ -44,6 +44,8 @@ export interface AppDeps {
   prePlugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
   /** More root-level plugins (events WebSocket, dashboard, docs …). */
   plugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
+  /** preHandler hooks of every /v1 route, after authentication and validation (e.g. routing to the instance that owns a call). */
+  v1PreHandlers?: preHandlerAsyncHookHandler[];
   /** More plugins under the authenticated `/v1` prefix (operator API). */
   v1Plugins?: Array<FastifyPluginAsync | { plugin: FastifyPluginAsync<never>; options?: Record<string, unknown> }>;
 }
@@ -121,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (v1) => {
       v1.addHook('onRequest', originGuard(origin, (reason) => metrics.authFailures.inc({ endpoint: 'api', reason })));
       v1.addHook('onRequest', bearerTokenHook(deps.apiToken, (reason) => metrics.authFailures.inc({ endpoint: 'api', reason })));
+      for (const h of deps.v1PreHandlers ?? []) v1.addHook('preHandler', h);
       if (deps.registry) await v1.register(v1CallsRoutes, { registry: deps.registry });
       await registerAll(v1, deps.v1Plugins);
     },

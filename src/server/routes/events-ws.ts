@@ -2,6 +2,7 @@
  * GET /v1/events: a WebSocket of live typed events (call state, roster, talk, dominant speaker,
  * transcript, levels, speaker mapping). Browsers cannot set headers on a WebSocket, so the API
  * token is accepted as `Authorization: Bearer …` or `?token=…`. `?callId=` narrows to one call.
+ * In a fleet events carry an `id`; `?since=<id>` first sends the retained events after that id.
  *
  * Levels are throttled to ~5 per second per call, and dropped for a client whose socket buffer is
  * backing up; other events are dropped only when the buffer is far behind (the client is then
@@ -17,12 +18,14 @@ import { checkHostAndOrigin, type OriginPolicy } from '../origin.js';
 export interface LiveEventLike {
   type: string;
   callId?: string;
+  /** The event's id in the fleet's stream (many instances only). */
+  id?: string;
 }
 
 export interface EventsWsOptions {
   apiToken: string | undefined;
-  /** Subscribes to every live event; returns the unsubscribe function. */
-  subscribe: (listener: (e: LiveEventLike) => void) => () => void;
+  /** Subscribes to every live event (after the event `since`, when given and kept); returns the unsubscribe function. */
+  subscribe: (listener: (e: LiveEventLike) => void, since?: string) => () => void;
   /** First message to a new client (e.g. the current calls), optional. */
   hello?: () => Record<string, unknown>;
   metrics?: Metrics;
@@ -49,14 +52,14 @@ export const eventsWsRoutes: FastifyPluginAsync<EventsWsOptions> = async (app, o
   const soft = opts.softLimitBytes ?? 64 * 1024;
   const hard = opts.hardLimitBytes ?? 4 * 1024 * 1024;
 
-  app.get<{ Querystring: { token?: string; callId?: string } }>(
+  app.get<{ Querystring: { token?: string; callId?: string; since?: string } }>(
     '/v1/events',
     {
       websocket: true,
       schema: {
         tags: ['events'],
         summary: 'WebSocket of live events (token as Authorization header or ?token=)',
-        querystring: { type: 'object', properties: { token: { type: 'string' }, callId: { type: 'string', maxLength: 200 } } },
+        querystring: { type: 'object', properties: { token: { type: 'string' }, callId: { type: 'string', maxLength: 200 }, since: { type: 'string', pattern: '^[0-9]{1,20}-[0-9]{1,20}$' } } },
       },
       onRequest: async (request) => {
         const origin = request.headers.origin;
@@ -101,7 +104,9 @@ export const eventsWsRoutes: FastifyPluginAsync<EventsWsOptions> = async (app, o
         }
         socket.send(JSON.stringify(e));
       };
-      const unsubscribe = opts.subscribe(send);
+      // The hello goes first; a replay (?since=) follows it, then live events.
+      if (opts.hello) socket.send(JSON.stringify({ type: 'hello', ...opts.hello() }));
+      const unsubscribe = opts.subscribe(send, request.query.since);
       socket.on('close', () => unsubscribe());
       socket.on('error', () => unsubscribe());
       // Clients only listen; a ping keeps intermediaries from closing an idle connection.
@@ -116,7 +121,6 @@ export const eventsWsRoutes: FastifyPluginAsync<EventsWsOptions> = async (app, o
         }
         socket.send(JSON.stringify({ type: 'pong', droppedLevels: dropped }));
       });
-      if (opts.hello) socket.send(JSON.stringify({ type: 'hello', ...opts.hello() }));
     },
   );
 };

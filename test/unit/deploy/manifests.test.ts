@@ -20,7 +20,7 @@ import { Readiness } from '../../../src/server/readiness.js';
  * Settings of the scale-out work that the manifests already use but src/config does not read yet.
  * Remove each name from here once the config reads it.
  */
-const PLANNED_ENV = ['MEDIABOT_DRAIN_TIMEOUT_S', 'MEDIABOT_INSTANCE_ID', 'MEDIABOT_REDIS_URL', 'MEDIABOT_INTERNAL_URL', 'MEDIABOT_MAX_CALLS'];
+const PLANNED_ENV = ['MEDIABOT_DRAIN_TIMEOUT_S'];
 /** The drain timeout's default (seconds) when MEDIABOT_DRAIN_TIMEOUT_S is not set. */
 const DEFAULT_DRAIN_TIMEOUT_S = 600;
 /** What the pod needs after the drain: hang up, write the last recordings, close. */
