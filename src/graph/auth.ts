@@ -293,16 +293,20 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
   const scope = `${opts.graphUrl.replace(/\/+$/, '')}/.default`;
   const used = new Map<string, TokenProviderStats>();
 
-  const acquire = async (entry: AppEntry, forceRefresh: boolean): Promise<string> => {
+  const acquire = async (entry: AppEntry, forceRefresh: boolean, tenant: string): Promise<string> => {
     try {
       const result = await entry.app.acquireTokenByClientCredential({ scopes: [scope], ...(forceRefresh ? { skipCache: true } : {}) });
       if (!result?.accessToken) throw new Error('the authority returned no access token');
       return result.accessToken;
     } catch (err) {
       const e = err as { errorCode?: string; message?: string };
-      throw new GraphError('MEDIABOT_GRAPH_AUTH', `token request for ${scope} failed: ${e.errorCode ? `${e.errorCode}: ` : ''}${e.message ?? String(err)}`, {
+      const text = `${e.errorCode ? `${e.errorCode}: ` : ''}${e.message ?? String(err)}`;
+      // The tenant does not exist, or the app has no service principal there (no admin consent).
+      const hint = /AADSTS(90002|700016)\b/.test(text) ? `tenant ${tenant} has not consented to this app: have its admin consent (https://login.microsoftonline.com/${tenant}/adminconsent?client_id=${opts.clientId}) before serving its calls` : undefined;
+      throw new GraphError('MEDIABOT_GRAPH_AUTH', `token request for ${scope} in tenant ${tenant} failed: ${text}${hint ? ` (hint: ${hint})` : ''}`, {
         retryable: false,
         attempts: 1,
+        hint,
       });
     }
   };
@@ -325,10 +329,10 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
       if (!/^[A-Za-z0-9.-]{1,128}$/.test(tenantId)) throw new GraphError('MEDIABOT_GRAPH_INVALID_ARGUMENT', `tenant ${JSON.stringify(tenantId)} is not a tenant id or domain`, { retryable: false, attempts: 0 });
       const entry = await appFor(tenantId === opts.tenantId ? opts : { ...opts, tenantId }, logger);
       used.set(tenantId, entry.stats);
-      if (o?.forceRefresh) return acquire(entry, true);
+      if (o?.forceRefresh) return acquire(entry, true, tenantId);
       // Concurrent callers (of any provider sharing this app) share one acquisition.
       if (!entry.inflight) {
-        entry.inflight = acquire(entry, false).finally(() => {
+        entry.inflight = acquire(entry, false, tenantId).finally(() => {
           entry.inflight = undefined;
         });
       }

@@ -86,8 +86,9 @@ describe('refusals Graph makes, explained', () => {
   });
 
   it('a call in a tenant that has not consented fails with 7504 and a hint naming MEDIABOT_TENANTS', async () => {
+    // The home tenant's token asking for a meeting in a tenant without the app (a cross-tenant join).
     const e = await failure(
-      env.bundle.graph.calls.joinMeeting({
+      env.bundle.graph.forTenant(env.emulator.tenantId).calls.joinMeeting({
         callbackUri: `${callbacks.url}/api/calling`,
         joinMeetingId: '1234567890',
         passcode: null,

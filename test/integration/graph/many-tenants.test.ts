@@ -119,5 +119,6 @@ describe('many tenants', () => {
     const e = await failure(env.bundle.graph.forTenant('c3c3c3c3-0000-4000-8000-00000000000c').calls.get('x'));
     expect(e).toMatchObject({ code: 'MEDIABOT_GRAPH_AUTH' });
     expect(e.message).toMatch(/90002|not found/);
+    expect(e.hint).toContain('adminconsent');
   });
 });
