@@ -27,6 +27,8 @@ export type { Mediabot } from './app/api.js';
 export type { MediabotOptions } from './app/mediabot.js';
 export type { CallInfo, CallStateFilter, JoinInput, MediabotCalls, ParticipantInfo, PlaceInput, PlayResult, PromptInput, Transcript } from './app/calls-api.js';
 export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-api.js';
+export type { MediabotWebhooks, WebhookDelivery, WebhookEventType } from './webhooks/api.js';
+export type { CallSettings } from './calls/call-settings.js';
 
 // The fastify app on its own (it never listens), e.g. to mount mediabot's routes in tests with inject().
 export { buildApp, type AppDeps } from './server/app.js';

@@ -4,6 +4,7 @@ import type { MediabotConfig } from '../config/config.js';
 import type { Emulator } from '../../testing/emulator/index.js';
 import type { MediabotCalls } from './calls-api.js';
 import type { MediabotEvents } from './events-api.js';
+import type { MediabotWebhooks } from '../webhooks/api.js';
 
 export interface Mediabot {
   /** The effective config (with the emulator's URLs and credentials when emulated, and the chosen port). */
@@ -18,6 +19,8 @@ export interface Mediabot {
   readonly calls: MediabotCalls;
   /** Every live event, typed: call state and roster, talk, dominant speaker, transcripts, hooks' own events, artifacts. */
   readonly events: MediabotEvents;
+  /** Signed webhook deliveries: list, replay, wait until none is pending, publish (src/webhooks/api.ts). */
+  readonly webhooks: MediabotWebhooks;
   /** The embedded Graph emulator when the config has no Graph credentials, else null. */
   readonly emulator: Emulator | null;
   /** The token media sidecars present on /media/bridge (a random one when none is configured). */

@@ -56,6 +56,9 @@ import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
+import { composeCallSettings, composeWebhooks } from './webhooks.js';
+import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
+import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
 import { clusterSettings } from '../cluster/settings.js';
 
@@ -248,12 +251,15 @@ async function assemble(
   });
 
   const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
+  // Per-call settings (transcription, recording, webhook URL, metadata): stored, applied to the call's hooks.
+  const perCall = composeCallSettings(cfg, db, hooks);
   const media = new RtpMediaSessions({
     pool,
     host: isLoopback(listenHost) ? listenHost : '0.0.0.0',
     ports: cfg.rtpPorts,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     hooks,
+    hooksFor: perCall.hooksFor,
   });
 
   let calls: CallService | undefined;
@@ -262,6 +268,7 @@ async function assemble(
   const ingress = new WorkerIngress({
     pool,
     hooks,
+    hooksFor: perCall.hooksFor,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     tokens: tokens.bridge,
     acsTokens: tokens.acs,
@@ -298,6 +305,8 @@ async function assemble(
     ingress,
     prompts,
     logger: log.child({ component: 'calls' }),
+    leave: cfg.leave,
+    callSettings: perCall.port,
   });
   const service = calls;
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
@@ -344,6 +353,10 @@ async function assemble(
   const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
   events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
+
+  // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on(l), logger: log });
+  cleanups.push(() => webhooks.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({
@@ -363,8 +376,8 @@ async function assemble(
   const inFleet = fleet;
   // One instance: its own events. A fleet: everyone's, with stream ids and replay (?since=).
   const subscribe = inFleet
-    ? (l: (e: { type: string }) => void, since?: string): (() => void) => inFleet.subscribe(l, since)
-    : (l: (e: LiveEvent) => void): (() => void) => events.on(l);
+    ? (l: (e: { type: string }) => void, since?: string): (() => void) => inFleet.subscribe((e) => l(webhooks.withMetadata(e as LiveEvent)), since)
+    : (l: (e: LiveEvent) => void): (() => void) => events.on((e) => l(webhooks.withMetadata(e)));
 
   const openapi = {
     openapi: {
@@ -394,7 +407,11 @@ async function assemble(
       { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
     v1PreHandlers: inFleet ? [inFleet.preHandler] : [],
-    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings') } }],
+    v1Plugins: [
+      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
+      { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
+      { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+    ],
     plugins: [
       {
         plugin: eventsWsRoutes as FastifyPluginAsync<never>,
@@ -424,6 +441,8 @@ async function assemble(
       await app.listen({ host: listenHost, port });
       log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot listening');
       void validator.warm();
+      // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
+      webhooks.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -441,6 +460,7 @@ async function assemble(
     callbackUri,
     calls: callsApi(service, signaling.registry),
     events,
+    webhooks: webhooks.api,
     emulator,
     bridgeToken: ingress.bridgeToken,
     listen,

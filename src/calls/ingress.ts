@@ -36,6 +36,8 @@ export interface WorkerIngressOptions {
   pool: IngressPool;
   /** Hooks every call gets (the same list as RTP calls). */
   hooks: HookSpec[];
+  /** A call's own hooks when its settings change them; default `hooks`. */
+  hooksFor?: (mediaId: string, base: HookSpec[]) => HookSpec[];
   scratchRoot: string;
   /** Tokens a sidecar may present in its hello (at least one). */
   tokens: string[];
@@ -117,9 +119,10 @@ export class WorkerIngress implements IngressMediaPort {
     let resolveEnded = (): void => {};
     const ended = new Promise<void>((r) => (resolveEnded = r));
     this.known.set(callId, { scratchDir, ended, resolveEnded });
-    const hooks: HookSpec[] = [...this.o.hooks, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
+    const own = this.o.hooksFor?.(callId, this.o.hooks) ?? this.o.hooks;
+    const hooks: HookSpec[] = [...own, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     // No RTP peer needs the mix in Opus here, but the recorder's mix.opus does.
-    const recording = this.o.hooks.some((h) => 'builtin' in h && h.builtin === 'recorder');
+    const recording = own.some((h) => 'builtin' in h && h.builtin === 'recorder');
     return { hooks, alwaysEncodeMix: recording, pcm: { encodeOpus: true } };
   }
 

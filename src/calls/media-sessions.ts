@@ -31,6 +31,8 @@ export interface RtpMediaSessionOptions {
   scratchRoot: string;
   /** Hooks every call gets (built-ins by name and user modules, from resolveHooksFromConfig). */
   hooks: HookSpec[];
+  /** A call's own hooks when its settings change them (CallHookOverrides.hooksFor); default `hooks`. */
+  hooksFor?: (mediaId: string, base: HookSpec[]) => HookSpec[];
 }
 
 export interface MediaSessionInfo {
@@ -105,7 +107,7 @@ export class RtpMediaSessions implements MediaSessionProvider {
     const existing = this.sessions.get(mediaId);
     if (existing) return existing;
     const scratchDir = join(this.o.scratchRoot, mediaId.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    const hooks: HookSpec[] = [...this.o.hooks, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
+    const hooks: HookSpec[] = [...(this.o.hooksFor?.(mediaId, this.o.hooks) ?? this.o.hooks), { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     let created: CreatedCall;
     try {
       ({ value: created } = await this.ports.allocate((port) => this.o.pool.createCall({ callId: mediaId, rtp: { host: this.o.host, port }, hooks, alwaysEncodeMix: false })));

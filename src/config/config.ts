@@ -2,6 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
+import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
@@ -73,6 +75,10 @@ export interface MediabotConfig extends FleetConfig {
   notificationKeys: Array<{ certificateId: string; pem: string }>;
   /** After a meeting call ends, fetch Teams' attendance report and transcript (MEDIABOT_FETCH_MEETING_ARTIFACTS=on). */
   fetchMeetingArtifacts: boolean;
+  /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
+  leave: LeaveSettings;
+  /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
+  webhooks: WebhookSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -229,6 +235,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
     notificationKeys,
     fetchMeetingArtifacts: parseOnOff('MEDIABOT_FETCH_MEETING_ARTIFACTS', get('MEDIABOT_FETCH_MEETING_ARTIFACTS')),
+    leave: leaveSettingsFromEnv(get),
+    webhooks: parseWebhookSettings(get),
     ...readFleetConfig(env),
   };
 }

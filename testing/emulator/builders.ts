@@ -82,7 +82,7 @@ export function participantResource(p: EmuParticipant, call: EmuCall, graphUrl: 
     info: participantInfo(p),
     mediaStreams: streams,
     isMuted: p.isMuted,
-    isInLobby: false,
+    isInLobby: p.inLobby === true,
     metadata: null,
     recordingInfo: null,
     restrictedExperience: null,

@@ -156,6 +156,7 @@ export class CallCore {
     p.sentPackets = call.media?.stats().participants.find((s) => s.participantId === participantId)?.sentPackets ?? 0;
     call.media?.removeParticipant(participantId);
     call.departed.push(p);
+    this.notify.participantLeft(call, p);
     this.notify.roster(call);
     const remaining = [...call.participants.values()].filter((x) => x.kind === 'remote').length;
     if (remaining === 0) {

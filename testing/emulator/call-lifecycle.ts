@@ -74,8 +74,27 @@ export class CallLifecycle {
     this.core.notify.call(call);
     this.core.armKeepAlive(call);
     const delay = call.kind === 'meeting' ? this.ctx.timing.establishMs : this.ctx.timing.answerMs;
-    this.core.after(call, delay, () => this.establish(call));
+    this.core.after(call, delay, () => (this.core.meetingOf(call)?.lobby ? this.holdInLobby(call) : this.establish(call)));
     return call;
+  }
+
+  /**
+   * A lobby meeting holds the bot: the call stays establishing and the roster shows the bot's own
+   * participant with isInLobby, until someone admits it (admit()) or it hangs up.
+   */
+  private holdInLobby(call: EmuCall): void {
+    const me = call.participants.get(call.myParticipantId);
+    if (call.state !== 'establishing' || !me) return;
+    me.inLobby = true;
+    this.core.notify.roster(call);
+  }
+
+  /** Admits a bot waiting in a meeting's lobby: it joins the meeting (established). */
+  admit(call: EmuCall): void {
+    const me = call.participants.get(call.myParticipantId);
+    if (call.state !== 'establishing' || me?.inLobby !== true) throw badRequest(`Call '${call.id}' is not waiting in a lobby.`);
+    me.inLobby = false;
+    this.establish(call);
   }
 
   private resolveMeeting(meetingInfo: Json, chatInfo: Json | undefined): EmuMeeting {

@@ -25,6 +25,8 @@ export interface CreateMeetingInput {
   joinMeetingId?: string;
   /** The organizer's tenant (default the emulator's home tenant); the join URL carries it as Tid. */
   tenantId?: string;
+  /** Hold bots that join in the lobby until admitted (POST /_emulator/calls/{id}/admit); default false. */
+  lobby?: boolean;
 }
 
 /** onlineMeeting properties a PATCH may change (the rest are read-only or not emulated). */
@@ -123,6 +125,7 @@ export class MeetingStore {
       externalId: input.externalId ?? null,
       people,
       endWhenEmpty: input.endWhenEmpty ?? true,
+      lobby: input.lobby ?? false,
       resource: {
         creationDateTime: now.toISOString(),
         startDateTime: start.toISOString(),
@@ -144,7 +147,8 @@ export class MeetingStore {
           producers: [],
           contributors: [],
         },
-        lobbyBypassSettings: { scope: 'organization', isDialInBypassEnabled: false },
+        // A lobby meeting lets only its organizer in directly: everyone else, bots included, waits.
+        lobbyBypassSettings: { scope: input.lobby ? 'organizer' : 'organization', isDialInBypassEnabled: false },
         audioConferencing: {
           conferenceId: String(randomInt(10_000_000, 99_999_999)),
           tollNumber: '+1 555-010-0100',

@@ -104,6 +104,8 @@ export interface Emulator {
   deviceQualityReports(): Json[];
   /** A DTMF tone from the far end (delivered if the bot subscribed to tones). */
   sendTone(callId: string, tone: string): boolean;
+  /** Admits a bot waiting in a lobby meeting's lobby (what POST /_emulator/calls/{id}/admit does). */
+  admit(callId: string): void;
   /** Details of a call (state, roster, media stats, speech script); undefined if unknown. */
   callDetails(callId: string): Json | undefined;
   /** Posts a lifecycle event (subscriptionRemoved, missed, reauthorizationRequired) for a subscription; false if it has no lifecycleNotificationUrl. */
@@ -377,6 +379,9 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
       return engine.extras.stopSharing(engine.get(callId), sessionId);
     },
     deviceQualityReports: () => [...engine.extras.deviceQuality],
+    admit(callId) {
+      engine.lifecycle.admit(engine.get(callId));
+    },
     sendTone(callId, tone) {
       const call = engine.calls.get(callId);
       return call ? engine.operations.sendTone(call, tone) : false;

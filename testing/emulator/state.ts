@@ -36,6 +36,8 @@ export interface EmuParticipant {
   region: string | null;
   screenSharingRole: 'viewer' | 'sharer';
   onHold: boolean;
+  /** Waiting in the meeting's lobby (Graph's isInLobby). */
+  inLobby?: boolean;
   joinedAt: Date;
   leftAt?: Date;
   /** Media stats captured when the participant left (for call records). */
@@ -122,4 +124,6 @@ export interface EmuMeeting {
   /** Index into the speech script for each simulated person. */
   people: { name: string; voice: string; sentences: string[] }[];
   endWhenEmpty: boolean;
+  /** The lobby holds the bot until it is admitted through the control API. */
+  lobby?: boolean;
 }

@@ -95,6 +95,11 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     return reply.code(204).send();
   });
 
+  app.post<{ Params: { id: string } }>('/_emulator/calls/:id/admit', async (req, reply) => {
+    d.engine.lifecycle.admit(d.engine.get(req.params.id));
+    return reply.code(204).send();
+  });
+
   app.post<{ Params: { id: string } }>('/_emulator/subscriptions/:id/lifecycle', async (req) => {
     const event = asObject(req.body)['lifecycleEvent'];
     if (typeof event !== 'string' || !LIFECYCLE_EVENTS.includes(event as LifecycleEvent)) throw badRequest(`lifecycleEvent must be one of ${LIFECYCLE_EVENTS.join(', ')}.`);
@@ -119,6 +124,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     if (typeof b['tenantId'] === 'string') input.tenantId = b['tenantId'];
     if (typeof b['endWhenEmpty'] === 'boolean') input.endWhenEmpty = b['endWhenEmpty'];
     if (typeof b['passcodeRequired'] === 'boolean') input.passcodeRequired = b['passcodeRequired'];
+    if (typeof b['lobby'] === 'boolean') input.lobby = b['lobby'];
     const m = d.meetings.create(input);
     return reply.code(201).send({ ...meetingResource(m, d.graphUrl, m.organizerId), people: m.people });
   });
