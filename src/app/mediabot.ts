@@ -37,6 +37,7 @@ import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
 import { CallbackGuard } from '../signaling/callback-guard.js';
+import { richNotificationReaderFrom } from '../signaling/rich-notifications.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -352,6 +353,7 @@ async function assemble(
     store: callRecords,
     bus,
     logger: log.child({ component: 'notifications' }),
+    rich: richNotificationReaderFrom(cfg, caPem !== undefined ? { caPem } : {}),
   });
 
   const readiness = new Readiness();
@@ -405,7 +407,7 @@ async function assemble(
     origin: originPolicy,
     readiness,
     registry: signaling.registry,
-    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants }) },
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants, callTenants: graph.callTenants }) },
     notifications: { processor },
     prePlugins: [
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.
