@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   // signaling (inbound callbacks, operations, subscriptions)
   MEDIABOT_CALLBACK_UNAUTHORIZED: { http: 401, doc: 'A Graph callback carried no valid bearer token' },
   MEDIABOT_NOTIFICATION_INVALID: { http: 400, doc: 'A notification body is not a recognised notification envelope' },
+  MEDIABOT_NOTIFICATION_DECRYPT_FAILED: { http: 400, doc: 'A rich notification could not be decrypted: no key for its certificate id, a dataSignature that does not match, or data that is not valid' },
+  MEDIABOT_NOTIFICATION_TOKEN_INVALID: { http: 401, doc: 'A rich notification carried no validation token, or one that is not valid (signature, issuer, audience, azp, tenant, expiry)' },
   MEDIABOT_OPERATION_FAILED: { http: 502, doc: 'A Graph call operation finished with a failed status' },
   MEDIABOT_OPERATION_TIMEOUT: { http: 504, doc: 'A Graph call operation did not report completion in time' },
   MEDIABOT_CALL_TERMINATED: { http: 409, doc: 'The call has already ended' },

@@ -40,6 +40,7 @@ import { CallbackGuard } from '../signaling/callback-guard.js';
 import { incomingCallPolicy } from '../signaling/incoming-policy.js';
 import { publicEvent } from '../util/public-event.js';
 import type { LiveEvent } from '../events/live.js';
+import { richNotificationReaderFrom } from '../signaling/rich-notifications.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -361,6 +362,7 @@ async function assemble(
     store: callRecords,
     bus,
     logger: log.child({ component: 'notifications' }),
+    rich: richNotificationReaderFrom(cfg, caPem !== undefined ? { caPem } : {}),
   });
 
   const readiness = new Readiness();
@@ -419,7 +421,7 @@ async function assemble(
     origin: originPolicy,
     readiness,
     registry: signaling.registry,
-    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants }) },
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants, callTenants: graph.callTenants }) },
     notifications: { processor },
     prePlugins: [
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.

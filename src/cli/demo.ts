@@ -16,6 +16,8 @@ import { werBefore, type ScriptedUtterance } from '../util/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
+/** The organizer of the demo's meeting (app-only tokens create meetings for a named user, never /me). */
+const DEMO_ORGANIZER_ID = '5f0c2a1e-6d3b-4c8a-9e7f-1a2b3c4d5e6f';
 /** How long the demo waits for its webhook deliveries before it exits. */
 const DEMO_WEBHOOK_WAIT_MS = 15_000;
 
@@ -168,14 +170,14 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
       out('  media      RTP/Opus: the simulated people send to the endpoint in mediabot\'s blob');
     }
 
-    stage.set('creating an online meeting (POST /me/onlineMeetings)', out);
+    stage.set('creating an online meeting (POST /users/{organizer}/onlineMeetings)', out);
     const now = new Date();
     let joinWebUrl: string;
     if (alone) {
       // As in Teams, the meeting goes on while the bot is in it: only the bot's own rule ends its call.
       joinWebUrl = w.emulator!.createMeeting({ subject: 'mediabot demo: weekly planning', people: o.participants, endWhenEmpty: false }).joinWebUrl;
     } else if (o.participants === 3) {
-      const meeting = await w.graph.graph.meetings.create({ subject: 'mediabot demo: weekly planning', startDateTime: now.toISOString(), endDateTime: new Date(now.getTime() + 3600_000).toISOString() });
+      const meeting = await w.graph.graph.meetings.create({ subject: 'mediabot demo: weekly planning', startDateTime: now.toISOString(), endDateTime: new Date(now.getTime() + 3600_000).toISOString() }, { userId: DEMO_ORGANIZER_ID });
       if (typeof meeting.joinWebUrl !== 'string') throw new MediabotError('MEDIABOT_GRAPH_BAD_RESPONSE', 'the created meeting has no joinWebUrl');
       joinWebUrl = meeting.joinWebUrl;
     } else {

@@ -72,7 +72,7 @@ export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'pub
   mediaThreads: number;
   /** True when no Graph credentials are set: the embedded emulator is the default. */
   useEmulator: boolean;
-  /** Tenants whose callbacks are accepted (MEDIABOT_TENANTS; default MEDIABOT_TENANT_ID when set). */
+  /** Tenants whose callbacks are accepted (MEDIABOT_TENANTS; default MEDIABOT_TENANT_ID when set; ["*"]: every tenant that consented). */
   tenants: string[];
   /** Hosts and CIDRs a caller-given prompt URL may reach although private (MEDIABOT_FETCH_ALLOWLIST). */
   fetchAllowlist: string[];
@@ -80,6 +80,14 @@ export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'pub
   allowedOrigins: string[];
   /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
   maxConnections: number;
+  /**
+   * Private keys that open rich change notifications, by encryptionCertificateId: the current
+   * (MEDIABOT_NOTIFICATION_KEY + _CERT_ID), then the previous one while certificates rotate
+   * (MEDIABOT_NOTIFICATION_PREVIOUS_KEY + _CERT_ID). PEM text or a path.
+   */
+  notificationKeys: Array<{ certificateId: string; pem: string }>;
+  /** After a meeting call ends, fetch Teams' attendance report and transcript (MEDIABOT_FETCH_MEETING_ARTIFACTS=on). */
+  fetchMeetingArtifacts: boolean;
   /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
   leave: LeaveSettings;
   /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
@@ -185,7 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   const acsResourceId = get('MEDIABOT_ACS_RESOURCE_ID');
   if (acsResourceId !== undefined && !/^[A-Za-z0-9-]{8,128}$/.test(acsResourceId)) throw invalid('MEDIABOT_ACS_RESOURCE_ID', acsResourceId, "the ACS resource's immutable id (a GUID)");
   const tenants = commaList(get('MEDIABOT_TENANTS') ?? tenantId);
-  for (const t of tenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_TENANTS', t, 'a comma list of tenant ids');
+  for (const t of tenants) if (t !== '*' && !/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_TENANTS', t, 'a comma list of tenant ids, or * for every tenant that consented');
+  if (tenants.includes('*') && tenants.length > 1) throw invalid('MEDIABOT_TENANTS', tenants.join(','), '* alone (every tenant that consented) or a list of tenant ids');
   const fetchAllowlist = parseFetchAllowlist(get('MEDIABOT_FETCH_ALLOWLIST'));
   const allowedOrigins = commaList(get('MEDIABOT_ALLOWED_ORIGINS')).map((o) => {
     try {
@@ -205,6 +214,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   for (const t of incomingTenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_INCOMING_TENANTS', t, 'a comma list of tenant ids');
   const incomingCallers = commaList(get('MEDIABOT_INCOMING_CALLERS'));
   for (const c of incomingCallers) if (!/^(\+?[0-9][0-9 ().-]{2,31}|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127})$/.test(c)) throw invalid('MEDIABOT_INCOMING_CALLERS', c, 'a comma list of user ids and phone numbers');
+  const notificationKeys: MediabotConfig['notificationKeys'] = [];
+  for (const prefix of ['MEDIABOT_NOTIFICATION', 'MEDIABOT_NOTIFICATION_PREVIOUS']) {
+    const pem = get(`${prefix}_KEY`);
+    const certificateId = get(`${prefix}_CERT_ID`);
+    if ((pem === undefined) !== (certificateId === undefined)) throw invalid(`${prefix}_${pem === undefined ? 'KEY' : 'CERT_ID'}`, '(unset)', `set together with ${prefix}_${pem === undefined ? 'CERT_ID' : 'KEY'}`);
+    if (pem !== undefined && certificateId !== undefined) {
+      if (!/^[\x21-\x7e]{1,128}$/.test(certificateId)) throw invalid(`${prefix}_CERT_ID`, certificateId, 'the encryptionCertificateId given when subscribing (1-128 printable characters)');
+      notificationKeys.push({ certificateId, pem });
+    }
+  }
+  if (notificationKeys.length === 1 && get('MEDIABOT_NOTIFICATION_KEY') === undefined) throw invalid('MEDIABOT_NOTIFICATION_KEY', '(unset)', 'set the current key before a previous one');
   const maxConnRaw = get('MEDIABOT_MAX_CONNECTIONS');
   if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
@@ -243,6 +263,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
+    notificationKeys,
+    fetchMeetingArtifacts: parseOnOff('MEDIABOT_FETCH_MEETING_ARTIFACTS', get('MEDIABOT_FETCH_MEETING_ARTIFACTS')),
     leave: leaveSettingsFromEnv(get),
     webhooks: parseWebhookSettings(get),
     ...fleet,
@@ -257,6 +279,12 @@ function isIpOrCidr(s: string): boolean {
   } catch {
     return false;
   }
+}
+
+function parseOnOff(variable: string, v: string | undefined): boolean {
+  if (v === undefined || v === 'off') return false;
+  if (v === 'on') return true;
+  throw invalid(variable, v, 'on or off');
 }
 
 /** A literal loopback address (or `localhost`); see isLoopbackHost. */

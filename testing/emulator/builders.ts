@@ -168,7 +168,7 @@ export function callResource(call: EmuCall, meeting: EmuMeeting | undefined, gra
     answeredBy: null,
     meetingCapability: null,
     toneInfo: call.toneInfo,
-    incomingContext: null,
+    incomingContext: req['incomingContext'] ?? null,
     callOptions: req['callOptions'] ?? null,
   };
 }

@@ -35,6 +35,11 @@ export class CallNotifications {
     this.post(call, 'updated', `/communications/calls/${call.id}/participants`, data);
   }
 
+  /** A content sharing session started (created, an array of sessions) or ended (deleted, no data). */
+  contentSharing(call: EmuCall, changeType: 'created' | 'updated' | 'deleted', resourceUrl: string, data: unknown): void {
+    this.post(call, changeType, resourceUrl, data);
+  }
+
   /** A participant left: its resource is deleted (the roster update that follows lists who remains). */
   participantLeft(call: EmuCall, p: EmuParticipant): void {
     this.post(call, 'deleted', `/communications/calls/${call.id}/participants/${p.id}`, participantResource(p, call, this.ctx.graphUrl, false));

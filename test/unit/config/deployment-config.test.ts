@@ -11,12 +11,13 @@ const rejects = (env: Record<string, string>, variable: string): void => {
 };
 
 describe('deployment settings', () => {
-  it('defaults: the host name as instance id, a 600 s drain, 20 calls, no internal URL, no extra CA', () => {
+  it('defaults: the host name as instance id, a 600 s drain, no call cap for a single process (20 in a fleet), no internal URL, no extra CA', () => {
     const cfg = loadConfig({});
     expect(cfg.instanceId).toBe(hostname());
     expect(cfg.drainTimeoutS).toBe(DEFAULT_DRAIN_TIMEOUT_S);
     expect(DEFAULT_DRAIN_TIMEOUT_S).toBe(600);
-    expect(cfg.maxCalls).toBe(20);
+    expect(cfg.maxCalls).toBeUndefined();
+    expect(loadConfig({ MEDIABOT_REDIS_URL: 'redis://127.0.0.1:6379', MEDIABOT_INTERNAL_URL: 'http://127.0.0.1:3978' }).maxCalls).toBe(20);
     expect(cfg.internalUrl).toBeUndefined();
     expect(cfg.caPem).toBeUndefined();
   });

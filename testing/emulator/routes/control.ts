@@ -112,7 +112,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const cb = b['callbackUri'];
     if (typeof cb !== 'string') throw badRequest('callbackUri is required.');
     const from = typeof b['from'] === 'object' && b['from'] !== null ? (b['from'] as { id?: string; displayName?: string; phone?: string }) : undefined;
-    const call = d.engine.lifecycle.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}) });
+    const call = d.engine.lifecycle.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}), ...(b['policyBasedRecording'] === true ? { policyBasedRecording: true } : {}), ...(typeof b['tenantId'] === 'string' ? { tenantId: b['tenantId'] } : {}) });
     return reply.code(201).send({ id: call.id });
   });
 
@@ -121,6 +121,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const input: CreateMeetingInput = {};
     if (typeof b['subject'] === 'string') input.subject = b['subject'];
     if (typeof b['people'] === 'number' || Array.isArray(b['people'])) input.people = b['people'] as CreateMeetingInput['people'] & object;
+    if (typeof b['tenantId'] === 'string') input.tenantId = b['tenantId'];
     if (typeof b['endWhenEmpty'] === 'boolean') input.endWhenEmpty = b['endWhenEmpty'];
     if (typeof b['passcodeRequired'] === 'boolean') input.passcodeRequired = b['passcodeRequired'];
     if (typeof b['lobby'] === 'boolean') input.lobby = b['lobby'];
