@@ -374,7 +374,7 @@ async function assemble(
   service.onWorkerEvent((e) => events.emit(e));
 
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
-  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on(l), logger: log });
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
   cleanups.push(() => webhooks.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
