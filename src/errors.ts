@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   // signaling (inbound callbacks, operations, subscriptions)
   MEDIABOT_CALLBACK_UNAUTHORIZED: { http: 401, doc: 'A Graph callback carried no valid bearer token' },
   MEDIABOT_NOTIFICATION_INVALID: { http: 400, doc: 'A notification body is not a recognised notification envelope' },
+  MEDIABOT_NOTIFICATION_DECRYPT_FAILED: { http: 400, doc: 'A rich notification could not be decrypted: no key for its certificate id, a dataSignature that does not match, or data that is not valid' },
+  MEDIABOT_NOTIFICATION_TOKEN_INVALID: { http: 401, doc: 'A rich notification carried no validation token, or one that is not valid (signature, issuer, audience, azp, tenant, expiry)' },
   MEDIABOT_OPERATION_FAILED: { http: 502, doc: 'A Graph call operation finished with a failed status' },
   MEDIABOT_OPERATION_TIMEOUT: { http: 504, doc: 'A Graph call operation did not report completion in time' },
   MEDIABOT_CALL_TERMINATED: { http: 409, doc: 'The call has already ended' },
@@ -79,10 +81,20 @@ export const ERROR_CODES = {
   MEDIABOT_CALL_NOT_ESTABLISHED: { http: 409, doc: 'The call is not established yet, and the action needs an established call' },
   MEDIABOT_PROMPT_FAILED: { http: 502, doc: 'A prompt could not be synthesized, fetched or decoded' },
   MEDIABOT_URL_REFUSED: { http: 400, doc: 'A caller-given URL was refused (address not public and not allowlisted, too large, too slow, too many redirects) or could not be fetched; one message whatever the reason' },
+  MEDIABOT_WEBHOOK_PENDING: { http: 409, doc: 'A webhook delivery cannot be replayed while it is still pending' },
   MEDIABOT_ORIGIN_REFUSED: { http: 403, doc: 'A request carried an Origin or Host header that is not the worker\'s own or an allowed one' },
   MEDIABOT_CALLBACK_REPLAYED: { http: 401, doc: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones' },
   MEDIABOT_RTP_PORTS_EXHAUSTED: { http: 503, doc: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call' },
   MEDIABOT_DEMO_FAILED: { doc: 'A stage of `mediabot demo` failed (the message names the stage)' },
+  // deployment
+  MEDIABOT_DRAINING: { http: 503, doc: 'The instance is shutting down (draining) and takes no new calls; its live calls go on until they end' },
+  MEDIABOT_AT_CAPACITY: { http: 503, doc: 'The instance already has MEDIABOT_MAX_CALLS live calls' },
+  // call end reasons: a leave rule ended the call (docs/leave-rules.md); in the end reason, never thrown
+  MEDIABOT_LEFT_ALONE: { doc: 'The bot left: no human was left in the call (bots and applications do not count) for MEDIABOT_LEAVE_WHEN_ALONE_S' },
+  MEDIABOT_NO_ONE_JOINED: { doc: 'The bot left: no human joined within MEDIABOT_LEAVE_NO_ONE_JOINED_S of it entering the call' },
+  MEDIABOT_LEFT_SILENCE: { doc: 'The bot left: nobody talked for MEDIABOT_LEAVE_SILENCE_S (counted after MEDIABOT_LEAVE_SILENCE_GRACE_S)' },
+  MEDIABOT_LEFT_MAX_DURATION: { doc: 'The bot left: the call reached MEDIABOT_LEAVE_MAX_DURATION_S' },
+  MEDIABOT_LOBBY_TIMEOUT: { doc: 'The bot left: it waited in the meeting\'s lobby for MEDIABOT_LOBBY_TIMEOUT_S without being admitted' },
   // many instances (MEDIABOT_REDIS_URL)
   MEDIABOT_OWNER_UNREACHABLE: { http: 502, doc: 'The instance that owns the call did not answer a forwarded request (connection refused or timed out)' },
   MEDIABOT_FLEET_UNAVAILABLE: { http: 503, doc: 'The call is not this instance\'s and the fleet registry (Redis) cannot be reached to find its owner' },

@@ -23,10 +23,12 @@ import type { MediabotConfig } from './config/config.js';
  */
 export const createMediabot: (config: MediabotConfig, options?: MediabotOptions) => Promise<Mediabot> = compose;
 
-export type { Mediabot } from './app/api.js';
+export type { Mediabot, DrainResult } from './app/api.js';
 export type { MediabotOptions } from './app/mediabot.js';
 export type { CallInfo, CallStateFilter, JoinInput, MediabotCalls, ParticipantInfo, PlaceInput, PlayResult, PromptInput, Transcript } from './app/calls-api.js';
 export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-api.js';
+export type { MediabotWebhooks, WebhookDelivery, WebhookEventType } from './webhooks/api.js';
+export type { CallSettings } from './calls/call-settings.js';
 
 // The fastify app on its own (it never listens), e.g. to mount mediabot's routes in tests with inject().
 export { buildApp, type AppDeps } from './server/app.js';
@@ -42,3 +44,7 @@ export type { CallArtifacts, MediaMode, RecordingEntry, SpeakerInfo, TargetInput
 export type { MediabotEvent, SignalingEvent } from './events/bus.js';
 export type { MediaEvent, MediaEventType } from './media/hooks/api.js';
 export type { HookSpec } from './media/session/spec.js';
+
+// The Graph client on its own (calls, participants, meetings and their artifacts, presence, call
+// records, subscriptions), for what the operator API does not cover.
+export { createGraphFromConfig, mediaPrompt, serviceHostedMediaConfig, parseJoinUrl, GraphError, isGraphError, type GraphClient } from './graph/index.js';

@@ -4,6 +4,10 @@ import type { MediabotConfig } from '../config/config.js';
 import type { Emulator } from '../../testing/emulator/index.js';
 import type { MediabotCalls } from './calls-api.js';
 import type { MediabotEvents } from './events-api.js';
+import type { DrainResult } from './drain.js';
+
+export type { DrainResult } from './drain.js';
+import type { MediabotWebhooks } from '../webhooks/api.js';
 
 export interface Mediabot {
   /** The effective config (with the emulator's URLs and credentials when emulated, and the chosen port). */
@@ -18,12 +22,24 @@ export interface Mediabot {
   readonly calls: MediabotCalls;
   /** Every live event, typed: call state and roster, talk, dominant speaker, transcripts, hooks' own events, artifacts. */
   readonly events: MediabotEvents;
+  /** Signed webhook deliveries: list, replay, wait until none is pending, publish (src/webhooks/api.ts). */
+  readonly webhooks: MediabotWebhooks;
   /** The embedded Graph emulator when the config has no Graph credentials, else null. */
   readonly emulator: Emulator | null;
   /** The token media sidecars present on /media/bridge (a random one when none is configured). */
   readonly bridgeToken: string;
   /** Opens the HTTP port (once; later calls return the same promise) and resolves with `url`. */
   listen(): Promise<string>;
-  /** Stops everything it started, listening or not. Calls still up are left to Graph (hang them up first to keep their artifacts). */
+  /** Stops everything it started, listening or not. Calls still up are left to Graph (hang them up first to keep their artifacts), or use `drain()`. */
   close(): Promise<void>;
+  /**
+   * Stops without dropping meetings (what `mediabot start` does on SIGTERM): /readyz answers 503 and
+   * new calls are refused (MEDIABOT_DRAINING; incoming ones rejected through Graph) at once; live
+   * calls go on until they end, or until `timeoutMs` (default MEDIABOT_DRAIN_TIMEOUT_S) passes, then
+   * they are hung up; resolves once every call's artifacts are written and everything is closed.
+   * Called again while draining, a sooner deadline shortens the wait (`{ timeoutMs: 0 }`: hang up now).
+   */
+  drain(options?: { timeoutMs?: number }): Promise<DrainResult>;
+  /** True once `drain()` was called. */
+  readonly draining: boolean;
 }

@@ -16,6 +16,8 @@
  * plus what only code needs: the live speaker list and the artifacts once a call is finalized.
  */
 import type { CallArtifacts, CallService, MediaMode, RecordingEntry, SpeakerInfo, TargetInput } from '../calls/service.js';
+import type { LeaveOverride } from '../calls/leave/input.js';
+import type { CallSettings } from '../calls/call-settings.js';
 import { MediabotError } from '../errors.js';
 import { callJson, type CallJson } from '../server/routes/v1-calls.js';
 import type { CallRegistry } from '../signaling/registry.js';
@@ -36,6 +38,10 @@ export interface JoinInput {
   /** Needed for /meet/<id> links when the config has no tenant. */
   tenantId?: string;
   subject?: string;
+  /** Leave rules for this call, in seconds, over the MEDIABOT_LEAVE_* defaults; 0 turns one off (docs/leave-rules.md). */
+  leave?: LeaveOverride;
+  /** Per-call settings: transcription, recording, webhookUrl, metadata (POST /v1/calls takes the same). */
+  settings?: CallSettings;
 }
 
 export interface PlaceInput {
@@ -43,6 +49,8 @@ export interface PlaceInput {
   targets: TargetInput[];
   media?: MediaMode;
   subject?: string;
+  leave?: LeaveOverride;
+  settings?: CallSettings;
 }
 
 /** Exactly one of `url` (an http(s) WAV) or `text` (spoken with the shipped speech or espeak-ng). */

@@ -31,12 +31,16 @@ import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcr
 import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
-import { websocketWithLimits } from '../server/ws-limits.js';
+import { websocketWithLimits } from '../util/ws-limits.js';
 import { dashboardRoutes } from '../server/routes/dashboard.js';
 import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
 import { CallbackGuard } from '../signaling/callback-guard.js';
+import { incomingCallPolicy } from '../signaling/incoming-policy.js';
+import { publicEvent } from '../util/public-event.js';
+import type { LiveEvent } from '../events/live.js';
+import { richNotificationReaderFrom } from '../signaling/rich-notifications.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
 import { ChangeNotificationProcessor, SubscriptionManager, newClientState } from '../signaling/subscriptions.js';
@@ -44,7 +48,6 @@ import { openDatabase, type Database } from '../store/db.js';
 import { CallRecordStore } from '../store/call-records.js';
 import { SpeechStore } from '../store/speech-store.js';
 import { CallService } from '../calls/service.js';
-import { type LiveEvent } from '../events/live.js';
 import { createCallOperationsPort, createCallRecordsPort, createSubscriptionsPort } from '../graph/ports-adapter.js';
 import { MediabotError } from '../errors.js';
 import { callsApi } from './calls-api.js';
@@ -53,8 +56,13 @@ import type { Mediabot } from './api.js';
 import { WorkerIngress } from '../calls/ingress.js';
 import { ingressTokens } from '../ingress/common/tokens.js';
 import { createMediaMetrics } from './media-metrics.js';
+import { Admission } from './admission.js';
+import { Drainer } from './drain.js';
 import { RtpMediaSessions } from '../calls/media-sessions.js';
 import { PromptStore } from '../calls/prompts.js';
+import { composeCallSettings, composeWebhooks } from './webhooks.js';
+import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
+import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
 import { clusterSettings } from '../cluster/settings.js';
 
@@ -213,7 +221,7 @@ async function assemble(
   cleanups: Cleanups,
   cleanup: () => Promise<void>,
 ): Promise<ComposedMediabot> {
-  const cas = [emulator?.caPem, opts.caPem].filter((c): c is string => c !== undefined && c !== '');
+  const cas = [emulator?.caPem, opts.caPem, cfg.caPem].filter((c): c is string => c !== undefined && c !== '');
   const caPem = cas.length > 0 ? cas.join('\n') : undefined;
   const listenHost = cfg.host;
   const urlHost = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost.includes(':') ? `[${listenHost}]` : listenHost;
@@ -246,21 +254,30 @@ async function assemble(
     }
   });
 
-  const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
+  const prompts = new PromptStore(join(cfg.dataDir, 'prompts'), { fetchAllowlist: cfg.fetchAllowlist });
+  // Per-call settings (transcription, recording, webhook URL, metadata): stored, applied to the call's hooks.
+  const perCall = composeCallSettings(cfg, db, hooks);
   const media = new RtpMediaSessions({
     pool,
-    host: isLoopback(listenHost) ? listenHost : '0.0.0.0',
+    host: cfg.rtpHost ?? (isLoopback(listenHost) ? listenHost : '0.0.0.0'),
+    allowedPeers: cfg.rtpPeers,
     ports: cfg.rtpPorts,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     hooks,
+    hooksFor: perCall.hooksFor,
   });
 
   let calls: CallService | undefined;
+  let registryRef: Signaling['registry'] | undefined;
+  const liveCallIds = (): string[] => (registryRef?.list() ?? []).filter((c) => c.state !== 'terminated').map((c) => c.id);
+  // Whether this instance takes another call: not while draining, not beyond MEDIABOT_MAX_CALLS.
+  const admission = new Admission({ maxCalls: cfg.maxCalls, liveCalls: () => liveCallIds().length });
   // Who may connect to /media/acs and /media/bridge (the rules: ingress/common/tokens.ts).
   const tokens = ingressTokens(cfg);
   const ingress = new WorkerIngress({
     pool,
     hooks,
+    hooksFor: perCall.hooksFor,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     tokens: tokens.bridge,
     acsTokens: tokens.acs,
@@ -274,13 +291,21 @@ async function assemble(
     callbackUri,
     bus,
     logger: log.child({ component: 'signaling' }),
-    // Incoming calls are answered with app-hosted media: mediabot hears and records them.
-    policy: () => ({ action: 'answer', media: 'app' }),
+    // Incoming calls the policy allows (MEDIABOT_INCOMING*) are answered with app-hosted media: mediabot hears and records them.
+    policy: incomingCallPolicy({
+      mode: cfg.incoming,
+      tenants: cfg.incomingTenants.length > 0 ? cfg.incomingTenants : cfg.tenants,
+      callers: cfg.incomingCallers,
+      media: 'app',
+      onRejected: (call, why) => log.info({ callId: call.callId, why }, 'incoming call rejected by MEDIABOT_INCOMING policy'),
+    }),
+    acceptsIncoming: () => admission.acceptsIncoming(),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
     // `metrics` is created below; this only runs once callbacks arrive.
     onTerminationUnconfirmed: () => metrics.callbackRejected.inc({ reason: 'unconfirmed' }),
   });
   cleanups.push(() => signaling.close());
+  registryRef = signaling.registry;
   calls = new CallService({
     graph: graph.graph,
     signaling,
@@ -297,6 +322,9 @@ async function assemble(
     ingress,
     prompts,
     logger: log.child({ component: 'calls' }),
+    admission,
+    leave: cfg.leave,
+    callSettings: perCall.port,
   });
   const service = calls;
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
@@ -334,14 +362,20 @@ async function assemble(
     store: callRecords,
     bus,
     logger: log.child({ component: 'notifications' }),
+    rich: richNotificationReaderFrom(cfg, caPem !== undefined ? { caPem } : {}),
   });
 
   const readiness = new Readiness();
   readiness.setCheck('callbackKeys', () => validator.hasKeys || validator.warm());
+  if (cfg.maxCalls !== undefined) readiness.setCheck('capacity', () => !admission.atCapacity());
 
   const events = new MediabotEvents((err) => log.warn({ err }, 'live event listener failed'));
   events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
+
+  // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
+  cleanups.push(() => webhooks.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({
@@ -360,9 +394,14 @@ async function assemble(
     : null;
   const inFleet = fleet;
   // One instance: its own events. A fleet: everyone's, with stream ids and replay (?since=).
-  const subscribe = inFleet
-    ? (l: (e: { type: string }) => void, since?: string): (() => void) => inFleet.subscribe(l, since)
-    : (l: (e: LiveEvent) => void): (() => void) => events.on(l);
+  // The events socket gets them without absolute paths or tool output (after the webhook metadata); hook errors are logged whole here.
+  const subscribePublic = (l: (e: { type: string }) => void, since?: string): (() => void) => {
+    const pub = (e: { type: string }): void => l(publicEvent(webhooks.withMetadata(e as LiveEvent)));
+    return inFleet ? inFleet.subscribe(pub, since) : events.on(pub);
+  };
+  bus.on((e) => {
+    if (e.type === 'hook.error') log.warn({ callId: e.callId, hook: e.hook, detail: e.message }, 'hook error');
+  });
 
   const openapi = {
     openapi: {
@@ -382,7 +421,7 @@ async function assemble(
     origin: originPolicy,
     readiness,
     registry: signaling.registry,
-    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants }) },
+    calling: { auth: validator, dispatch: (items) => signaling.dispatch(items), guard: new CallbackGuard({ tenants: cfg.tenants, callTenants: graph.callTenants }) },
     notifications: { processor },
     prePlugins: [
       // Registered directly (they are fastify-plugin wrapped) so they see every route of the root.
@@ -392,7 +431,11 @@ async function assemble(
       { plugin: websocketWithLimits({ onAuthTimeout: (path) => metrics.authFailures.inc({ endpoint: path === '/media/bridge' ? 'bridge' : path, reason: 'timeout' }) }) as FastifyPluginAsync<never> },
     ],
     v1PreHandlers: inFleet ? [inFleet.preHandler] : [],
-    v1Plugins: [{ plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings') } }],
+    v1Plugins: [
+      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
+      { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
+      { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+    ],
     plugins: [
       {
         plugin: eventsWsRoutes as FastifyPluginAsync<never>,
@@ -400,7 +443,7 @@ async function assemble(
           apiToken: cfg.apiToken,
           metrics,
           origin: originPolicy,
-          subscribe,
+          subscribe: subscribePublic,
           hello: () => ({
             calls: [...signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })), ...(inFleet?.remoteCalls() ?? [])],
             ...(inFleet ? { instance: inFleet.instanceId } : {}),
@@ -416,12 +459,31 @@ async function assemble(
 
   let listening: Promise<string> | null = null;
   let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      readiness.startDraining();
+      await cleanup();
+    })();
+    return closing;
+  };
+  const drainer = new Drainer({
+    admission,
+    startDraining: () => readiness.startDraining(),
+    liveCallIds,
+    unfinalizedCallIds: () => service.unfinalizedCallIds(),
+    hangUp: (id) => service.hangUp(id),
+    whenFinalized: (id, ms) => service.whenFinalized(id, ms),
+    close,
+    logger: log.child({ component: 'drain' }),
+  });
   const listen = (): Promise<string> => {
     if (closing) return Promise.reject(new MediabotError('MEDIABOT_INTERNAL', 'this mediabot is closed'));
     listening ??= (async () => {
       await app.listen({ host: listenHost, port });
       log.info({ url, callbackUri, emulated: emulator !== null }, 'mediabot listening');
       void validator.warm();
+      // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
+      webhooks.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -439,15 +501,14 @@ async function assemble(
     callbackUri,
     calls: callsApi(service, signaling.registry),
     events,
+    webhooks: webhooks.api,
     emulator,
     bridgeToken: ingress.bridgeToken,
     listen,
-    close: () => {
-      closing ??= (async () => {
-        readiness.startDraining();
-        await cleanup();
-      })();
-      return closing;
+    close,
+    drain: (o = {}) => drainer.drain(o.timeoutMs ?? cfg.drainTimeoutS * 1000),
+    get draining() {
+      return drainer.draining;
     },
     pool,
     signaling,

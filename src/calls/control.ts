@@ -12,7 +12,8 @@ import type { Logger } from '../logger.js';
 import type { CallView } from '../signaling/registry.js';
 import { badRequest, type CallTable } from './call-table.js';
 import type { MediaLinks } from './media-links.js';
-import type { CallServiceOptions, MediaMode, TargetInput } from './types.js';
+import type { CallServiceOptions, JoinCallInput, MediaMode, PlaceCallInput } from './types.js';
+import type { CallSettings } from './call-settings.js';
 
 type MediaConfig = ReturnType<typeof appHostedMediaConfig> | ReturnType<typeof serviceHostedMediaConfig>;
 
@@ -28,7 +29,7 @@ export class CallControl {
   }
 
   /** Joins a Teams meeting by its join URL. Validates before anything is created. */
-  async join(input: { joinWebUrl: string; media?: MediaMode; tenantId?: string; subject?: string }): Promise<CallView> {
+  async join(input: JoinCallInput): Promise<CallView> {
     if (typeof input?.joinWebUrl !== 'string') throw badRequest('joinWebUrl must be a string');
     let parsed: ReturnType<typeof parseJoinUrl>;
     try {
@@ -38,7 +39,7 @@ export class CallControl {
     }
     const tenantId = input.tenantId ?? this.o.tenantId;
     if (parsed.kind === 'joinMeetingId' && tenantId === undefined) throw badRequest('joining by a /meet/<id> URL needs tenantId');
-    return this.create(input.media ?? 'app', (mediaConfig) =>
+    return this.create(input.media ?? 'app', input.settings, (mediaConfig) =>
       this.o.graph.calls.joinMeeting({
         callbackUri: this.o.callbackUri,
         joinWebUrl: input.joinWebUrl,
@@ -50,7 +51,7 @@ export class CallControl {
   }
 
   /** Places a P2P (one target) or group call. */
-  async place(input: { targets: TargetInput[]; media?: MediaMode; subject?: string }): Promise<CallView> {
+  async place(input: PlaceCallInput): Promise<CallView> {
     if (!Array.isArray(input?.targets) || input.targets.length === 0 || input.targets.length > 5) throw badRequest('targets must list 1-5 targets');
     const targets: CommsInvitationParticipantInfo[] = input.targets.map((t) => {
       if (t.kind === 'phone' && !/^\+[1-9]\d{6,14}$/.test(t.id)) throw badRequest(`phone target ${JSON.stringify(t.id)} must be E.164 (+ and 7-15 digits)`);
@@ -61,7 +62,7 @@ export class CallControl {
         }),
       );
     });
-    return this.create(input.media ?? 'app', (mediaConfig) =>
+    return this.create(input.media ?? 'app', input.settings, (mediaConfig) =>
       this.o.graph.calls.placeCall({
         callbackUri: this.o.callbackUri,
         targets,
@@ -72,12 +73,14 @@ export class CallControl {
     );
   }
 
-  private async create(mode: MediaMode, send: (mediaConfig: MediaConfig) => Promise<Call>): Promise<CallView> {
+  private async create(mode: MediaMode, settings: CallSettings | undefined, send: (mediaConfig: MediaConfig) => Promise<Call>): Promise<CallView> {
     if (mode !== 'app' && mode !== 'service') throw badRequest('media must be "app" or "service"');
+    if (settings !== undefined) this.o.callSettings?.validate(settings, mode);
     let mediaId: string | null = null;
     let mediaConfig;
     if (mode === 'app') {
       mediaId = randomUUID();
+      if (settings !== undefined) this.o.callSettings?.beforeMedia(mediaId, settings);
       const provider = this.o.mediaSessions ?? this.o.media;
       const session = await provider.createMediaSession(mediaId);
       mediaConfig = appHostedMediaConfig({ blob: session.blob });
@@ -102,6 +105,8 @@ export class CallControl {
     m.mode = mode;
     m.mediaId = mediaId;
     m.rtpMedia = mediaId !== null && this.o.media.get(mediaId) !== undefined;
+    // Stored before the call is tracked, so its first event already has its webhook URL and metadata.
+    if (settings !== undefined) this.o.callSettings?.created(call.id, settings);
     const view = this.o.signaling.registry.track(call.id, { direction: 'outgoing' });
     if (mediaId !== null) this.links.link(mediaId, call.id);
     this.log.info({ callId: call.id, mediaId, mode }, 'call created');

@@ -7,7 +7,7 @@
  * While a sidecar is connected, app-hosted media sessions come from it (its blob goes to Graph);
  * otherwise from the RTP sessions on the media threads.
  */
-import { join } from 'node:path';
+import { folderForId } from '../util/safe-path.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -21,6 +21,7 @@ import type { IngressCallInfo, IngressPool } from '../ingress/common/shared.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import type { WorkerHookOptions } from './media-hooks.js';
 import { workerHooksModule } from './media-sessions.js';
+import { TRANSCRIBE_STOP_TIMEOUT_MS } from '../media/hooks/transcribe/hook.js';
 
 /** What the call service needs to know about ingress media (by media id = the ingress call id). */
 export interface IngressMediaPort {
@@ -36,6 +37,8 @@ export interface WorkerIngressOptions {
   pool: IngressPool;
   /** Hooks every call gets (the same list as RTP calls). */
   hooks: HookSpec[];
+  /** A call's own hooks when its settings change them; default `hooks`. */
+  hooksFor?: (mediaId: string, base: HookSpec[]) => HookSpec[];
   scratchRoot: string;
   /** Tokens a sidecar may present in its hello (at least one). */
   tokens: string[];
@@ -48,8 +51,17 @@ export interface WorkerIngressOptions {
   onCallEnded(info: IngressCallInfo & { reason: string }): void;
 }
 
-const SAFE = (id: string): string => id.replace(/[^A-Za-z0-9_.-]/g, '_');
-const END_WAIT_MS = 15_000;
+/** The hook runner's stop timeout for ingress calls (the same as RTP calls' default). */
+export const INGRESS_HOOK_STOP_TIMEOUT_MS = 30_000;
+/**
+ * How long finalizing waits for an ingress call's media to end: its hooks stop in two phases, the
+ * async ones first (a transcriber flushes for up to TRANSCRIBE_STOP_TIMEOUT_MS), then the inline
+ * ones (timeline, analytics: up to the runner's timeout), plus a margin for a loaded media thread.
+ * Shorter than that, a call under load was finalized before its hooks finished, and its last
+ * transcript lines, analytics and timeline were lost. It only bounds a stuck call: a call whose
+ * hooks finish sooner is finalized as soon as they do.
+ */
+export const MEDIA_END_WAIT_MS = Math.max(TRANSCRIBE_STOP_TIMEOUT_MS, INGRESS_HOOK_STOP_TIMEOUT_MS) + INGRESS_HOOK_STOP_TIMEOUT_MS + 15_000;
 
 interface Known {
   scratchDir: string;
@@ -113,14 +125,15 @@ export class WorkerIngress implements IngressMediaPort {
 
   /** The spec of an ingress call's media: the worker's hooks, Opus-encoded PCM for Ogg recordings. */
   private callSpec(callId: string): Omit<CallSpec, 'callId'> {
-    const scratchDir = join(this.o.scratchRoot, SAFE(callId));
+    const scratchDir = folderForId(this.o.scratchRoot, callId);
     let resolveEnded = (): void => {};
     const ended = new Promise<void>((r) => (resolveEnded = r));
     this.known.set(callId, { scratchDir, ended, resolveEnded });
-    const hooks: HookSpec[] = [...this.o.hooks, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
+    const own = this.o.hooksFor?.(callId, this.o.hooks) ?? this.o.hooks;
+    const hooks: HookSpec[] = [...own, { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     // No RTP peer needs the mix in Opus here, but the recorder's mix.opus does.
-    const recording = this.o.hooks.some((h) => 'builtin' in h && h.builtin === 'recorder');
-    return { hooks, alwaysEncodeMix: recording, pcm: { encodeOpus: true } };
+    const recording = own.some((h) => 'builtin' in h && h.builtin === 'recorder');
+    return { hooks, alwaysEncodeMix: recording, pcm: { encodeOpus: true }, hookStopTimeoutMs: INGRESS_HOOK_STOP_TIMEOUT_MS };
   }
 
   scratchDir(mediaId: string): string | undefined {
@@ -131,9 +144,11 @@ export class WorkerIngress implements IngressMediaPort {
     const k = this.known.get(mediaId);
     if (!k) return;
     if (this.bridge.calls().some((c) => c.callId === mediaId)) await this.bridge.endMediaSession(mediaId, 'the call ended').catch(() => undefined);
+    // Whoever ended it (the sidecar, ACS closing the stream, the line above), wait for its hooks.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([k.ended, new Promise<void>((r) => (timer = setTimeout(r, END_WAIT_MS)))]);
+    const timedOut = await Promise.race([k.ended.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), MEDIA_END_WAIT_MS)))]);
     clearTimeout(timer);
+    if (timedOut) this.o.logger.warn({ callId: mediaId, waitedMs: MEDIA_END_WAIT_MS }, 'the ingress call\'s media did not end in time; finalizing without its last hook outputs');
   }
 
   /** Forgets a finalized call. */

@@ -12,13 +12,16 @@ import { Emitter } from '../util/emitter.js';
 import { CallArtifactsWriter } from './artifacts.js';
 import { CallTable } from './call-table.js';
 import { CallControl } from './control.js';
+import { parseLeaveOverride, type LeaveOverride } from './leave/input.js';
+import { LeaveWatcher } from './leave/watcher.js';
+import { LEAVE_DEFAULTS, type LeaveSettings } from '../config/leave-settings.js';
 import { trackLiveState } from './live-state.js';
 import { MediaLinks } from './media-links.js';
 import { PromptPlayback } from './prompt-playback.js';
 import { CallQueries } from './queries.js';
 import { Speakers } from './speakers.js';
 import { Transcripts } from './transcripts.js';
-import type { CallArtifacts, CallServiceOptions, MediaMode, OperatorParticipant, RecordingEntry, SpeakerInfo, TargetInput } from './types.js';
+import type { CallArtifacts, CallServiceOptions, JoinCallInput, MediaMode, OperatorParticipant, PlaceCallInput, RecordingEntry, SpeakerInfo } from './types.js';
 
 export type * from './types.js';
 
@@ -32,8 +35,11 @@ export class CallService {
   private readonly transcripts: Transcripts;
   private readonly files: CallArtifactsWriter;
   private readonly queries: CallQueries;
+  private readonly admission: NonNullable<CallServiceOptions['admission']>;
+  private readonly leave: LeaveWatcher;
 
   constructor(o: CallServiceOptions) {
+    this.admission = o.admission ?? { admit: (place) => place() };
     const log = o.logger;
     const registry = o.signaling.registry;
     const table = (this.table = new CallTable(registry));
@@ -52,6 +58,16 @@ export class CallService {
       if (call.state === 'terminated') void this.files.finalize(call.id).catch((err: unknown) => log.error({ err, callId: call.id }, 'finalizing the call failed'));
     });
     o.bus.on(trackLiveState(table, this.speakerMap));
+    this.leave = new LeaveWatcher({
+      registry,
+      bus: o.bus,
+      defaults: o.leave ?? LEAVE_DEFAULTS,
+      isSelf: (kind, id) => this.speakerMap.isBot(kind, id),
+      hearsMedia: (callId) => table.find(callId)?.mode === 'app',
+      isOwnSource: (callId, sourceId) => table.find(callId)?.promptSources.has(sourceId) ?? false,
+      hangUp: (callId) => this.control.hangUp(callId),
+      logger: log.child({ component: 'leave-rules' }),
+    });
   }
 
   /** The service's own events (speaker mapping, finished artifacts); returns the unsubscribe function. */
@@ -66,12 +82,24 @@ export class CallService {
 
   // ------------------------------------------------------------------ control
 
-  join(input: { joinWebUrl: string; media?: MediaMode; tenantId?: string; subject?: string }): Promise<CallView> {
-    return this.control.join(input);
+  /** Joins a meeting; `leave` overrides the leave rules' defaults for this call (docs/leave-rules.md). */
+  async join(input: JoinCallInput): Promise<CallView> {
+    const leave = parseLeaveOverride(input?.leave);
+    const view = await this.admission.admit(() => this.control.join(input));
+    this.leave.watch(view.id, leave);
+    return view;
   }
 
-  place(input: { targets: TargetInput[]; media?: MediaMode; subject?: string }): Promise<CallView> {
-    return this.control.place(input);
+  async place(input: PlaceCallInput): Promise<CallView> {
+    const leave = parseLeaveOverride(input?.leave);
+    const view = await this.admission.admit(() => this.control.place(input));
+    this.leave.watch(view.id, leave);
+    return view;
+  }
+
+  /** The leave rules a call runs with (null for a call they do not watch, such as an ended one). */
+  leaveSettings(callId: string): LeaveSettings | null {
+    return this.leave.settingsOf(callId) ?? null;
   }
 
   answerMedia(callId: string): Promise<{ blob: string }> {
@@ -147,8 +175,14 @@ export class CallService {
     return this.files.whenFinalized(callId, timeoutMs);
   }
 
+  /** Calls whose artifacts are not written yet (live, or ending): what a drain waits for. */
+  unfinalizedCallIds(): string[] {
+    return [...this.table.all()].filter((m) => m.artifacts === null).map((m) => m.callId);
+  }
+
   /** Ends every call's media (shutdown). */
   closeAll(): Promise<void> {
+    this.leave.close();
     return this.files.closeAll();
   }
 }

@@ -4,6 +4,8 @@ import type { GraphClient } from '../graph/client.js';
 import type { IdentityKind } from '../graph/identities.js';
 import type { EventBus } from '../events/bus.js';
 import type { SpeakerRef } from '../events/live.js';
+import type { LeaveSettings } from '../config/leave-settings.js';
+import type { LeaveOverride } from './leave/input.js';
 import type { Logger } from '../logger.js';
 import type { TranscriptLine } from '../media/hooks/export.js';
 import type { CallMediaStats } from '../media/threads/pool.js';
@@ -12,6 +14,7 @@ import type { SpeechStore } from '../store/speech-store.js';
 import type { IngressMediaPort } from './ingress.js';
 import type { RtpMediaSessions } from './media-sessions.js';
 import type { PromptStore } from './prompts.js';
+import type { CallSettings, CallSettingsPort } from './call-settings.js';
 
 export type { SpeakerRef } from '../events/live.js';
 export type { LiveEvent, WorkerEvent } from '../events/live.js';
@@ -48,6 +51,27 @@ export interface TargetInput {
   id: string;
   displayName?: string;
   tenantId?: string;
+}
+
+/** What joining a meeting takes (CallService.join). */
+export interface JoinCallInput {
+  joinWebUrl: string;
+  media?: MediaMode;
+  tenantId?: string;
+  subject?: string;
+  /** Per-call settings (call-settings.ts): transcription, recording, webhook URL, metadata. */
+  settings?: CallSettings;
+  /** Leave rules for this call over the MEDIABOT_LEAVE_* defaults (docs/leave-rules.md). */
+  leave?: LeaveOverride;
+}
+
+/** What placing a call takes (CallService.place). */
+export interface PlaceCallInput {
+  targets: TargetInput[];
+  media?: MediaMode;
+  subject?: string;
+  settings?: CallSettings;
+  leave?: LeaveOverride;
 }
 
 export interface OperatorParticipant {
@@ -106,4 +130,10 @@ export interface CallServiceOptions {
   ingress?: IngressMediaPort;
   prompts: PromptStore;
   logger: Logger;
+  /** Gates outbound calls (join, place): refuses them while draining or at capacity (app/admission.ts). */
+  admission?: { admit<T>(place: () => Promise<T>): Promise<T> };
+  /** The leave rules' defaults (config `leave`); absent: LEAVE_DEFAULTS. */
+  leave?: LeaveSettings;
+  /** Per-call settings: validated before anything is created, applied to the call's media hooks, stored with the call. */
+  callSettings?: CallSettingsPort;
 }

@@ -16,6 +16,11 @@ import { werBefore, type ScriptedUtterance } from '../util/wer.js';
 import { DATABASE_FILE } from '../store/db.js';
 import { pocketsphinxAvailable } from '../media/hooks/transcribe/pocketsphinx.js';
 
+/** The organizer of the demo's meeting (app-only tokens create meetings for a named user, never /me). */
+const DEMO_ORGANIZER_ID = '5f0c2a1e-6d3b-4c8a-9e7f-1a2b3c4d5e6f';
+/** How long the demo waits for its webhook deliveries before it exits. */
+const DEMO_WEBHOOK_WAIT_MS = 15_000;
+
 export type DemoMedia = 'rtp' | 'bridge';
 
 export interface DemoOptions {
@@ -30,25 +35,36 @@ export interface DemoOptions {
    * mediabot's own blob.
    */
   media?: DemoMedia;
+  /**
+   * The people leave at the end of their script and mediabot leaves by its own rule (alone for
+   * DEMO_WHEN_ALONE_S), printing the reason, instead of playing a prompt and hanging up.
+   */
+  leaveWhenAlone?: boolean;
   out: (line: string) => void;
 }
+
+/** How long the demo's bot stays once everyone else left, with --leave-when-alone. */
+export const DEMO_WHEN_ALONE_S = 3;
 
 /** What the demo says into the call before hanging up (shipped pre-rendered in assets/speech). */
 export const DEMO_PROMPT = { voice: 'en-us', text: 'This meeting was recorded by mediabot. Goodbye.' } as const;
 const DEMO_PROMPT_TEXT = DEMO_PROMPT.text;
 
-const USAGE = `usage: mediabot demo [--participants N] [--seconds S] [--media rtp|bridge]
+const USAGE = `usage: mediabot demo [--participants N] [--seconds S] [--media rtp|bridge] [--leave-when-alone]
 
   --participants N   simulated people in the meeting, 1-4 (default 3)
   --seconds S        how long they talk before mediabot plays a prompt and hangs up, 3-600 (default 30)
   --media M          bridge: through a simulated media sidecar on /media/bridge, Teams' real
                      media path (default); rtp: the people send Opus RTP to mediabot
+  --leave-when-alone the people leave at the end of their script and mediabot leaves by its
+                     own rule (${DEMO_WHEN_ALONE_S} s alone), printing the reason, instead of hanging up
 `;
 
-export function parseDemoArgs(argv: string[]): { participants: number; seconds: number; media: DemoMedia } {
+export function parseDemoArgs(argv: string[]): { participants: number; seconds: number; media: DemoMedia; leaveWhenAlone: boolean } {
   let participants = 3;
   let seconds = 30;
   let media: DemoMedia = 'bridge';
+  let leaveWhenAlone = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -57,7 +73,8 @@ export function parseDemoArgs(argv: string[]): { participants: number; seconds: 
       if (v === undefined) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `${flag} needs a value\n${USAGE}`);
       return v;
     };
-    if (flag === '--participants') participants = intArg(flag, value(), 1, 4);
+    if (flag === '--leave-when-alone' && inline === undefined) leaveWhenAlone = true;
+    else if (flag === '--participants') participants = intArg(flag, value(), 1, 4);
     else if (flag === '--seconds') seconds = intArg(flag, value(), 3, 600);
     else if (flag === '--media') {
       const v = value();
@@ -65,7 +82,7 @@ export function parseDemoArgs(argv: string[]): { participants: number; seconds: 
       media = v;
     } else throw new MediabotError('MEDIABOT_CONFIG_INVALID', `unknown option ${a}\n${USAGE}`);
   }
-  return { participants, seconds, media };
+  return { participants, seconds, media, leaveWhenAlone };
 }
 
 function intArg(flag: string, v: string, min: number, max: number): number {
@@ -136,7 +153,8 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
   let worker: ComposedMediabot | null = null;
   try {
     const { config, transcriberNote } = demoConfig(env);
-    out(`mediabot demo: ${o.participants} simulated participants, ${o.seconds}s of talk; ${transcriberNote}`);
+    const alone = o.leaveWhenAlone === true;
+    out(`mediabot demo: ${o.participants} simulated participants, ${alone ? `until they leave (mediabot leaves ${DEMO_WHEN_ALONE_S}s after)` : `${o.seconds}s of talk`}; ${transcriberNote}`);
     stage.set('starting the embedded Graph emulator and the worker', out);
     worker = await startMediabot(config, { logger: demoLogger(config.logLevel) });
     const w = worker;
@@ -152,11 +170,14 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
       out('  media      RTP/Opus: the simulated people send to the endpoint in mediabot\'s blob');
     }
 
-    stage.set('creating an online meeting (POST /me/onlineMeetings)', out);
+    stage.set('creating an online meeting (POST /users/{organizer}/onlineMeetings)', out);
     const now = new Date();
     let joinWebUrl: string;
-    if (o.participants === 3) {
-      const meeting = await w.graph.graph.meetings.create({ subject: 'mediabot demo: weekly planning', startDateTime: now.toISOString(), endDateTime: new Date(now.getTime() + 3600_000).toISOString() });
+    if (alone) {
+      // As in Teams, the meeting goes on while the bot is in it: only the bot's own rule ends its call.
+      joinWebUrl = w.emulator!.createMeeting({ subject: 'mediabot demo: weekly planning', people: o.participants, endWhenEmpty: false }).joinWebUrl;
+    } else if (o.participants === 3) {
+      const meeting = await w.graph.graph.meetings.create({ subject: 'mediabot demo: weekly planning', startDateTime: now.toISOString(), endDateTime: new Date(now.getTime() + 3600_000).toISOString() }, { userId: DEMO_ORGANIZER_ID });
       if (typeof meeting.joinWebUrl !== 'string') throw new MediabotError('MEDIABOT_GRAPH_BAD_RESPONSE', 'the created meeting has no joinWebUrl');
       joinWebUrl = meeting.joinWebUrl;
     } else {
@@ -169,6 +190,7 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     let established = 0;
     const names = new Map<string, string>();
     const nameOf = (sourceId: string): string => names.get(sourceId) ?? sourceId;
+    const roster = new Map<string, string>();
     // mediabot's own prompt is recorded and transcribed too, but it is not a participant's speech.
     const prompts = new Set<string>();
     const stamp = (): string => `[${secs(established ? Date.now() - established : 0).padStart(6)}]`;
@@ -181,13 +203,15 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
       if (established > 0 && 'mediaTimeMs' in e && typeof e.mediaTimeMs === 'number' && clockOffsets.length < 50) clockOffsets.push(Date.now() - established - e.mediaTimeMs);
       switch (e.type) {
         case 'call.state':
-          out(`${stamp()} call ${e.state}${e.reason ? `: ${e.reason.explanation}` : ''}`);
+          out(`${stamp()} call ${e.state}${e.reason ? `: ${e.reason.reasonCode ? `${e.reason.reasonCode}: ` : ''}${e.reason.explanation}` : ''}`);
           break;
         case 'call.roster':
           for (const id of e.added ?? []) {
             const p = e.participants.find((x) => x.id === id);
             if (p?.displayName && p.displayName !== 'mediabot') out(`${stamp()} + ${p.displayName} joined`);
+            if (p?.displayName) roster.set(id, p.displayName);
           }
+          for (const id of e.removed ?? []) out(`${stamp()} - ${roster.get(id) ?? id} left`);
           break;
         case 'call.speakers':
           for (const s of e.speakers) {
@@ -217,7 +241,7 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     recordStored.catch(() => undefined);
 
     stage.set('joining the meeting by its joinWebUrl (POST /communications/calls, app-hosted media)', out);
-    const view = await w.calls.join({ joinWebUrl });
+    const view = await w.calls.join({ joinWebUrl, ...(alone ? { leave: { whenAloneS: DEMO_WHEN_ALONE_S } } : {}) });
     callId = view.id;
     out(`  call id    ${callId}`);
     const estState = w.signaling.registry.get(callId)?.state;
@@ -228,11 +252,11 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     established = Date.now();
     out(`  established after ${secs(established - t0)}`);
 
-    stage.set(`listening for ${o.seconds}s`, out);
+    stage.set(alone ? `listening until everyone left; mediabot leaves ${DEMO_WHEN_ALONE_S}s after the last person` : `listening for ${o.seconds}s`, out);
     const ended = waitFor(subscribe, (e) => (e.type === 'call.state' && e.callId.toLowerCase() === callId.toLowerCase() && e.state === 'terminated' ? true : undefined), o.seconds * 1000 + 600_000, 'the call ending');
     ended.catch(() => undefined);
     let listenTimer: NodeJS.Timeout | undefined;
-    const endedEarly = await Promise.race([ended.then(() => true), new Promise<false>((r) => (listenTimer = setTimeout(() => r(false), o.seconds * 1000)))]);
+    const endedEarly = alone ? await ended : await Promise.race([ended.then(() => true), new Promise<false>((r) => (listenTimer = setTimeout(() => r(false), o.seconds * 1000)))]);
     clearTimeout(listenTimer);
     let hangupAt = Date.now();
     const isOver = (): boolean => {
@@ -261,6 +285,10 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
         out('  everyone had left: the meeting ended by itself');
       }
       await ended;
+    } else if (alone) {
+      hangupAt = Date.now();
+      const t = w.signaling.registry.get(callId)?.termination;
+      out(t?.reasonCode ? `  mediabot left by its own rule: ${t.reasonCode} (${t.explanation})` : `  the call ended without a leave rule: ${t?.explanation ?? 'unknown'}`);
     } else {
       out('  everyone left before the time was up: the meeting ended by itself (no prompt played)');
     }
@@ -278,7 +306,8 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     // ----- summary
     out('');
     out('── summary ─────────────────────────────────────────────');
-    out(`call ${callId}: ${secs(hangupAt - established)} established, ended: ${w.signaling.registry.get(callId)?.termination?.explanation ?? 'unknown'}`);
+    const termination = w.signaling.registry.get(callId)?.termination;
+    out(`call ${callId}: ${secs(hangupAt - established)} established, ended: ${termination?.reasonCode ? `${termination.reasonCode}: ` : ''}${termination?.explanation ?? 'unknown'}`);
     out('talk time per speaker:');
     const analytics = artifacts.analytics as { participants?: Array<{ sourceId: string; speaker?: string | null; talkMs: number; overlapMs: number; interruptionsMade: number }>; overlapMs?: number; interruptions?: number } | null;
     for (const p of analytics?.participants ?? []) {
@@ -310,6 +339,13 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
     for (const r of artifacts.recordings) out(`    ${r.file.padEnd(24)} ${(r.speaker ?? r.sourceId).padEnd(20)} ${String(r.bytes).padStart(8)} bytes`);
     for (const f of artifacts.files) out(`  ${f}`);
     out(`  call record ${recordId} in ${join(w.config.dataDir, DATABASE_FILE)} (table call_records)`);
+    if (w.webhooks.enabled && w.config.webhooks.url !== undefined) {
+      // Bounded: what is still pending then is sent by the next start (it stays in the outbox).
+      const left = await w.webhooks.whenIdle(DEMO_WEBHOOK_WAIT_MS, callId);
+      const rows = w.webhooks.deliveries({ callId, limit: 1000 });
+      const delivered = rows.filter((r) => r.status === 'delivered').length;
+      out(`webhooks: ${delivered} of ${rows.length} delivered to ${w.config.webhooks.url}${left > 0 ? `; ${left} still pending after ${DEMO_WEBHOOK_WAIT_MS / 1000} s (kept in the outbox for the next start)` : ''}`);
+    }
     out('demo finished.');
     if (o.keepServing) return w;
     await w.close();

@@ -24,7 +24,31 @@ export const FEATURES: ReadonlyArray<{ feature: string; what: string; allOf?: st
   { feature: 'meetings', what: 'create (ReadWrite) or look up (Read) online meetings', anyOf: ['OnlineMeetings.ReadWrite.All', 'OnlineMeetings.Read.All'], required: false },
   { feature: 'presence', what: 'read (or set) users\u2019 presence', anyOf: ['Presence.Read.All', 'Presence.ReadWrite.All'], required: false },
   { feature: 'call records', what: 'fetch call records after calls end', allOf: ['CallRecords.Read.All'], required: false },
+  { feature: 'attendance reports', what: 'read meetings\u2019 attendance reports and records', allOf: ['OnlineMeetingArtifact.Read.All'], required: false },
+  { feature: 'Teams transcripts', what: 'read Teams\u2019 own meeting transcripts (and be told when one is ready)', allOf: ['OnlineMeetingTranscript.Read.All'], required: false },
+  { feature: 'Teams recordings', what: 'read Teams\u2019 own meeting recordings (and be told when one is ready)', allOf: ['OnlineMeetingRecording.Read.All'], required: false },
 ];
+
+/**
+ * Resource-specific consent (RSC) permissions: granted per chat or team by its owner instead of
+ * tenant-wide by an admin. They never appear in an app-only token's roles, so doctor lists them as
+ * the alternative to grant when tenant-wide consent is not possible.
+ */
+export const RSC_ALTERNATIVES: ReadonlyArray<{ permission: string; instead: string; what: string }> = [
+  { permission: 'Calls.JoinGroupCalls.Chat', instead: 'Calls.JoinGroupCall.All', what: 'join the calls and meetings of the chats that consented' },
+  { permission: 'Calls.AccessMedia.Chat', instead: 'Calls.AccessMedia.All', what: 'access the media of those calls' },
+  { permission: 'OnlineMeetingTranscript.Read.Chat', instead: 'OnlineMeetingTranscript.Read.All', what: 'read the transcripts of those chats\u2019 meetings' },
+  { permission: 'OnlineMeetingRecording.Read.Chat', instead: 'OnlineMeetingRecording.Read.All', what: 'read the recordings of those chats\u2019 meetings' },
+  { permission: 'OnlineMeetingArtifact.Read.Chat', instead: 'OnlineMeetingArtifact.Read.All', what: 'read the attendance reports of those chats\u2019 meetings' },
+];
+
+/** One informational line: the RSC permissions that can stand in for missing tenant-wide ones. */
+export function rscCheck(roles: readonly string[]): Check {
+  const have = new Set(roles);
+  const wanted = RSC_ALTERNATIVES.filter((r) => !have.has(r.instead));
+  const list = (wanted.length > 0 ? wanted : RSC_ALTERNATIVES).map((r) => `${r.permission} (instead of ${r.instead}: ${r.what})`).join('; ');
+  return { name: 'resource-specific consent', ok: null, detail: `per-chat consent (RSC, in the Teams app manifest) can grant: ${list}` };
+}
 
 export interface Check {
   name: string;
@@ -75,7 +99,8 @@ export async function runDoctor(config: MediabotConfig, emulatorOptions: Mediabo
   let scratch: string | null = null;
   try {
     let cfg = config;
-    let caPem: string | undefined;
+    // MEDIABOT_CA_FILE (a TLS-inspecting proxy, an emulator in another process); the embedded emulator adds its own below.
+    let caPem: string | undefined = config.caPem;
     let callbackUrl: string | null = null;
     if (config.useEmulator) {
       scratch = mkdtempSync(join(tmpdir(), 'mediabot-doctor-'));
@@ -96,6 +121,7 @@ export async function runDoctor(config: MediabotConfig, emulatorOptions: Mediabo
         const roles = Array.isArray(payload['roles']) ? (payload['roles'] as unknown[]).filter((r): r is string => typeof r === 'string') : [];
         checks.push({ name: 'token', ok: true, detail: `acquired from ${cfg.authorityUrl} for ${bundle.tokens.scope}; roles: ${roles.length ? roles.join(', ') : 'none'}` });
         checks.push(...permissionChecks(roles));
+        checks.push(rscCheck(roles));
       } catch (err) {
         checks.push({ name: 'token', ok: false, detail: isMediabotError(err) ? `${err.code}: ${err.message}` : String(err) });
       } finally {

@@ -240,7 +240,7 @@ export class Fleet {
         this.log.warn({ err, callId: c.id }, 'fleet: hanging up a lost instance\'s call failed');
       }
       const at = new Date().toISOString();
-      const termination = { code: null, subcode: null, message: WORKER_LOST.code, terminationReason: WORKER_LOST.code, explanation: WORKER_LOST.explanation, hint: WORKER_LOST.hint };
+      const termination = { code: null, subcode: null, message: WORKER_LOST.code, terminationReason: WORKER_LOST.code, explanation: WORKER_LOST.explanation, hint: WORKER_LOST.hint, reasonCode: WORKER_LOST.code };
       const ended: FleetCall = { ...c, state: 'terminated', updatedAt: at, call: { ...c.call, state: 'terminated', previousState: c.call.state, updatedAt: at, termination } };
       await this.registry.putCall(ended);
       this.lostCalls.inc();
@@ -249,7 +249,7 @@ export class Fleet {
         callId: c.id,
         state: 'terminated',
         previous: c.state,
-        reason: { code: null, subcode: null, message: WORKER_LOST.code, explanation: WORKER_LOST.explanation, hint: WORKER_LOST.hint },
+        reason: { code: null, subcode: null, message: WORKER_LOST.code, explanation: WORKER_LOST.explanation, hint: WORKER_LOST.hint, reasonCode: WORKER_LOST.code },
         errorCode: WORKER_LOST.code,
         owner,
         at,

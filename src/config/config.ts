@@ -1,7 +1,12 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
+import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
+import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
+import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
@@ -24,8 +29,8 @@ export interface HookModuleRef {
   export?: string;
 }
 
-/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL …; see fleet.ts). */
-export interface MediabotConfig extends FleetConfig {
+/** Besides its own fields, the fleet's (MEDIABOT_REDIS_URL, MEDIABOT_INSTANCE_ID, MEDIABOT_INTERNAL_URL, MEDIABOT_MAX_CALLS: fleet.ts) and the deployment's (MEDIABOT_DRAIN_TIMEOUT_S, MEDIABOT_CA_FILE; MEDIABOT_PUBLIC_URL's `{instance}` filled in: deployment.ts). */
+export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'publicUrl'> {
   tenantId: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
@@ -46,6 +51,16 @@ export interface MediabotConfig extends FleetConfig {
   /** The OpenID configuration whose keys sign ACS's WebSocket tokens. */
   acsOpenIdUrl: string;
   rtpPorts: { min: number; max: number };
+  /** Address RTP sockets bind to (MEDIABOT_RTP_HOST); default MEDIABOT_HOST when loopback, else 0.0.0.0. */
+  rtpHost: string | undefined;
+  /** IPs and CIDRs allowed to send RTP to the worker's media sessions (MEDIABOT_RTP_PEERS); empty: any. */
+  rtpPeers: string[];
+  /** Incoming calls: answered when the rules allow (MEDIABOT_INCOMING=answer), or all rejected. */
+  incoming: 'answer' | 'reject';
+  /** Tenants whose incoming calls may be answered (MEDIABOT_INCOMING_TENANTS); empty: `tenants`. */
+  incomingTenants: string[];
+  /** User ids and phone numbers allowed to call (MEDIABOT_INCOMING_CALLERS); empty: any caller of those tenants. */
+  incomingCallers: string[];
   /** RTP socket I/O (MEDIABOT_RTP_IO): batched (native recvmmsg/sendmmsg at the tick), dgram, or auto = batched when built. */
   rtpIo: 'auto' | 'batched' | 'dgram';
   /** Nice value of the media threads (MEDIABOT_MEDIA_NICE, -20..19); undefined leaves them as the process. */
@@ -61,7 +76,7 @@ export interface MediabotConfig extends FleetConfig {
   mediaThreads: number;
   /** True when no Graph credentials are set: the embedded emulator is the default. */
   useEmulator: boolean;
-  /** Tenants whose callbacks are accepted (MEDIABOT_TENANTS; default MEDIABOT_TENANT_ID when set). */
+  /** Tenants whose callbacks are accepted (MEDIABOT_TENANTS; default MEDIABOT_TENANT_ID when set; ["*"]: every tenant that consented). */
   tenants: string[];
   /** Hosts and CIDRs a caller-given prompt URL may reach although private (MEDIABOT_FETCH_ALLOWLIST). */
   fetchAllowlist: string[];
@@ -69,6 +84,18 @@ export interface MediabotConfig extends FleetConfig {
   allowedOrigins: string[];
   /** Open HTTP connections beyond which new ones are refused (MEDIABOT_MAX_CONNECTIONS). */
   maxConnections: number;
+  /**
+   * Private keys that open rich change notifications, by encryptionCertificateId: the current
+   * (MEDIABOT_NOTIFICATION_KEY + _CERT_ID), then the previous one while certificates rotate
+   * (MEDIABOT_NOTIFICATION_PREVIOUS_KEY + _CERT_ID). PEM text or a path.
+   */
+  notificationKeys: Array<{ certificateId: string; pem: string }>;
+  /** After a meeting call ends, fetch Teams' attendance report and transcript (MEDIABOT_FETCH_MEETING_ARTIFACTS=on). */
+  fetchMeetingArtifacts: boolean;
+  /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
+  leave: LeaveSettings;
+  /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
+  webhooks: WebhookSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -158,7 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   if (transcriber === 'ws' && transcriberWsUrl === undefined) throw invalid('MEDIABOT_TRANSCRIBER_WS_URL', '', 'a ws:// URL when MEDIABOT_TRANSCRIBER=ws');
 
   const portRaw = get('MEDIABOT_PORT');
-  const publicUrlRaw = get('MEDIABOT_PUBLIC_URL');
+  const fleet = readFleetConfig(env);
+  const deployment = loadDeploymentConfig(get, fleet.instanceId);
+  const publicUrlRaw = deployment.publicUrl;
   const tenantId = get('MEDIABOT_TENANT_ID');
   const clientId = get('MEDIABOT_CLIENT_ID');
   const clientSecret = get('MEDIABOT_CLIENT_SECRET');
@@ -171,7 +200,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
   const acsResourceId = get('MEDIABOT_ACS_RESOURCE_ID');
   if (acsResourceId !== undefined && !/^[A-Za-z0-9-]{8,128}$/.test(acsResourceId)) throw invalid('MEDIABOT_ACS_RESOURCE_ID', acsResourceId, "the ACS resource's immutable id (a GUID)");
   const tenants = commaList(get('MEDIABOT_TENANTS') ?? tenantId);
-  for (const t of tenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_TENANTS', t, 'a comma list of tenant ids');
+  for (const t of tenants) if (t !== '*' && !/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_TENANTS', t, 'a comma list of tenant ids, or * for every tenant that consented');
+  if (tenants.includes('*') && tenants.length > 1) throw invalid('MEDIABOT_TENANTS', tenants.join(','), '* alone (every tenant that consented) or a list of tenant ids');
   const fetchAllowlist = parseFetchAllowlist(get('MEDIABOT_FETCH_ALLOWLIST'));
   const allowedOrigins = commaList(get('MEDIABOT_ALLOWED_ORIGINS')).map((o) => {
     try {
@@ -182,10 +212,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
       throw invalid('MEDIABOT_ALLOWED_ORIGINS', o, 'a comma list of http(s) origins');
     }
   });
+  const rtpHost = get('MEDIABOT_RTP_HOST');
+  if (rtpHost !== undefined && isIP(rtpHost) === 0) throw invalid('MEDIABOT_RTP_HOST', rtpHost, 'an IP address to bind RTP sockets to');
+  const rtpPeers = commaList(get('MEDIABOT_RTP_PEERS'));
+  for (const p of rtpPeers) if (!isIpOrCidr(p)) throw invalid('MEDIABOT_RTP_PEERS', p, 'a comma list of IPs and CIDRs');
+  const incoming = parseEnum('MEDIABOT_INCOMING', get('MEDIABOT_INCOMING') ?? 'answer', ['answer', 'reject'] as const);
+  const incomingTenants = commaList(get('MEDIABOT_INCOMING_TENANTS'));
+  for (const t of incomingTenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_INCOMING_TENANTS', t, 'a comma list of tenant ids');
+  const incomingCallers = commaList(get('MEDIABOT_INCOMING_CALLERS'));
+  for (const c of incomingCallers) if (!/^(\+?[0-9][0-9 ().-]{2,31}|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127})$/.test(c)) throw invalid('MEDIABOT_INCOMING_CALLERS', c, 'a comma list of user ids and phone numbers');
+  const notificationKeys: MediabotConfig['notificationKeys'] = [];
+  for (const prefix of ['MEDIABOT_NOTIFICATION', 'MEDIABOT_NOTIFICATION_PREVIOUS']) {
+    const pem = get(`${prefix}_KEY`);
+    const certificateId = get(`${prefix}_CERT_ID`);
+    if ((pem === undefined) !== (certificateId === undefined)) throw invalid(`${prefix}_${pem === undefined ? 'KEY' : 'CERT_ID'}`, '(unset)', `set together with ${prefix}_${pem === undefined ? 'CERT_ID' : 'KEY'}`);
+    if (pem !== undefined && certificateId !== undefined) {
+      if (!/^[\x21-\x7e]{1,128}$/.test(certificateId)) throw invalid(`${prefix}_CERT_ID`, certificateId, 'the encryptionCertificateId given when subscribing (1-128 printable characters)');
+      notificationKeys.push({ certificateId, pem });
+    }
+  }
+  if (notificationKeys.length === 1 && get('MEDIABOT_NOTIFICATION_KEY') === undefined) throw invalid('MEDIABOT_NOTIFICATION_KEY', '(unset)', 'set the current key before a previous one');
   const maxConnRaw = get('MEDIABOT_MAX_CONNECTIONS');
   if (maxConnRaw !== undefined && (!/^\d+$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CONNECTIONS', maxConnRaw, 'an integer 1-100000');
 
   return {
+    ...deployment,
     tenantId,
     clientId,
     clientSecret,
@@ -202,6 +253,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     acsResourceId,
     acsOpenIdUrl: parseUrl('MEDIABOT_ACS_OPENID_URL', get('MEDIABOT_ACS_OPENID_URL') ?? CONFIG_DEFAULTS.acsOpenIdUrl),
     rtpPorts: { min: rtpMin, max: rtpMax },
+    rtpHost,
+    rtpPeers,
+    incoming,
+    incomingTenants,
+    incomingCallers,
     rtpIo: parseEnum('MEDIABOT_RTP_IO', get('MEDIABOT_RTP_IO') ?? CONFIG_DEFAULTS.rtpIo, ['auto', 'batched', 'dgram'] as const),
     transcriber,
     transcriberWsUrl,
@@ -216,8 +272,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchAllowlist,
     allowedOrigins,
     maxConnections: maxConnRaw === undefined ? CONFIG_DEFAULTS.maxConnections : Number(maxConnRaw),
-    ...readFleetConfig(env),
+    notificationKeys,
+    fetchMeetingArtifacts: parseOnOff('MEDIABOT_FETCH_MEETING_ARTIFACTS', get('MEDIABOT_FETCH_MEETING_ARTIFACTS')),
+    leave: leaveSettingsFromEnv(get),
+    webhooks: parseWebhookSettings(get),
+    ...fleet,
   };
+}
+
+function isIpOrCidr(s: string): boolean {
+  if (isIP(s) !== 0) return true;
+  try {
+    ipaddr.parseCIDR(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseOnOff(variable: string, v: string | undefined): boolean {
+  if (v === undefined || v === 'off') return false;
+  if (v === 'on') return true;
+  throw invalid(variable, v, 'on or off');
 }
 
 /** A literal loopback address (or `localhost`); see isLoopbackHost. */

@@ -5,7 +5,8 @@
  *   MEDIABOT_REDIS_URL      redis:// or rediss:// URL of the fleet's registry and event stream
  *   MEDIABOT_INSTANCE_ID    this instance's id (default: the host name, the pod name in a StatefulSet)
  *   MEDIABOT_INTERNAL_URL   how other instances reach this one (required with MEDIABOT_REDIS_URL)
- *   MEDIABOT_MAX_CALLS      the calls this instance takes (its capacity when new calls are placed)
+ *   MEDIABOT_MAX_CALLS      the calls this instance takes (its capacity when new calls are placed;
+ *                           default 20 with Redis, no cap without)
  */
 import { hostname } from 'node:os';
 import { MediabotError } from '../errors.js';
@@ -50,5 +51,6 @@ export function readFleetConfig(env: NodeJS.ProcessEnv): Required<FleetConfig> {
 
   const maxRaw = get('MEDIABOT_MAX_CALLS');
   if (maxRaw !== undefined && (!/^\d+$/.test(maxRaw) || Number(maxRaw) < 1 || Number(maxRaw) > 100_000)) throw invalid('MEDIABOT_MAX_CALLS', maxRaw, 'an integer 1-100000');
-  return { redisUrl, instanceId, internalUrl, maxCalls: maxRaw === undefined ? DEFAULT_MAX_CALLS : Number(maxRaw) };
+  return { redisUrl, instanceId, internalUrl, // A single process has no cap unless one is set; in a fleet the cap is each instance's capacity.
+    maxCalls: maxRaw === undefined ? (redisUrl !== undefined ? DEFAULT_MAX_CALLS : undefined) : Number(maxRaw) };
 }

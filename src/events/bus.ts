@@ -8,8 +8,8 @@ export type SignalingEvent =
       callId: string;
       state: string;
       previous: string | null;
-      /** Set when terminated: code/subcode and the plain explanation. */
-      reason?: { code: number | null; subcode: number | null; message: string; explanation: string; hint: string };
+      /** Set when terminated: code/subcode, the plain explanation, and reasonCode when mediabot left by its own rule (MEDIABOT_LEFT_ALONE …). */
+      reason?: { code: number | null; subcode: number | null; message: string; explanation: string; hint: string; reasonCode?: string | null };
       at: string;
     }
   | {

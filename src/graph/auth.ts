@@ -56,8 +56,15 @@ export interface TokenProviderStats {
 }
 
 export interface TokenProvider {
-  getToken(opts?: { forceRefresh?: boolean }): Promise<string>;
+  /**
+   * An app-only token for `tenantId` (default: the configured tenant). A multi-tenant app gets
+   * one msal app, token cache and in-flight acquisition per tenant.
+   */
+  getToken(opts?: { forceRefresh?: boolean; tenantId?: string }): Promise<string>;
+  /** Requests sent, summed over every tenant this provider acquired tokens for. */
   readonly stats: TokenProviderStats;
+  /** The tenants tokens were requested for so far. */
+  readonly tenants: readonly string[];
   readonly scope: string;
 }
 
@@ -284,19 +291,22 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
     throw new MediabotError('MEDIABOT_CONFIG_INVALID', 'Graph credentials need MEDIABOT_CLIENT_SECRET or MEDIABOT_CLIENT_CERT', { variable: 'MEDIABOT_CLIENT_SECRET' });
   }
   const scope = `${opts.graphUrl.replace(/\/+$/, '')}/.default`;
-  const stats: TokenProviderStats = { tokenRequests: 0, metadataRequests: 0 };
-  let statsSource: TokenProviderStats | undefined;
+  const used = new Map<string, TokenProviderStats>();
 
-  const acquire = async (entry: AppEntry, forceRefresh: boolean): Promise<string> => {
+  const acquire = async (entry: AppEntry, forceRefresh: boolean, tenant: string): Promise<string> => {
     try {
       const result = await entry.app.acquireTokenByClientCredential({ scopes: [scope], ...(forceRefresh ? { skipCache: true } : {}) });
       if (!result?.accessToken) throw new Error('the authority returned no access token');
       return result.accessToken;
     } catch (err) {
       const e = err as { errorCode?: string; message?: string };
-      throw new GraphError('MEDIABOT_GRAPH_AUTH', `token request for ${scope} failed: ${e.errorCode ? `${e.errorCode}: ` : ''}${e.message ?? String(err)}`, {
+      const text = `${e.errorCode ? `${e.errorCode}: ` : ''}${e.message ?? String(err)}`;
+      // The tenant does not exist, or the app has no service principal there (no admin consent).
+      const hint = /AADSTS(90002|700016)\b/.test(text) ? `tenant ${tenant} has not consented to this app: have its admin consent (https://login.microsoftonline.com/${tenant}/adminconsent?client_id=${opts.clientId}) before serving its calls` : undefined;
+      throw new GraphError('MEDIABOT_GRAPH_AUTH', `token request for ${scope} in tenant ${tenant} failed: ${text}${hint ? ` (hint: ${hint})` : ''}`, {
         retryable: false,
         attempts: 1,
+        hint,
       });
     }
   };
@@ -304,15 +314,25 @@ export function createTokenProvider(opts: TokenProviderOptions): TokenProvider {
   return {
     scope,
     get stats(): TokenProviderStats {
-      return statsSource ?? stats;
+      const sum: TokenProviderStats = { tokenRequests: 0, metadataRequests: 0 };
+      for (const s of used.values()) {
+        sum.tokenRequests += s.tokenRequests;
+        sum.metadataRequests += s.metadataRequests;
+      }
+      return sum;
     },
-    async getToken(o?: { forceRefresh?: boolean }): Promise<string> {
-      const entry = await appFor(opts, logger);
-      statsSource = entry.stats;
-      if (o?.forceRefresh) return acquire(entry, true);
+    get tenants(): readonly string[] {
+      return [...used.keys()];
+    },
+    async getToken(o?: { forceRefresh?: boolean; tenantId?: string }): Promise<string> {
+      const tenantId = o?.tenantId ?? opts.tenantId;
+      if (!/^[A-Za-z0-9.-]{1,128}$/.test(tenantId)) throw new GraphError('MEDIABOT_GRAPH_INVALID_ARGUMENT', `tenant ${JSON.stringify(tenantId)} is not a tenant id or domain`, { retryable: false, attempts: 0 });
+      const entry = await appFor(tenantId === opts.tenantId ? opts : { ...opts, tenantId }, logger);
+      used.set(tenantId, entry.stats);
+      if (o?.forceRefresh) return acquire(entry, true, tenantId);
       // Concurrent callers (of any provider sharing this app) share one acquisition.
       if (!entry.inflight) {
-        entry.inflight = acquire(entry, false).finally(() => {
+        entry.inflight = acquire(entry, false, tenantId).finally(() => {
           entry.inflight = undefined;
         });
       }

@@ -7,6 +7,7 @@ import type {
   AudioRoutingGroup,
   Call,
   CommsOperation,
+  ContentSharingSession,
   MediaInfo,
   Modality,
   RecordOperation,
@@ -265,17 +266,23 @@ export function createCallsApi(http: GraphRequester) {
       action<undefined>(http, 'POST', `${CALLS}/logTeleconferenceDeviceQuality`, { quality }),
     getOperation: (callId: string, operationId: string): Promise<CommsOperation> =>
       entity<CommsOperation>(http, 'GET', `${callPath(callId)}/operations/${segment('operationId', operationId)}`),
-    /** audioRoutingGroups (beta). */
+    /** audioRoutingGroups (v1.0; application-hosted media): who hears whom. */
     audioRoutingGroups: {
-      list: (callId: string): Promise<Page<AudioRoutingGroup>> => page<AudioRoutingGroup>(http, `${callPath(callId)}/audioRoutingGroups`, { version: 'beta' }),
+      list: (callId: string): Promise<Page<AudioRoutingGroup>> => page<AudioRoutingGroup>(http, `${callPath(callId)}/audioRoutingGroups`),
       create: (callId: string, body: AudioRoutingGroup): Promise<AudioRoutingGroup> =>
-        entity<AudioRoutingGroup>(http, 'POST', `${callPath(callId)}/audioRoutingGroups`, body, { version: 'beta' }),
+        entity<AudioRoutingGroup>(http, 'POST', `${callPath(callId)}/audioRoutingGroups`, body),
       get: (callId: string, groupId: string): Promise<AudioRoutingGroup> =>
-        entity<AudioRoutingGroup>(http, 'GET', `${callPath(callId)}/audioRoutingGroups/${segment('groupId', groupId)}`, undefined, { version: 'beta' }),
+        entity<AudioRoutingGroup>(http, 'GET', `${callPath(callId)}/audioRoutingGroups/${segment('groupId', groupId)}`),
       update: (callId: string, groupId: string, body: AudioRoutingGroup): Promise<ActionResult<AudioRoutingGroup>> =>
-        action<AudioRoutingGroup>(http, 'PATCH', `${callPath(callId)}/audioRoutingGroups/${segment('groupId', groupId)}`, body, { version: 'beta' }),
+        action<AudioRoutingGroup>(http, 'PATCH', `${callPath(callId)}/audioRoutingGroups/${segment('groupId', groupId)}`, body),
       delete: (callId: string, groupId: string): Promise<ActionResult<undefined>> =>
-        action<undefined>(http, 'DELETE', `${callPath(callId)}/audioRoutingGroups/${segment('groupId', groupId)}`, undefined, { version: 'beta' }),
+        action<undefined>(http, 'DELETE', `${callPath(callId)}/audioRoutingGroups/${segment('groupId', groupId)}`),
+    },
+    /** contentSharingSessions: what is being shared in the call now. */
+    contentSharingSessions: {
+      list: (callId: string): Promise<Page<ContentSharingSession>> => page<ContentSharingSession>(http, `${callPath(callId)}/contentSharingSessions`),
+      get: (callId: string, sessionId: string): Promise<ContentSharingSession> =>
+        entity<ContentSharingSession>(http, 'GET', `${callPath(callId)}/contentSharingSessions/${segment('sessionId', sessionId)}`),
     },
   });
 }

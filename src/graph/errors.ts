@@ -15,6 +15,8 @@ export interface GraphErrorFields {
   attempts?: number;
   method?: string;
   url?: string;
+  /** What to configure or change, for failures with a known setup cause (see hints.ts). */
+  hint?: string | undefined;
 }
 
 /** Every failure of an outbound Graph request. `code` is one of the MEDIABOT_GRAPH_* codes. */
@@ -25,6 +27,7 @@ export class GraphError extends MediabotError {
   readonly clientRequestId: string | undefined;
   readonly retryable: boolean;
   readonly attempts: number;
+  readonly hint: string | undefined;
 
   constructor(code: MediabotErrorCode, message: string, fields: GraphErrorFields = {}) {
     super(code, message, {
@@ -36,6 +39,7 @@ export class GraphError extends MediabotError {
       attempts: fields.attempts ?? 1,
       method: fields.method,
       url: fields.url,
+      ...(fields.hint !== undefined ? { hint: fields.hint } : {}),
     });
     this.name = 'GraphError';
     this.status = fields.status;
@@ -44,6 +48,7 @@ export class GraphError extends MediabotError {
     this.clientRequestId = fields.clientRequestId;
     this.retryable = fields.retryable ?? false;
     this.attempts = fields.attempts ?? 1;
+    this.hint = fields.hint;
   }
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { createTokenProvider, type TokenProvider } from './auth.js';
 import { GraphHttp, type RetryPolicy } from './http.js';
 import { createGraphClient, type GraphClient } from './client.js';
+import { CallTenants, callTenantRequester } from './tenant-routing.js';
 
 export type GraphConfig = Pick<MediabotConfig, 'tenantId' | 'clientId' | 'clientSecret' | 'clientCert' | 'graphUrl' | 'authorityUrl'>;
 
@@ -19,9 +20,12 @@ export interface GraphFromConfigOptions {
 }
 
 export interface GraphBundle {
+  /** Requests about a call use a token of the call's tenant (see tenant-routing.ts). */
   graph: GraphClient;
   http: GraphHttp;
   tokens: TokenProvider;
+  /** The tenant of each call; the callback guard feeds it from callback tokens (incoming calls). */
+  callTenants: CallTenants;
 }
 
 /** Throws MEDIABOT_CONFIG_INVALID when tenant, client id or a credential is missing. */
@@ -47,5 +51,6 @@ export function createGraphFromConfig(cfg: GraphConfig, o: GraphFromConfigOption
     ...(o.retry ? { retry: o.retry } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
   });
-  return { graph: createGraphClient(http), http, tokens };
+  const callTenants = new CallTenants();
+  return { graph: createGraphClient(callTenantRequester(http, callTenants)), http, tokens, callTenants };
 }

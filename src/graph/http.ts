@@ -16,9 +16,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { GraphError, invalidArgument } from './errors.js';
+import { graphErrorHint } from './hints.js';
 
 export interface AccessTokenSource {
-  getToken(opts?: { forceRefresh?: boolean }): Promise<string>;
+  /** A token for `tenantId` (a multi-tenant app serves many), or for the home tenant when absent. */
+  getToken(opts?: { forceRefresh?: boolean; tenantId?: string }): Promise<string>;
 }
 
 export interface RetryPolicy {
@@ -64,6 +66,8 @@ export interface GraphRequestOptions {
   authorization?: string | null;
   /** `json` (default) parses the body; `buffer` returns the raw bytes. */
   responseType?: 'json' | 'buffer';
+  /** Tenant whose token authorizes the request (the call's, meeting's or user's); default the home tenant. */
+  tenantId?: string;
 }
 
 export interface GraphResponse<T> {
@@ -297,10 +301,11 @@ export class GraphHttp implements GraphRequester {
         const parsed = this.tryParse(raw.body);
         const { code, message } = odataError(parsed);
         const text = message ?? (raw.body.length > 0 && parsed === undefined ? raw.body.subarray(0, 200).toString('utf8') : undefined);
+        const hint = graphErrorHint({ method, path: url.pathname, status: raw.status, graphCode: code, message: text });
         throw new GraphError(
           raw.status === 401 || raw.status === 403 ? 'MEDIABOT_GRAPH_AUTH' : 'MEDIABOT_GRAPH_HTTP',
-          `${method} ${url.pathname} -> ${raw.status}${code ? ` ${code}` : ''}${text ? `: ${text}` : ''}`,
-          { status: raw.status, graphCode: code, requestId, clientRequestId, retryable: false, attempts: attempt, method, url: url.toString() },
+          `${method} ${url.pathname} -> ${raw.status}${code ? ` ${code}` : ''}${text ? `: ${text}` : ''}${hint ? ` (hint: ${hint})` : ''}`,
+          { status: raw.status, graphCode: code, requestId, clientRequestId, retryable: false, attempts: attempt, method, url: url.toString(), hint },
         );
       }
 
@@ -344,7 +349,8 @@ export class GraphHttp implements GraphRequester {
     // The Graph token never leaves for another origin (nextLinks to Graph keep it).
     if (!toGraph || !this.tokenProvider) return undefined;
     try {
-      return `Bearer ${await this.tokenProvider.getToken(forceRefresh ? { forceRefresh: true } : undefined)}`;
+      const o = { ...(forceRefresh ? { forceRefresh: true } : {}), ...(opts.tenantId !== undefined ? { tenantId: opts.tenantId } : {}) };
+      return `Bearer ${await this.tokenProvider.getToken(Object.keys(o).length > 0 ? o : undefined)}`;
     } catch (err) {
       if (err instanceof GraphError) throw err;
       throw new GraphError('MEDIABOT_GRAPH_AUTH', `could not acquire a Graph token: ${err instanceof Error ? err.message : String(err)}`, {
@@ -388,4 +394,16 @@ export class GraphHttp implements GraphRequester {
       req.end(payload);
     });
   }
+}
+
+/**
+ * A requester whose every request carries `tenantId` (unless the caller names another): what
+ * `graph.forTenant(tenantId)` is built on, so one client serves the calls of many tenants.
+ */
+export function tenantRequester(inner: GraphRequester, tenantId: string): GraphRequester {
+  if (typeof tenantId !== 'string' || !/^[A-Za-z0-9.-]{1,128}$/.test(tenantId)) throw invalidArgument('tenantId must be a tenant id or domain');
+  return {
+    request: <T>(method: HttpMethod, path: string, body?: unknown, opts: GraphRequestOptions = {}) =>
+      inner.request<T>(method, path, body, { tenantId, ...opts }),
+  };
 }

@@ -27,10 +27,21 @@ export interface SetStatusMessageBody {
 
 const userPresence = (userId: string): string => `/users/${segment('userId', userId)}/presence`;
 
+/** Why an app-only call needs a user id. */
+export const APP_ONLY_ME = 'a user id is required: app-only tokens have no signed-in user, and Graph refuses /me with them ("/me request is only valid with delegated authentication flow")';
+
 export function createPresenceApi(http: GraphRequester) {
   return rejectingApi({
-    /** GET /me/presence (delegated) or /users/{id}/presence. */
-    get: (userId?: string): Promise<Presence> => entity<Presence>(http, 'GET', userId === undefined ? '/me/presence' : userPresence(userId)),
+    /**
+     * GET /users/{id}/presence. The user id is required: mediabot's tokens are app-only, and Graph
+     * refuses /me without a signed-in user (400 "/me request is only valid with delegated authentication flow").
+     */
+    get: (userId: string): Promise<Presence> => {
+      if (userId === undefined) throw invalidArgument(APP_ONLY_ME);
+      return entity<Presence>(http, 'GET', userPresence(userId));
+    },
+    /** GET /me/presence: only with a delegated (signed-in user) token. */
+    getMine: (): Promise<Presence> => entity<Presence>(http, 'GET', '/me/presence'),
     /** GET /communications/presences/{id}. */
     getById: (presenceId: string): Promise<Presence> => entity<Presence>(http, 'GET', `/communications/presences/${segment('presenceId', presenceId)}`),
     /** POST /communications/getPresencesByUserId (up to 650 ids). */

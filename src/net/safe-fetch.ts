@@ -51,7 +51,7 @@ function refused(reason: string): MediabotError {
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A dns.lookup that answers only addresses the rule allows (every address, when several). */
-function filteringLookup(cidrs: readonly string[]): LookupFunction {
+export function filteringLookup(cidrs: readonly string[]): LookupFunction {
   return ((hostname: string, options: LookupOptions, cb: LookupCallback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return cb(err, '');
@@ -102,7 +102,7 @@ export async function safeFetch(url: string, opts: SafeFetchOptions = {}): Promi
   }
 }
 
-function checkUrl(u: URL, hosts: readonly string[], cidrs: readonly string[]): void {
+export function checkUrl(u: URL, hosts: readonly string[], cidrs: readonly string[]): void {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw refused(`scheme ${u.protocol}`);
   if (u.username !== '' || u.password !== '') throw refused('credentials in URL');
   if (hosts.includes(u.hostname.toLowerCase())) return;

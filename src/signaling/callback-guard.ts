@@ -3,7 +3,9 @@
  * passes for an hour):
  *
  * - tenant: the token's `tid` must be one of the configured tenants (MEDIABOT_TENANTS, default
- *   MEDIABOT_TENANT_ID), and every notification that names a tenant must name the token's;
+ *   MEDIABOT_TENANT_ID; `*` accepts every tenant: a token Graph signed for this app's audience
+ *   means that tenant consented), and every notification that names a tenant must name the token's;
+ *   the tenant of each accepted call is reported (`callTenants`) so requests about it use its token;
  * - replay: tokens are remembered per call with what they carried; the same token presenting the
  *   same notification again is dropped, and a token with a `jti` is bound to the first call it
  *   was used for;
@@ -17,8 +19,10 @@ import type { CallNotification } from './notifications.js';
 export type CallbackRejection = 'tenant' | 'replay' | 'unconfirmed';
 
 export interface CallbackGuardOptions {
-  /** Tenants whose callbacks are accepted; empty: any tenant (the token's tid is still bound to the items). */
+  /** Tenants whose callbacks are accepted; empty or `*`: any tenant (the token's tid is still bound to the items). */
   tenants: readonly string[];
+  /** Told the tenant of every call an accepted callback is about (the Graph client's CallTenants). */
+  callTenants?: { remember(callId: string, tenantId: string): void };
   /** How long a token is remembered (default 70 min: a callback token lives an hour, plus skew). */
   memoryMs?: number;
   /** Calls remembered at most (oldest forgotten first; default 10 000). */
@@ -55,12 +59,14 @@ export class CallbackGuard {
   private readonly calls = new Map<string, CallMemory>();
   private readonly jtiCall = new Map<string, { callKey: string; at: number }>();
   private readonly tenants: Set<string>;
+  private readonly callTenants: CallbackGuardOptions['callTenants'];
   private readonly memoryMs: number;
   private readonly maxCalls: number;
   private readonly now: () => number;
 
   constructor(o: CallbackGuardOptions) {
-    this.tenants = new Set(o.tenants.map((t) => t.toLowerCase()));
+    this.tenants = new Set(o.tenants.includes('*') ? [] : o.tenants.map((t) => t.toLowerCase()));
+    this.callTenants = o.callTenants;
     this.memoryMs = o.memoryMs ?? 70 * 60_000;
     this.maxCalls = o.maxCalls ?? 10_000;
     this.now = o.now ?? Date.now;
@@ -113,6 +119,7 @@ export class CallbackGuard {
       if (seen.items.size > MAX_ITEMS_PER_TOKEN) seen.items.delete(seen.items.values().next().value!);
       accepted.push(item);
     }
+    if (this.callTenants) for (const item of accepted) if (item.callId) this.callTenants.remember(item.callId, claims.tenantId);
     return { accepted, refused: null, replayed };
   }
 

@@ -51,6 +51,13 @@ const BY_SUBCODE = new Map<number, Entry>([
   [10134, { codes: [480], explanation: 'The call could not be routed, so it was rejected.', hint: 'Check the target (user, phone number, voice routing) and the app\'s calling permissions.' }],
   [10199, { codes: [480], explanation: 'The user has private calling disabled, so the call was rejected.', hint: 'Enable private calling for the user in the Teams calling policy.' }],
   [1005, { codes: [500], explanation: 'Microsoft could not connect to the bot\'s media.', hint: 'Check media connectivity between the bot\'s media host and Microsoft (ports, firewall, certificate).' }],
+  [7504, {
+    codes: [403, 500],
+    explanation: 'Graph refused the call: the tenant of the call or meeting has not granted this app its calling permissions ("insufficient enterprise tenant permissions").',
+    hint: 'Have an admin of that tenant consent to the app (https://login.microsoftonline.com/<tenant>/adminconsent?client_id=<app id>) with Calls.JoinGroupCall.All (or the RSC Calls.JoinGroupCalls.Chat), then add the tenant to MEDIABOT_TENANTS, or set MEDIABOT_TENANTS=* to accept every tenant that consented.',
+  }],
+  [7505, { codes: [403], explanation: 'The token was issued for a different tenant than the call\'s ("request authorization tenant mismatch").', hint: 'Use a token for the call\'s tenant: mediabot takes it from the join URL (Tid) or the incoming call; check MEDIABOT_TENANTS lists that tenant.' }],
+  [8506, { codes: [403], explanation: 'updateRecordingStatus was refused: the call is not a policy-based (compliance) recording call.', hint: 'Only a bot invited by a Teams compliance recording policy may set the recording status; assign the policy (with this app\'s application instance) to the recorded users.' }],
   [8508, { codes: [400], explanation: 'The operation was cancelled.', hint: 'Expected after cancelMediaProcessing; otherwise look for who cancelled it.' }],
   [8515, { codes: [200], explanation: 'Recording stopped at its maximum duration.', hint: 'Raise maxRecordDurationInSeconds if the recording is too short.' }],
 ]);

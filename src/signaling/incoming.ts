@@ -42,6 +42,8 @@ export interface IncomingCallHandlerOptions {
   port: CallOperationsPort;
   registry: CallRegistry;
   policy?: IncomingCallPolicy;
+  /** False while the instance takes no calls (draining, at capacity): the call is rejected as busy and the policy is not asked. */
+  acceptsIncoming?: () => boolean;
   /** The callback URL Graph posts this call's notifications to (…/api/calling). */
   callbackUri: string;
   /** Supplies the app-hosted media config blob (from the bridge sidecar); required for media 'app'. */
@@ -75,7 +77,8 @@ export class IncomingCallHandler {
     if (call.compliance) this.o.registry.markCompliance(call.callId);
     let decision: IncomingDecision;
     try {
-      decision = await this.policy(call);
+      // Rejected through Graph rather than ignored, so the call does not ring on an instance that will not answer.
+      decision = this.o.acceptsIncoming?.() === false ? { action: 'reject', reason: 'busy' } : await this.policy(call);
     } catch (err) {
       this.log.error({ err, callId: call.callId }, 'incoming call policy threw; rejecting the call');
       decision = { action: 'reject', reason: 'none' };

@@ -108,6 +108,20 @@ export type CallNotification =
   | { kind: 'contentSharing'; callId: string; changeType: ChangeType; sessionIds: string[] }
   | { kind: 'unknown'; callId: string | null; reason: string; raw: unknown };
 
+/** What a rich notification item carries before it is opened (see rich-notifications.ts). */
+export interface RichPayload {
+  encryptedContent: unknown;
+  /** The body's validationTokens (they prove every item of the body). */
+  validationTokens: unknown[];
+}
+
+/** Fields a resource-data item has: the sealed payload, and the resource once decrypted. */
+interface RichFields {
+  rich?: RichPayload;
+  /** The decrypted resource data, set by ChangeNotificationProcessor when it opened `rich`. */
+  data?: unknown;
+}
+
 export type ChangeNotification =
   | {
       kind: 'callRecord';
@@ -124,9 +138,9 @@ export type ChangeNotification =
       subscriptionId: string | null;
       clientState: string | null;
       tenantId: string | null;
-      /** Rich notifications carry encrypted resource data; mediabot does not decrypt it. */
+      /** Rich notifications carry encrypted resource data (`rich`, opened into `resource` when a key is configured). */
       encrypted: boolean;
-    }
+    } & RichFields
   | {
       kind: 'lifecycle';
       lifecycleEvent: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed' | string;
@@ -135,13 +149,24 @@ export type ChangeNotification =
       tenantId: string | null;
     }
   | {
+      /** Teams made a transcript or recording of a meeting available. */
+      kind: 'meetingArtifact';
+      artifact: 'transcript' | 'recording';
+      changeType: string;
+      meetingId: string;
+      artifactId: string;
+      subscriptionId: string | null;
+      clientState: string | null;
+      tenantId: string | null;
+    } & RichFields
+  | {
       kind: 'resourceChange';
       changeType: string;
       resource: string;
       subscriptionId: string | null;
       clientState: string | null;
       tenantId: string | null;
-    }
+    } & RichFields
   | { kind: 'unknown'; callId: null; reason: string; raw: unknown };
 
 export type NotificationItem = CallNotification | ChangeNotification;
@@ -174,6 +199,10 @@ function odataType(v: unknown): string {
 }
 
 /** The items of an envelope; throws MEDIABOT_NOTIFICATION_INVALID if the body is not one. */
+function validationTokensOf(body: unknown): unknown[] {
+  return isObj(body) && Array.isArray(body['validationTokens']) ? body['validationTokens'] : [];
+}
+
 function envelopeItems(body: unknown): unknown[] {
   if (!isObj(body) || !Array.isArray(body['value'])) {
     throw new MediabotError('MEDIABOT_NOTIFICATION_INVALID', 'expected a notification envelope: an object with a "value" array');
@@ -359,7 +388,13 @@ export function parseCallItem(item: unknown): CallNotification {
 
   if (collection !== null) return unknown(callId, `unhandled call sub-resource ${collection}`, item);
 
-  // The call itself.
+  // The call itself. Graph sometimes wraps the call in an array (resourceData: [call]); a
+  // several-element array is split into one item per call by splitCallLevelArrays.
+  if (Array.isArray(data)) {
+    const first = data.find(isObj);
+    if (first === undefined) return unknown(callId, 'call notification with an array resourceData holding no call', item);
+    return parseCallItem({ ...item, resourceData: first });
+  }
   if (data !== undefined && !isObj(data)) return unknown(callId, 'call notification with non-object resourceData', item);
   const d: Obj = data ?? {};
   const rawState = str(d['state']);
@@ -385,13 +420,25 @@ export function parseCallItem(item: unknown): CallNotification {
   };
 }
 
-/** Parses a call callback body (POST /api/calling). */
-export function parseCallNotifications(body: unknown): CallNotification[] {
-  return envelopeItems(body).map(parseCallItem);
+/**
+ * A call-level item (resourceUrl is the call itself) whose resourceData is an array of calls
+ * becomes one item per call, in order; every other item is returned as is.
+ */
+export function splitCallLevelArrays(item: unknown): unknown[] {
+  if (!isObj(item) || !Array.isArray(item['resourceData'])) return [item];
+  const res = parseCallResource(str(item['resourceUrl']) ?? str(item['resource']));
+  if (!res || res.collection !== null) return [item];
+  const calls = item['resourceData'].filter((d) => isObj(d) && odataType(d) !== 'microsoft.graph.participant');
+  return calls.length > 1 ? calls.map((d) => ({ ...item, resourceData: d })) : [item];
 }
 
-/** One item of a change-notification collection (callRecords, presence, lifecycle). */
-export function parseChangeItem(item: unknown): ChangeNotification {
+/** Parses a call callback body (POST /api/calling). */
+export function parseCallNotifications(body: unknown): CallNotification[] {
+  return envelopeItems(body).flatMap(splitCallLevelArrays).map(parseCallItem);
+}
+
+/** One item of a change-notification collection (callRecords, presence, meeting artifacts, lifecycle). */
+export function parseChangeItem(item: unknown, validationTokens: unknown[] = []): ChangeNotification {
   if (!isObj(item)) return { kind: 'unknown', callId: null, reason: 'item is not an object', raw: item };
   const subscriptionId = str(item['subscriptionId']);
   const clientState = str(item['clientState']);
@@ -403,6 +450,7 @@ export function parseChangeItem(item: unknown): ChangeNotification {
   if (resource === null || changeType === null) return { kind: 'unknown', callId: null, reason: 'change notification without resource/changeType', raw: item };
   const data = isObj(item['resourceData']) ? item['resourceData'] : {};
   const type = odataType(data);
+  const rich = isObj(item['encryptedContent']) ? { rich: { encryptedContent: item['encryptedContent'], validationTokens } } : {};
   const rec = /(?:^|\/)communications\/callRecords\/([^/?#]+)/i.exec(resource);
   if (rec || type === 'microsoft.graph.callrecord' || type === 'microsoft.graph.callrecords.callrecord') {
     const id = str(data['id']) ?? rec?.[1] ?? null;
@@ -412,14 +460,19 @@ export function parseChangeItem(item: unknown): ChangeNotification {
   const pres = /(?:^|\/)communications\/presences\/([^/?#]+)/i.exec(resource);
   if (pres || type === 'microsoft.graph.presence') {
     const userId = str(data['id']) ?? pres?.[1] ?? '';
-    return { kind: 'presence', changeType, userId, subscriptionId, clientState, tenantId, encrypted: isObj(item['encryptedContent']) };
+    return { kind: 'presence', changeType, userId, subscriptionId, clientState, tenantId, encrypted: isObj(item['encryptedContent']), ...rich };
   }
-  return { kind: 'resourceChange', changeType, resource, subscriptionId, clientState, tenantId };
+  const art = /onlineMeetings\('([^']+)'\)\/(transcripts|recordings)\('([^']+)'\)/i.exec(resource);
+  if (art) {
+    return { kind: 'meetingArtifact', artifact: art[2]!.toLowerCase() === 'transcripts' ? 'transcript' : 'recording', changeType, meetingId: art[1]!, artifactId: str(data['id']) ?? art[3]!, subscriptionId, clientState, tenantId, ...rich };
+  }
+  return { kind: 'resourceChange', changeType, resource, subscriptionId, clientState, tenantId, ...rich };
 }
 
 /** Parses a change-notification body (POST /api/notifications). */
 export function parseChangeNotifications(body: unknown): ChangeNotification[] {
-  return envelopeItems(body).map(parseChangeItem);
+  const tokens = validationTokensOf(body);
+  return envelopeItems(body).map((i) => parseChangeItem(i, tokens));
 }
 
 /**
@@ -427,9 +480,9 @@ export function parseChangeNotifications(body: unknown): ChangeNotification[] {
  * or lifecycle event are change notifications, the rest are call callbacks.
  */
 export function parseNotificationBody(body: unknown): NotificationItem[] {
-  return envelopeItems(body).map((item) =>
+  return envelopeItems(body).flatMap(splitCallLevelArrays).map((item) =>
     isObj(item) && (item['lifecycleEvent'] !== undefined || (item['subscriptionId'] !== undefined && parseCallResource(str(item['resourceUrl']) ?? str(item['resource'])) === null))
-      ? parseChangeItem(item)
+      ? parseChangeItem(item, validationTokensOf(body))
       : parseCallItem(item),
   );
 }

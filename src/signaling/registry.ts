@@ -23,6 +23,15 @@ export interface TerminationView {
   terminationReason: string | null;
   explanation: string;
   hint: string;
+  /** Set when mediabot ended the call by one of its own rules (a MEDIABOT_* code such as MEDIABOT_LEFT_ALONE), else null. */
+  reasonCode: string | null;
+}
+
+/** Why mediabot itself is ending a call (a leave rule): the end reason it gives. */
+export interface OwnEndReason {
+  reasonCode: string;
+  explanation: string;
+  hint: string;
 }
 
 export interface CallView {
@@ -63,6 +72,8 @@ interface CallEntry {
   seen: Map<string, number>;
   /** Created by a notification that has not yet set a valid state. */
   fresh: boolean;
+  /** Set while mediabot is ending the call by its own rule: the end reason the call ends with. */
+  ownEnd?: OwnEndReason;
 }
 
 const MAX_SEEN_PER_CALL = 256;
@@ -180,6 +191,30 @@ export class CallRegistry {
   markCompliance(callId: string): void {
     const e = this.calls.get(callKey(callId));
     if (e) e.view.compliance = true;
+  }
+
+  /**
+   * The bot's own participant is waiting in the meeting's lobby (true) or was admitted (false):
+   * a call still connecting becomes `inLobby`, and goes back to `establishing` when admitted
+   * (Graph then reports `established`). Returns true when the state changed.
+   */
+  setLobby(callId: string, inLobby: boolean): boolean {
+    const e = this.calls.get(callKey(callId));
+    if (!e || e.fresh) return false;
+    if (inLobby && (e.view.state === 'establishing' || e.view.state === 'incoming' || e.view.state === 'ringing')) return this.applyState(e, 'inLobby', null);
+    if (!inLobby && e.view.state === 'inLobby') return this.applyState(e, 'establishing', null);
+    return false;
+  }
+
+  /**
+   * mediabot is ending the call by its own rule: when it ends, its end reason carries this code,
+   * explanation and hint (null clears it, when hanging up failed).
+   */
+  setOwnEndReason(callId: string, reason: OwnEndReason | null): void {
+    const e = this.calls.get(callKey(callId));
+    if (!e || e.view.state === 'terminated') return;
+    if (reason === null) delete e.ownEnd;
+    else e.ownEnd = { ...reason };
   }
 
   /**
@@ -363,13 +398,15 @@ export class CallRegistry {
       const tr = item?.terminationReason ?? null;
       const byReason = tr !== null && ri === null ? explainTerminationReason(tr) : null;
       const ex = explainEndCode(ri?.code ?? null, ri?.subcode ?? null);
+      const own = entry.ownEnd;
       entry.view.termination = {
         code: ri?.code ?? null,
         subcode: ri?.subcode ?? null,
         message: ri?.message ?? null,
         terminationReason: tr,
-        explanation: byReason?.explanation ?? ex.explanation,
-        hint: byReason?.hint ?? ex.hint,
+        explanation: own?.explanation ?? byReason?.explanation ?? ex.explanation,
+        hint: own?.hint ?? byReason?.hint ?? ex.hint,
+        reasonCode: own?.reasonCode ?? null,
       };
       this.retire();
     }
@@ -434,7 +471,7 @@ export class CallRegistry {
       state: v.state,
       previous,
       at: v.updatedAt,
-      ...(t ? { reason: { code: t.code, subcode: t.subcode, message: t.message ?? t.terminationReason ?? '', explanation: t.explanation, hint: t.hint } } : {}),
+      ...(t ? { reason: { code: t.code, subcode: t.subcode, message: t.message ?? t.terminationReason ?? '', explanation: t.explanation, hint: t.hint, reasonCode: t.reasonCode } } : {}),
     };
     this.emit(event);
     const snap = snapshot(entry);

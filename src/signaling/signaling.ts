@@ -15,6 +15,8 @@ export interface SignalingOptions {
   bus?: EventBus;
   logger?: Logger;
   policy?: IncomingCallPolicy;
+  /** False while this instance takes no calls (draining, at capacity): incoming calls are rejected before the policy runs. */
+  acceptsIncoming?: () => boolean;
   appMediaConfig?: (call: IncomingCall) => Promise<{ blob: string }>;
   /** keepAlive period for established calls (default 10 min, at most 15). */
   keepAliveIntervalMs?: number;
@@ -70,6 +72,7 @@ export function createSignaling(o: SignalingOptions): Signaling {
     operations,
     logger: log,
     ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.acceptsIncoming ? { acceptsIncoming: o.acceptsIncoming } : {}),
     ...(o.appMediaConfig ? { appMediaConfig: o.appMediaConfig } : {}),
     ...(o.bus ? { bus: o.bus } : {}),
   });

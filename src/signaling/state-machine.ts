@@ -3,6 +3,7 @@
  * order (establishing after established), so a transition is accepted only when
  * it moves the call forward, or sideways within the "in call" phase
  * (established ⇄ hold ⇄ transferring ⇄ transferAccepted). Nothing leaves `terminated`.
+ * `inLobby` is the bot itself waiting in a meeting's lobby: a pre-answer state beside establishing.
  */
 
 export type CallState =
@@ -10,6 +11,7 @@ export type CallState =
   | 'ringing'
   | 'establishing'
   | 'redirecting'
+  | 'inLobby'
   | 'established'
   | 'hold'
   | 'transferring'
@@ -22,6 +24,7 @@ const PHASE: Record<CallState, number> = {
   ringing: 1,
   establishing: 1,
   redirecting: 1,
+  inLobby: 1,
   established: 2,
   hold: 2,
   transferring: 2,

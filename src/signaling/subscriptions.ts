@@ -200,7 +200,14 @@ export interface ChangeNotificationProcessorOptions {
   bus?: EventBus;
   logger?: Logger;
   onPresence?: (item: Extract<ChangeNotification, { kind: 'presence' }>) => void;
-  onDiscard?: (reason: 'client_state' | 'unknown') => void;
+  /** Teams announced a meeting transcript or recording. */
+  onMeetingArtifact?: (item: Extract<ChangeNotification, { kind: 'meetingArtifact' }>) => void;
+  onDiscard?: (reason: 'client_state' | 'unknown' | 'rich') => void;
+  /**
+   * Opens rich notifications (validation tokens, then decryption); items that fail are dropped.
+   * Without it, encrypted items are passed on sealed (`rich` set, `data` absent).
+   */
+  rich?: { open(rich: { encryptedContent: unknown; validationTokens: readonly unknown[] }, tenantId: string | null): Promise<unknown> } | undefined;
 }
 
 /**
@@ -228,8 +235,29 @@ export class ChangeNotificationProcessor {
     });
   }
 
-  async process(items: ChangeNotification[]): Promise<void> {
+  /**
+   * Opens the rich items: checks the body's validation tokens, decrypts, and sets `data`. An item
+   * that fails either check is dropped (logged, onDiscard('rich')); nothing from it is used.
+   */
+  async openRich(items: ChangeNotification[]): Promise<ChangeNotification[]> {
+    const out: ChangeNotification[] = [];
     for (const item of items) {
+      if (item.kind === 'unknown' || item.kind === 'lifecycle' || item.kind === 'callRecord' || item.rich === undefined || !this.o.rich) {
+        out.push(item);
+        continue;
+      }
+      try {
+        out.push({ ...item, data: await this.o.rich.open(item.rich, item.tenantId) });
+      } catch (err) {
+        this.o.onDiscard?.('rich');
+        this.log.warn({ kind: item.kind, subscriptionId: item.subscriptionId, err: err instanceof Error ? err.message : String(err) }, 'discarded a rich notification');
+      }
+    }
+    return out;
+  }
+
+  async process(items: ChangeNotification[]): Promise<void> {
+    for (const item of await this.openRich(items)) {
       try {
         await this.processOne(item);
       } catch (err) {
@@ -275,6 +303,9 @@ export class ChangeNotificationProcessor {
         return;
       case 'presence':
         this.o.onPresence?.(item);
+        return;
+      case 'meetingArtifact':
+        this.o.onMeetingArtifact?.(item);
         return;
       default:
         return;

@@ -64,7 +64,7 @@ describe.skipIf(missing !== null)('container image (Dockerfile, buildah, podman)
       "const fs = require('node:fs');",
       "for (const d of ['typescript', 'vitest', 'tsx', 'playwright-core']) if (fs.existsSync('/app/node_modules/' + d)) throw new Error(d + ' is in the image');",
       "require('/app/node_modules/@discordjs/opus'); require('/app/node_modules/better-sqlite3');",
-      "import('/app/dist/src/media/core/native.js').then((m) => { if (!m.native) throw new Error('native kernels did not load'); console.log('uid=' + process.getuid() + ' native=ok'); });",
+      "import('/app/dist/src/media/codec/native.js').then((m) => { if (!m.native) throw new Error('native kernels did not load'); console.log('uid=' + process.getuid() + ' native=ok'); });",
     ].join('\n');
     const r = await podmanRun(['--read-only', '--tmpfs', '/tmp', '--cap-drop', 'all', '--entrypoint', 'node', IMAGE, '-e', script], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);

@@ -82,7 +82,7 @@ export function participantResource(p: EmuParticipant, call: EmuCall, graphUrl: 
     info: participantInfo(p),
     mediaStreams: streams,
     isMuted: p.isMuted,
-    isInLobby: false,
+    isInLobby: p.inLobby === true,
     metadata: null,
     recordingInfo: null,
     restrictedExperience: null,
@@ -168,7 +168,7 @@ export function callResource(call: EmuCall, meeting: EmuMeeting | undefined, gra
     answeredBy: null,
     meetingCapability: null,
     toneInfo: call.toneInfo,
-    incomingContext: null,
+    incomingContext: req['incomingContext'] ?? null,
     callOptions: req['callOptions'] ?? null,
   };
 }

@@ -19,6 +19,8 @@ export class CallCore {
   readonly calls = new Map<string, EmuCall>();
   readonly ended = new Map<string, EmuCall>();
   readonly notify: CallNotifications;
+  /** Told when a call ends (meeting artifacts are made from it). */
+  readonly endedListeners: Array<(call: EmuCall, meeting: EmuMeeting | undefined) => void> = [];
 
   constructor(
     private readonly ctx: EmulatorContext,
@@ -111,6 +113,10 @@ export class CallCore {
       etag: 1,
       lastKeepAliveAt: Date.now(),
       recordingStatus: null,
+      policyBasedRecording: false,
+      ownerTenantId: tenantId,
+      audioRoutingGroups: new Map(),
+      contentSharingSessions: new Map(),
       notificationsQueued: 0,
       pstnNumber: undefined,
     };
@@ -150,6 +156,7 @@ export class CallCore {
     p.sentPackets = call.media?.stats().participants.find((s) => s.participantId === participantId)?.sentPackets ?? 0;
     call.media?.removeParticipant(participantId);
     call.departed.push(p);
+    this.notify.participantLeft(call, p);
     this.notify.roster(call);
     const remaining = [...call.participants.values()].filter((x) => x.kind === 'remote').length;
     if (remaining === 0) {
@@ -187,6 +194,13 @@ export class CallCore {
     this.ctx.logger.info({ callId: call.id, code: reason.code, subcode: reason.subcode }, 'emulator call terminated');
     const meeting = this.meetingOf(call);
     if (call.establishedAt) setTimeout(() => this.records.add(call, meeting), this.ctx.timing.callRecordDelayMs).unref();
+    for (const l of this.endedListeners) {
+      try {
+        l(call, meeting);
+      } catch (err) {
+        this.ctx.logger.error({ err, callId: call.id }, 'emulator call-ended listener failed');
+      }
+    }
   }
 
   requireEstablished(call: EmuCall): void {

@@ -7,6 +7,7 @@
  */
 import type { CallRecordStore } from './call-records.js';
 import { CallCore } from './call-core.js';
+import { CallExtras } from './call-extras.js';
 import { CallLifecycle } from './call-lifecycle.js';
 import { CallOperations } from './call-operations.js';
 import { CallRoster } from './call-roster.js';
@@ -26,6 +27,8 @@ export class CallEngine {
   readonly operations: CallOperations;
   /** Participant actions (invite, remove, mute, mixer, hold music). */
   readonly roster: CallRoster;
+  /** audioRoutingGroups, contentSharingSessions, device quality reports. */
+  readonly extras: CallExtras;
 
   constructor(ctx: EmulatorContext, meetings: MeetingStore, records: CallRecordStore) {
     this.core = new CallCore(ctx, meetings, records);
@@ -33,6 +36,7 @@ export class CallEngine {
     this.lifecycle = new CallLifecycle(ctx, this.core, this.people, meetings);
     this.operations = new CallOperations(ctx, this.core, this.people);
     this.roster = new CallRoster(ctx, this.core);
+    this.extras = new CallExtras(this.core);
   }
 
   get calls(): Map<string, EmuCall> {

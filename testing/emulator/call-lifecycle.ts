@@ -21,7 +21,7 @@ export class CallLifecycle {
   ) {}
 
   /** POST /communications/calls: validates, answers 201 with the call, then simulates its lifecycle. */
-  create(body: unknown, version: 'v1.0' | 'beta', roles: readonly string[]): EmuCall {
+  create(body: unknown, version: 'v1.0' | 'beta', roles: readonly string[], tokenTenant: string = this.ctx.tenantId): EmuCall {
     const b = obj(body);
     if (!b) throw badRequest('Request body must be a call object.');
     const callbackUri = b['callbackUri'];
@@ -40,10 +40,15 @@ export class CallLifecycle {
     const hasTargets = targets.length > 0;
     if (!hasTargets && !meetingInfo) throw badRequest('A call needs targets or meetingInfo.');
     if (hasTargets && !targets.every((t) => firstIdentity(obj(t)?.['identity']) !== undefined)) throw badRequest('Each target needs an identity.');
-    const tenantId = typeof b['tenantId'] === 'string' ? b['tenantId'] : this.ctx.tenantId;
+    const tenantId = typeof b['tenantId'] === 'string' ? b['tenantId'] : tokenTenant;
+    // A call in a tenant that has not consented to the app: Graph's 7504.
+    if (!this.ctx.tenants.some((t) => t.toLowerCase() === tenantId.toLowerCase())) {
+      throw new GraphErrorReply(403, '7504', 'Insufficient enterprise tenant permissions, cannot access this API.');
+    }
     // Without a source the call is placed as the bot application itself.
     const request: Json = b['source'] === undefined ? { ...b, source: { identity: { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } } } } : b;
     const call = this.core.newCall(version, 'outgoing', callbackUri, request, tenantId);
+    call.ownerTenantId = tokenTenant;
 
     // Permissions are checked before anything is created (an ad-hoc meeting included).
     if (call.appHostedMedia && !roles.includes('Calls.AccessMedia.All')) throw forbidden('The application lacks Calls.AccessMedia.All for application-hosted media.');
@@ -69,8 +74,27 @@ export class CallLifecycle {
     this.core.notify.call(call);
     this.core.armKeepAlive(call);
     const delay = call.kind === 'meeting' ? this.ctx.timing.establishMs : this.ctx.timing.answerMs;
-    this.core.after(call, delay, () => this.establish(call));
+    this.core.after(call, delay, () => (this.core.meetingOf(call)?.lobby ? this.holdInLobby(call) : this.establish(call)));
     return call;
+  }
+
+  /**
+   * A lobby meeting holds the bot: the call stays establishing and the roster shows the bot's own
+   * participant with isInLobby, until someone admits it (admit()) or it hangs up.
+   */
+  private holdInLobby(call: EmuCall): void {
+    const me = call.participants.get(call.myParticipantId);
+    if (call.state !== 'establishing' || !me) return;
+    me.inLobby = true;
+    this.core.notify.roster(call);
+  }
+
+  /** Admits a bot waiting in a meeting's lobby: it joins the meeting (established). */
+  admit(call: EmuCall): void {
+    const me = call.participants.get(call.myParticipantId);
+    if (call.state !== 'establishing' || me?.inLobby !== true) throw badRequest(`Call '${call.id}' is not waiting in a lobby.`);
+    me.inLobby = false;
+    this.establish(call);
   }
 
   private resolveMeeting(meetingInfo: Json, chatInfo: Json | undefined): EmuMeeting {
@@ -116,19 +140,24 @@ export class CallLifecycle {
   }
 
   /** Rings the bot: an incoming call notification is posted to callbackUri. */
-  placeIncoming(opts: { callbackUri: string; from?: { id?: string; displayName?: string; phone?: string } }): EmuCall {
+  placeIncoming(opts: { callbackUri: string; from?: { id?: string; displayName?: string; phone?: string }; policyBasedRecording?: boolean; tenantId?: string }): EmuCall {
+    const tenantId = opts.tenantId ?? this.ctx.tenantId;
     if (!/^https?:\/\//.test(opts.callbackUri)) throw badRequest('callbackUri must be an http(s) URL.');
     const from = opts.from ?? {};
     const identity: Json =
       from.phone !== undefined
         ? { phone: { id: from.phone } }
-        : { user: { id: from.id ?? randomUUID(), displayName: from.displayName ?? DEFAULT_SCRIPT[0]!.name, tenantId: this.ctx.tenantId } };
+        : { user: { id: from.id ?? randomUUID(), displayName: from.displayName ?? DEFAULT_SCRIPT[0]!.name, tenantId } };
+    const sourceId = randomUUID();
     const request: Json = {
-      source: { identity, region: 'emulator', languageId: 'en-US' },
-      targets: [{ identity: { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } } }],
+      source: { id: sourceId, identity, region: 'emulator', languageId: 'en-US' },
+      // A compliance-recording invite targets the bot's application instance and says whom it observes.
+      targets: [{ identity: opts.policyBasedRecording ? { applicationInstance: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } } : { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } } }],
       requestedModalities: ['audio'],
+      ...(opts.policyBasedRecording ? { incomingContext: { '@odata.type': '#microsoft.graph.incomingContext', sourceParticipantId: sourceId, observedParticipantId: sourceId } } : {}),
     };
-    const call = this.core.newCall('v1.0', 'incoming', opts.callbackUri, request, this.ctx.tenantId);
+    const call = this.core.newCall('v1.0', 'incoming', opts.callbackUri, request, tenantId);
+    call.policyBasedRecording = opts.policyBasedRecording === true;
     if (from.phone !== undefined) call.pstnNumber = from.phone;
     this.core.calls.set(call.id, call);
     this.core.notify.call(call, 'created');
@@ -152,7 +181,7 @@ export class CallLifecycle {
     call.callbackUri = cb;
     call.mediaConfig = mc;
     call.appHostedMedia = mcType === 'apphostedmediaconfig';
-    call.request = { ...call.request, mediaConfig: mc };
+    call.request = { ...call.request, mediaConfig: mc, ...(obj(b['callOptions']) ? { callOptions: b['callOptions'] } : {}) };
     call.state = 'establishing';
     call.participants.set(call.myParticipantId, this.core.makeParticipant(call.myParticipantId, 'bot', { application: { id: this.ctx.clientId, displayName: this.ctx.botDisplayName } }, this.ctx.botDisplayName));
     for (const t of call.timers) clearTimeout(t);

@@ -4,7 +4,7 @@
  */
 import { callNotificationData, commsNotification, commsNotifications, operationNotificationData, participantResource } from './builders.js';
 import type { EmulatorContext } from './context.js';
-import type { EmuCall, EmuMeeting, EmuOperation } from './state.js';
+import type { EmuCall, EmuMeeting, EmuOperation, EmuParticipant } from './state.js';
 
 /** Posts a call's state, roster and operation changes to its callbackUri. */
 export class CallNotifications {
@@ -33,6 +33,16 @@ export class CallNotifications {
   roster(call: EmuCall): void {
     const data = [...call.participants.values()].map((p) => participantResource(p, call, this.ctx.graphUrl, false));
     this.post(call, 'updated', `/communications/calls/${call.id}/participants`, data);
+  }
+
+  /** A content sharing session started (created, an array of sessions) or ended (deleted, no data). */
+  contentSharing(call: EmuCall, changeType: 'created' | 'updated' | 'deleted', resourceUrl: string, data: unknown): void {
+    this.post(call, changeType, resourceUrl, data);
+  }
+
+  /** A participant left: its resource is deleted (the roster update that follows lists who remains). */
+  participantLeft(call: EmuCall, p: EmuParticipant): void {
+    this.post(call, 'deleted', `/communications/calls/${call.id}/participants/${p.id}`, participantResource(p, call, this.ctx.graphUrl, false));
   }
 
   /** An operation finished. */

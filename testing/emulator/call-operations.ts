@@ -7,7 +7,7 @@ import { odataType } from './builders.js';
 import type { CallCore } from './call-core.js';
 import { obj, clientContextOf, TONES, SUCCESS } from './call-support.js';
 import type { EmulatorContext } from './context.js';
-import { badRequest } from './graph-error.js';
+import { badRequest, GraphErrorReply } from './graph-error.js';
 import type { SimulatedPeople } from './simulated-people.js';
 import { DEFAULT_SCRIPT, SPEECH_RATE, encodeWavPcm16 } from './speech.js';
 import type { EmuCall, EmuOperation } from './state.js';
@@ -58,6 +58,8 @@ export class CallOperations {
     if (!['notRecording', 'recording', 'failed'].includes(String(status))) throw badRequest('status must be notRecording, recording or failed.');
     const cc = clientContextOf(b);
     this.core.requireEstablished(call);
+    // As Graph: only a call that a compliance recording policy brought to the bot may set it.
+    if (!call.policyBasedRecording) throw new GraphErrorReply(403, '8506', 'API call not allowed for non-Compliance Recording call');
     call.recordingStatus = String(status);
     const op = this.core.newOp(call, 'updateRecordingStatusOperation', cc, 'completed');
     op.resultInfo = SUCCESS;

@@ -47,6 +47,8 @@ export interface EmulatorContext {
   /** Graph base without version, e.g. https://127.0.0.1:PORT (the client appends /v1.0). */
   graphUrl: string;
   tenantId: string;
+  /** Every tenant that consented to the app (tenantId first): calls may name only these. */
+  tenants: string[];
   clientId: string;
   botDisplayName: string;
   logger: Logger;

@@ -8,6 +8,15 @@ export function setIdentity(req: FastifyRequest, id: AppIdentity): void {
   identities.set(req, id);
 }
 
+export function identityOf(req: FastifyRequest): AppIdentity | undefined {
+  return identities.get(req);
+}
+
+/** The tenant of the request's token (each tenant's calls, meetings and presence are its own). */
+export function tenantOf(req: FastifyRequest): string {
+  return identities.get(req)?.tenantId ?? '';
+}
+
 export function rolesOf(req: FastifyRequest): string[] {
   return identities.get(req)?.roles ?? [];
 }

@@ -13,6 +13,9 @@ export const DEFAULT_ROLES: readonly string[] = [
   'OnlineMeetings.ReadWrite.All',
   'Presence.ReadWrite.All',
   'CallRecords.Read.All',
+  'OnlineMeetingArtifact.Read.All',
+  'OnlineMeetingTranscript.Read.All',
+  'OnlineMeetingRecording.Read.All',
 ];
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
@@ -25,13 +28,18 @@ export interface IdentityConfig {
   clientId: string;
   clientSecret: string;
   roles: readonly string[];
+  /** Further tenants that consented to the app (a multi-tenant app registration); tokens are issued for each. */
+  otherTenants?: readonly string[];
 }
 
 /** The claims the Graph routes rely on after verifying a bearer token. */
 export interface AppIdentity {
   appId: string;
   tenantId: string;
+  /** Application permissions (app tokens) or delegated scopes (user tokens). */
   roles: string[];
+  /** The signed-in user of a delegated token; absent for app-only tokens (no /me). */
+  userId?: string;
 }
 
 /**
@@ -63,7 +71,16 @@ export class IdentityProvider {
   }
 
   get issuer(): string {
-    return `${this.cfg.baseUrl}/${this.cfg.tenantId}/v2.0`;
+    return this.issuerOf(this.cfg.tenantId);
+  }
+
+  issuerOf(tenant: string): string {
+    return `${this.cfg.baseUrl}/${tenant}/v2.0`;
+  }
+
+  /** Every tenant served: the home tenant first, then the others that consented. */
+  get tenants(): string[] {
+    return [this.cfg.tenantId, ...(this.cfg.otherTenants ?? [])];
   }
 
   tokenEndpoint(tenant = this.cfg.tenantId): string {
@@ -109,14 +126,17 @@ export class IdentityProvider {
   async verify(token: string): Promise<AppIdentity | { error: string }> {
     try {
       const { payload } = await jwtVerify(token, this.publicKey, {
-        issuer: this.issuer,
+        issuer: this.tenants.map((t) => this.issuerOf(t)),
         audience: [GRAPH_RESOURCE, this.cfg.baseUrl],
         algorithms: ['RS256'],
         clockTolerance: 300,
       });
-      const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
       const appId = typeof payload['appid'] === 'string' ? payload['appid'] : '';
       const tid = typeof payload['tid'] === 'string' ? payload['tid'] : '';
+      if (payload['idtyp'] === 'user' && typeof payload['oid'] === 'string' && typeof payload['scp'] === 'string') {
+        return { appId, tenantId: tid, roles: payload['scp'].split(' ').filter((s) => s.length > 0), userId: payload['oid'] };
+      }
+      const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
       return { appId, tenantId: tid, roles };
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) };
@@ -153,7 +173,7 @@ export class IdentityProvider {
     }
     const form = body as Record<string, unknown>;
     const field = (k: string): string | undefined => (typeof form[k] === 'string' ? (form[k] as string) : undefined);
-    if (req.params.tenant !== this.cfg.tenantId) {
+    if (!this.tenants.includes(req.params.tenant)) {
       return this.aadError(reply, 400, 'invalid_request', 90002, `Tenant '${req.params.tenant}' not found.`);
     }
     const grant = field('grant_type');
@@ -187,7 +207,7 @@ export class IdentityProvider {
     } else {
       return this.aadError(reply, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     }
-    const accessToken = await this.issue(resource);
+    const accessToken = await this.issue(resource, req.params.tenant);
     this.tokensIssued += 1;
     return reply.code(200).header('cache-control', 'no-store, no-cache').send({
       token_type: 'Bearer',
@@ -219,11 +239,11 @@ export class IdentityProvider {
   }
 
   /** A validation token for rich change notifications: aud = the app, azp = Graph change tracking. */
-  async issueValidationToken(): Promise<string> {
+  async issueValidationToken(tenant = this.cfg.tenantId): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ azp: CHANGE_TRACKING_APP_ID, tid: this.cfg.tenantId, ver: '2.0' })
+    return new SignJWT({ azp: CHANGE_TRACKING_APP_ID, tid: tenant, ver: '2.0' })
       .setProtectedHeader({ alg: 'RS256', kid: this.kid, typ: 'JWT' })
-      .setIssuer(this.issuer)
+      .setIssuer(this.issuerOf(tenant))
       .setAudience(this.cfg.clientId)
       .setIssuedAt(now)
       .setNotBefore(now - 5)
@@ -231,7 +251,25 @@ export class IdentityProvider {
       .sign(this.privateKey);
   }
 
-  async issue(audience: string): Promise<string> {
+  /**
+   * A delegated (user) token, as a signed-in user's app would hold: `scp` instead of `roles`, the
+   * user's `oid`. The emulator has no interactive sign-in; the control API mints these for tests.
+   */
+  async issueDelegated(userId: string, scopes: readonly string[], tenant = this.cfg.tenantId): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ appid: this.cfg.clientId, azp: this.cfg.clientId, idtyp: 'user', oid: userId, scp: scopes.join(' '), tid: tenant, ver: '2.0' })
+      .setProtectedHeader({ alg: 'RS256', kid: this.kid, typ: 'JWT' })
+      .setIssuer(this.issuerOf(tenant))
+      .setSubject(userId)
+      .setAudience(GRAPH_RESOURCE)
+      .setIssuedAt(now)
+      .setNotBefore(now - 5)
+      .setExpirationTime(now + TOKEN_LIFETIME_S)
+      .setJti(randomUUID())
+      .sign(this.privateKey);
+  }
+
+  async issue(audience: string, tenant = this.cfg.tenantId): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({
       appid: this.cfg.clientId,
@@ -239,11 +277,11 @@ export class IdentityProvider {
       idtyp: 'app',
       oid: this.cfg.clientId,
       roles: [...this.cfg.roles],
-      tid: this.cfg.tenantId,
+      tid: tenant,
       ver: '2.0',
     })
       .setProtectedHeader({ alg: 'RS256', kid: this.kid, typ: 'JWT' })
-      .setIssuer(this.issuer)
+      .setIssuer(this.issuerOf(tenant))
       .setSubject(this.cfg.clientId)
       .setAudience(audience)
       .setIssuedAt(now)

@@ -11,7 +11,7 @@
  *   GET  /common/discovery/instance
  * Graph, under /v1.0 and /beta (bearer token required; 401/403 Graph-style errors):
  *   communications/calls (+ legacy app/calls), participants, operations, onlineMeetings
- *   (/users/{id}/..., /me/... = the configured meUserId, communications/onlineMeetings?$filter=VideoTeleconferenceId),
+ *   (/users/{id}/..., /me/... only with a delegated token (app tokens get Graph's 400), communications/onlineMeetings?$filter=VideoTeleconferenceId),
  *   presence, communications/getPresencesByUserId, communications/callRecords (+ getPstnCalls,
  *   getDirectRoutingCalls, sessions), subscriptions (validationToken handshake, lifecycle events).
  * Callback signing: GET /callback/.well-known/OpenIdConfiguration -> jwks_uri /callback/keys. Every
@@ -24,9 +24,10 @@
  *   GET  /_emulator/calls, /_emulator/calls/{id} state, roster, operations, media stats, speech script
  *   POST /_emulator/calls/{id}/tones {tone}     DTMF from the far end (after subscribeToTone)
  *   POST /_emulator/calls/{id}/hangUp           the far end hangs up
- *   POST /_emulator/incomingCalls {callbackUri, from?: {id?, displayName?, phone?}} -> {id}
- *   POST /_emulator/meetings {subject?, people?: 0-4 | [{name, voice, sentences}], endWhenEmpty?, passcodeRequired?}
+ *   POST /_emulator/incomingCalls {callbackUri, from?: {id?, displayName?, phone?}, policyBasedRecording?, tenantId?} -> {id}
+ *   POST /_emulator/meetings {subject?, people?: 0-4 | [{name, voice, sentences}], endWhenEmpty?, passcodeRequired?, tenantId?}
  *   GET  /_emulator/meetings/{id}
+ *   POST /_emulator/meetings/{id}/end           ends the meeting: every bot call in it terminates -> {ended: [callId]}
  *   POST /_emulator/subscriptions/{id}/lifecycle {lifecycleEvent}
  *   GET  /_emulator/recordings/{id}             recordResponse audio (Bearer recordingAccessToken)
  *

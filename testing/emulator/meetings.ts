@@ -23,7 +23,14 @@ export interface CreateMeetingInput {
   threadId?: string;
   /** Use this join meeting id instead of a generated one. */
   joinMeetingId?: string;
+  /** The organizer's tenant (default the emulator's home tenant); the join URL carries it as Tid. */
+  tenantId?: string;
+  /** Hold bots that join in the lobby until admitted (POST /_emulator/calls/{id}/admit); default false. */
+  lobby?: boolean;
 }
+
+/** onlineMeeting properties a PATCH may change (the rest are read-only or not emulated). */
+const UPDATABLE = new Set(['subject', 'startDateTime', 'endDateTime', 'participants', 'lobbyBypassSettings', 'allowedPresenters', 'isEntryExitAnnounced', 'allowMeetingChat', 'allowTeamworkReactions', 'recordAutomatically', 'allowAttendeeToEnableCamera', 'allowAttendeeToEnableMic', 'allowRecording', 'allowTranscription']);
 
 export const DEFAULT_PEOPLE = 3;
 
@@ -35,6 +42,25 @@ export class MeetingStore {
 
   all(): EmuMeeting[] {
     return [...this.byId.values()];
+  }
+
+  /** PATCH: changes the updatable properties; anything else is Graph's 400. */
+  update(m: EmuMeeting, body: unknown): EmuMeeting {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be an onlineMeeting object.');
+    const changes = body as Json;
+    for (const k of Object.keys(changes)) if (!UPDATABLE.has(k) && k !== '@odata.type') throw badRequest(`Property '${k}' is read-only or cannot be updated.`);
+    const next: Json = { ...m.resource };
+    for (const [k, v] of Object.entries(changes)) if (k !== '@odata.type') next[k] = k === 'participants' ? { ...(m.resource['participants'] as Json), ...(v as Json) } : v;
+    const start = Date.parse(String(next['startDateTime']));
+    const end = Date.parse(String(next['endDateTime']));
+    if (Number.isNaN(start) || Number.isNaN(end)) throw badRequest('startDateTime and endDateTime must be date-times.');
+    if (end < start) throw badRequest('endDateTime must not be before startDateTime.');
+    m.resource = next;
+    return m;
+  }
+
+  delete(id: string): boolean {
+    return this.byId.delete(id);
   }
 
   get(id: string): EmuMeeting | undefined {
@@ -78,7 +104,8 @@ export class MeetingStore {
     const organizerId = input.organizerId ?? randomUUID();
     const organizerName = input.organizerName ?? 'Meeting Organizer';
     const threadId = input.threadId ?? `19:meeting_${randomBytes(36).toString('base64url').slice(0, 48)}@thread.v2`;
-    const context = JSON.stringify({ Tid: this.ctx.tenantId, Oid: organizerId });
+    const tenantId = input.tenantId ?? this.ctx.tenantId;
+    const context = JSON.stringify({ Tid: tenantId, Oid: organizerId });
     const joinWebUrl = `https://teams.microsoft.com/l/meetup-join/${encodeURIComponent(threadId)}/0?context=${encodeURIComponent(context)}`;
     const id = Buffer.from(`1*${organizerId}*0**${threadId}`).toString('base64url');
     const joinMeetingId = input.joinMeetingId ?? String(randomInt(100_000_000, 999_999_999)) + String(randomInt(100, 999));
@@ -94,9 +121,11 @@ export class MeetingStore {
       joinWebUrl,
       organizerId,
       organizerName,
+      tenantId,
       externalId: input.externalId ?? null,
       people,
       endWhenEmpty: input.endWhenEmpty ?? true,
+      lobby: input.lobby ?? false,
       resource: {
         creationDateTime: now.toISOString(),
         startDateTime: start.toISOString(),
@@ -112,13 +141,14 @@ export class MeetingStore {
           organizer: {
             upn: `${organizerName.toLowerCase().replace(/[^a-z]+/g, '.')}@contoso.example`,
             role: 'presenter',
-            identity: { user: { id: organizerId, displayName: organizerName, tenantId: this.ctx.tenantId, identityProvider: 'AAD' } },
+            identity: { user: { id: organizerId, displayName: organizerName, tenantId, identityProvider: 'AAD' } },
           },
           attendees: Array.isArray(given['attendees']) ? given['attendees'].map(normalizeAttendee) : [],
           producers: [],
           contributors: [],
         },
-        lobbyBypassSettings: { scope: 'organization', isDialInBypassEnabled: false },
+        // A lobby meeting lets only its organizer in directly: everyone else, bots included, waits.
+        lobbyBypassSettings: { scope: input.lobby ? 'organizer' : 'organization', isDialInBypassEnabled: false },
         audioConferencing: {
           conferenceId: String(randomInt(10_000_000, 99_999_999)),
           tollNumber: '+1 555-010-0100',

@@ -13,6 +13,8 @@ import { setIdentity } from './graph-auth.js';
 import { GraphErrorReply, graphErrorBody } from './graph-error.js';
 import { DEFAULT_ROLES, IdentityProvider } from './identity.js';
 import { MeetingStore, type CreateMeetingInput } from './meetings.js';
+import { MeetingArtifacts } from './meeting-artifacts.js';
+import { registerArtifactRoutes } from './routes/artifacts.js';
 import { Notifier } from './notifier.js';
 import { PresenceStore } from './presence.js';
 import { registerCallRecordRoutes } from './routes/call-records.js';
@@ -41,8 +43,11 @@ export interface EmulatorOptions {
   speechCacheDir?: string;
   /** Display name of the bot's application identity. */
   botDisplayName?: string;
-  /** The user /me resolves to (the emulator accepts /me with application tokens). */
-  meUserId?: string;
+  /**
+   * Further tenants that consented to the app (a multi-tenant registration): the token endpoint
+   * issues tokens for each, and calls carry the tenant of the token that created them.
+   */
+  otherTenants?: string[];
   timing?: Partial<EmulatorTiming>;
   /** Faults armed from the start. */
   faults?: FaultRule[];
@@ -78,14 +83,29 @@ export interface Emulator {
   /** Bearer token of the /_emulator/* control API, generated at start (`mediabot emulator` prints it). */
   controlToken: string;
   tenantId: string;
+  /** Every tenant served (tenantId first). */
+  tenants: string[];
   clientId: string;
   port: number;
+  /**
+   * A delegated (signed-in user) token for `userId`, which Graph requires for /me and presence
+   * subscriptions; the emulator has no interactive sign-in, so tests mint it here.
+   */
+  delegatedToken(userId: string, scopes?: string[], tenantId?: string): Promise<string>;
   /** Creates an online meeting with simulated people (default 3) and returns its Graph resource. */
   createMeeting(input?: CreateMeetingInput): Json & { id: string; joinWebUrl: string };
   /** Rings the bot: posts an incoming-call notification to callbackUri; returns the call id. */
-  placeIncomingCall(opts: { callbackUri: string; from?: { id?: string; displayName?: string; phone?: string } }): string;
+  placeIncomingCall(opts: { callbackUri: string; from?: { id?: string; displayName?: string; phone?: string }; policyBasedRecording?: boolean; tenantId?: string }): string;
+  /** A simulated participant starts sharing content; returns the contentSharingSession id. */
+  startContentSharing(callId: string): string;
+  /** The sharing ends; false if there is no such session. */
+  stopContentSharing(callId: string, sessionId: string): boolean;
+  /** The reports logTeleconferenceDeviceQuality received. */
+  deviceQualityReports(): Json[];
   /** A DTMF tone from the far end (delivered if the bot subscribed to tones). */
   sendTone(callId: string, tone: string): boolean;
+  /** Admits a bot waiting in a lobby meeting's lobby (what POST /_emulator/calls/{id}/admit does). */
+  admit(callId: string): void;
   /** Details of a call (state, roster, media stats, speech script); undefined if unknown. */
   callDetails(callId: string): Json | undefined;
   /** Posts a lifecycle event (subscriptionRemoved, missed, reauthorizationRequired) for a subscription; false if it has no lifecycleNotificationUrl. */
@@ -170,7 +190,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const baseUrl = `https://${host}:${port}`;
 
   const identity = await IdentityProvider.create(
-    { baseUrl, tenantId: opts.tenantId, clientId: opts.clientId, clientSecret: opts.clientSecret, roles: opts.roles ?? DEFAULT_ROLES },
+    { baseUrl, tenantId: opts.tenantId, clientId: opts.clientId, clientSecret: opts.clientSecret, roles: opts.roles ?? DEFAULT_ROLES, otherTenants: opts.otherTenants ?? [] },
     await identityKeysP,
   );
   const signer = await signerP;
@@ -182,6 +202,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     baseUrl,
     graphUrl: baseUrl,
     tenantId: opts.tenantId,
+    tenants: identity.tenants,
     clientId: opts.clientId,
     botDisplayName: opts.botDisplayName ?? 'mediabot',
     logger,
@@ -191,12 +212,13 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     speech,
     speechReady,
   };
-  const meUserId = opts.meUserId ?? '00000000-0000-4000-8000-00000000a11c';
-  const subscriptions = new SubscriptionStore(ctx, () => identity.issueValidationToken());
+  const subscriptions = new SubscriptionStore(ctx, (tenant) => identity.issueValidationToken(tenant));
   const presence = new PresenceStore(ctx, subscriptions);
   const meetings = new MeetingStore(ctx);
   const records = new CallRecordStore(ctx, subscriptions);
   const engine = new CallEngine(ctx, meetings, records);
+  const artifacts = new MeetingArtifacts(ctx, subscriptions);
+  engine.core.endedListeners.push((call, meeting) => artifacts.callEnded(call, meeting, engine.scripts.get(call.id) ?? []));
   const faults = new FaultInjector();
   for (const f of opts.faults ?? []) faults.add(parseFaultRule(f));
   let graphRequests = 0;
@@ -244,6 +266,7 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
 
   const callDetails = (call: EmuCall): Json => ({
     id: call.id,
+    tenantId: call.tenantId,
     state: call.state,
     kind: call.kind,
     direction: call.direction,
@@ -299,8 +322,13 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
             await sendGraphError(req, reply, new GraphErrorReply(401, 'InvalidAuthenticationToken', `Access token validation failure. ${who.error}`, { 'www-authenticate': 'Bearer realm="", error="invalid_token"' }));
             return reply;
           }
-          if (who.tenantId !== opts.tenantId) {
+          if (!identity.tenants.includes(who.tenantId)) {
             await sendGraphError(req, reply, new GraphErrorReply(401, 'InvalidAuthenticationToken', 'Access token is from another tenant.'));
+            return reply;
+          }
+          // Graph answers /me without a signed-in user (an application token) with this 400.
+          if (who.userId === undefined && /^\/(v1\.0|beta)\/me(\/|$)/i.test(path)) {
+            await sendGraphError(req, reply, new GraphErrorReply(400, 'BadRequest', '/me request is only valid with delegated authentication flow.'));
             return reply;
           }
           setIdentity(req, who);
@@ -308,8 +336,9 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
         });
         registerCallRoutes(graph, engine, baseUrl, version, 'communications/calls');
         registerCallRoutes(graph, engine, baseUrl, version, 'app/calls');
-        registerMeetingRoutes(graph, meetings, baseUrl, meUserId);
-        registerPresenceRoutes(graph, presence, baseUrl, meUserId);
+        registerMeetingRoutes(graph, meetings, baseUrl, artifacts);
+        registerArtifactRoutes(graph, meetings, artifacts, baseUrl);
+        registerPresenceRoutes(graph, presence, baseUrl);
         registerCallRecordRoutes(graph, records, baseUrl);
         registerSubscriptionRoutes(graph, subscriptions, baseUrl);
       },
@@ -330,8 +359,11 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     caPem: tls.caPem,
     controlToken,
     tenantId: opts.tenantId,
+    tenants: identity.tenants,
     clientId: opts.clientId,
     port,
+    delegatedToken: (userId, scopes = ['Presence.Read.All', 'Presence.ReadWrite', 'OnlineMeetings.ReadWrite'], tenantId = opts.tenantId) =>
+      identity.issueDelegated(userId, scopes, tenantId),
     script: DEFAULT_SCRIPT,
     createMeeting(input = {}) {
       const m = meetings.create(input);
@@ -339,6 +371,16 @@ export async function createEmulator(opts: EmulatorOptions): Promise<Emulator> {
     },
     placeIncomingCall(o) {
       return engine.lifecycle.placeIncoming(o).id;
+    },
+    startContentSharing(callId) {
+      return engine.extras.startSharing(engine.get(callId));
+    },
+    stopContentSharing(callId, sessionId) {
+      return engine.extras.stopSharing(engine.get(callId), sessionId);
+    },
+    deviceQualityReports: () => [...engine.extras.deviceQuality],
+    admit(callId) {
+      engine.lifecycle.admit(engine.get(callId));
     },
     sendTone(callId, tone) {
       const call = engine.calls.get(callId);

@@ -36,6 +36,8 @@ export interface EmuParticipant {
   region: string | null;
   screenSharingRole: 'viewer' | 'sharer';
   onHold: boolean;
+  /** Waiting in the meeting's lobby (Graph's isInLobby). */
+  inLobby?: boolean;
   joinedAt: Date;
   leftAt?: Date;
   /** Media stats captured when the participant left (for call records). */
@@ -92,6 +94,14 @@ export interface EmuCall {
   etag: number;
   lastKeepAliveAt: number;
   recordingStatus: string | null;
+  /** A call a compliance recording policy brought to the bot: only these accept updateRecordingStatus. */
+  policyBasedRecording: boolean;
+  /** The tenant whose token created (or was offered) the call: only its tokens may act on it. */
+  ownerTenantId: string;
+  /** audioRoutingGroups of the call (application-hosted media). */
+  audioRoutingGroups: Map<string, Json>;
+  /** contentSharingSessions of the call (someone sharing a screen). */
+  contentSharingSessions: Map<string, Json>;
   notificationsQueued: number;
   /** A PSTN leg (a phone identity among the targets or source). */
   pstnNumber: string | undefined;
@@ -106,10 +116,14 @@ export interface EmuMeeting {
   joinWebUrl: string;
   organizerId: string;
   organizerName: string;
+  /** The organizer's tenant. */
+  tenantId: string;
   externalId: string | null;
   /** Properties as stored (subject, start/end, participants...). */
   resource: Json;
   /** Index into the speech script for each simulated person. */
   people: { name: string; voice: string; sentences: string[] }[];
   endWhenEmpty: boolean;
+  /** The lobby holds the bot until it is admitted through the control API. */
+  lobby?: boolean;
 }

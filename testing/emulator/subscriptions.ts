@@ -15,18 +15,38 @@ export interface EmuSubscription {
   includeResourceData: boolean;
   encryptionCertificate: string | null;
   encryptionCertificateId: string | null;
+  /** The tenant of the token that created it (notifications name it). */
+  tenantId: string;
   /** What the resource selects. */
-  target: { kind: 'callRecords' } | { kind: 'presence'; userIds: string[] };
+  target:
+    | { kind: 'callRecords' }
+    | { kind: 'presence'; userIds: string[] }
+    /** Teams' transcripts or recordings: tenant-wide, one organizer's, or one meeting's. */
+    | { kind: 'transcripts' | 'recordings'; organizerId?: string; meetingId?: string };
 }
 
 /** Maximum subscription lifetimes Graph allows per resource. */
-const MAX_MINUTES = { callRecords: 4230, presence: 60 } as const;
+const MAX_MINUTES = { callRecords: 4230, presence: 60, transcripts: 4230, recordings: 4230 } as const;
+
+/** Application permissions per watched resource. */
+const SUBSCRIPTION_ROLES = {
+  callRecords: ['CallRecords.Read.All'],
+  presence: ['Presence.Read.All', 'Presence.ReadWrite.All', 'Presence.Read', 'Presence.ReadWrite'],
+  transcripts: ['OnlineMeetingTranscript.Read.All'],
+  recordings: ['OnlineMeetingRecording.Read.All'],
+} as const;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Parses the subscription resource string into what it watches; undefined if unsupported. */
 export function parseSubscriptionResource(resource: string): EmuSubscription['target'] | undefined {
   const r = resource.replace(/^\//, '');
   if (/^communications\/callRecords$/i.test(r)) return { kind: 'callRecords' };
+  const all = /^communications\/onlineMeetings\/getAll(Transcripts|Recordings)(?:\(\))?$/i.exec(r);
+  if (all) return { kind: all[1]!.toLowerCase() === 'transcripts' ? 'transcripts' : 'recordings' };
+  const byOrganizer = /^users\/([^/]+)\/onlineMeetings\/getAll(Transcripts|Recordings)(?:\(.*\))?$/i.exec(r);
+  if (byOrganizer) return { kind: byOrganizer[2]!.toLowerCase() === 'transcripts' ? 'transcripts' : 'recordings', organizerId: byOrganizer[1]! };
+  const byMeeting = /^communications\/onlineMeetings\/([^/]+)\/(transcripts|recordings)$/i.exec(r);
+  if (byMeeting) return { kind: byMeeting[2]!.toLowerCase() === 'transcripts' ? 'transcripts' : 'recordings', meetingId: byMeeting[1]! };
   const single = /^communications\/presences\/([^/?]+)$/i.exec(r);
   if (single) return { kind: 'presence', userIds: [single[1]!] };
   const multi = /^communications\/presences\?\$filter=id\s+in\s+\((.*)\)$/i.exec(r);
@@ -63,7 +83,7 @@ export class SubscriptionStore {
   /** `validationToken` mints the JWTs that accompany rich (resource-data) notifications. */
   constructor(
     private readonly ctx: EmulatorContext,
-    private readonly validationToken: () => Promise<string>,
+    private readonly validationToken: (tenantId: string) => Promise<string>,
   ) {}
 
   list(): EmuSubscription[] {
@@ -99,7 +119,7 @@ export class SubscriptionStore {
   }
 
   /** Validates the body, runs the validationToken handshake on each URL, then stores the subscription. */
-  async create(body: unknown, grantedRoles: readonly string[]): Promise<EmuSubscription> {
+  async create(body: unknown, grantedRoles: readonly string[], who: { delegated: boolean; tenantId: string } = { delegated: false, tenantId: this.ctx.tenantId }): Promise<EmuSubscription> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a subscription object.', 'InvalidRequest');
     const b = body as Json;
     const str = (k: string): string | undefined => (typeof b[k] === 'string' ? (b[k] as string) : undefined);
@@ -116,8 +136,12 @@ export class SubscriptionStore {
     const lifecycle = str('lifecycleNotificationUrl') ?? null;
     if (lifecycle !== null && !isAllowedWebhookUrl(lifecycle)) throw badRequest('lifecycleNotificationUrl must be an https URL.', 'InvalidRequest');
     const target = parseSubscriptionResource(resource);
-    if (!target) throw badRequest(`Resource '${resource}' is not supported by this emulator (callRecords and presences are).`, 'InvalidRequest');
-    const needed = target.kind === 'callRecords' ? ['CallRecords.Read.All'] : ['Presence.Read.All', 'Presence.ReadWrite.All'];
+    if (!target) throw badRequest(`Resource '${resource}' is not supported by this emulator (callRecords, presences, and onlineMeetings transcripts and recordings are).`, 'InvalidRequest');
+    // Presence change notifications are delegated-only: Graph does not support them with application permissions.
+    if (target.kind === 'presence' && !who.delegated) {
+      throw new GraphErrorReply(403, 'ExtensionError', 'Operation: Create; Exception: [Status Code: Forbidden; Reason: Presence subscriptions are not supported with application permissions; use a delegated token (Presence.Read or Presence.Read.All)]');
+    }
+    const needed: readonly string[] = SUBSCRIPTION_ROLES[target.kind];
     if (!needed.some((r) => grantedRoles.includes(r))) {
       throw new GraphErrorReply(403, 'ExtensionError', `Operation: Create; Exception: [Status Code: Forbidden; Reason: The application lacks ${needed.join(' or ')}]`);
     }
@@ -139,6 +163,7 @@ export class SubscriptionStore {
       includeResourceData,
       encryptionCertificate: cert,
       encryptionCertificateId: str('encryptionCertificateId') ?? null,
+      tenantId: who.tenantId,
       target,
     };
     this.subs.set(sub.id, sub);
@@ -181,7 +206,7 @@ export class SubscriptionStore {
         {
           subscriptionId: sub.id,
           subscriptionExpirationDateTime: sub.expirationDateTime.toISOString(),
-          tenantId: this.ctx.tenantId,
+          tenantId: sub.tenantId,
           clientState: sub.clientState,
           lifecycleEvent: event,
         },
@@ -210,7 +235,7 @@ export class SubscriptionStore {
     this.unschedule(id);
   }
 
-  private checkExpiration(raw: string, kind: 'callRecords' | 'presence'): Date {
+  private checkExpiration(raw: string, kind: EmuSubscription['target']['kind']): Date {
     const d = new Date(raw);
     if (Number.isNaN(d.getTime())) throw badRequest('expirationDateTime is not a valid date-time.', 'InvalidRequest');
     const now = Date.now();
@@ -259,8 +284,8 @@ export class SubscriptionStore {
         clientState: s.clientState,
         changeType,
         subscriptionExpirationDateTime: s.expirationDateTime.toISOString(),
-        tenantId: this.ctx.tenantId,
-        organizationId: this.ctx.tenantId,
+        tenantId: s.tenantId,
+        organizationId: s.tenantId,
         ...item(s),
       };
       const rich = s.includeResourceData && s.encryptionCertificate !== null && full !== undefined;
@@ -269,7 +294,7 @@ export class SubscriptionStore {
         const body: Json = { value: [entry] };
         if (rich) {
           entry['encryptedContent'] = encryptResourceData(parseEncryptionCertificate(s.encryptionCertificate!), s.encryptionCertificateId, full());
-          body['validationTokens'] = [await this.validationToken()];
+          body['validationTokens'] = [await this.validationToken(s.tenantId)];
         }
         await this.ctx.notifier.enqueue(`subscription:${s.id}`, { url, body });
       };

@@ -147,7 +147,7 @@ function renderCall(c) {
       'header',
       {},
       el('div', {}, el('h2', {}, `Call · ${c.media === 'service' ? 'service-hosted media' : 'app-hosted media'}`), el('div', { class: 'id' }, c.id)),
-      el('span', { class: `badge state-${c.state}` }, c.state),
+      el('span', { class: `badge state-${c.state}` }, c.state === 'inLobby' ? 'in lobby' : c.state),
     ),
   );
   const list = el('ul', { class: 'roster' });
@@ -182,6 +182,7 @@ function renderCall(c) {
         el('h3', {}, 'Call ended'),
         el('p', {}, t.explanation ?? t.message ?? 'The call ended.'),
         t.hint ? el('p', { class: 'hint' }, t.hint) : null,
+        t.reasonCode ? el('p', { class: 'code reason-code' }, t.reasonCode) : null,
         t.code !== null && t.code !== undefined ? el('p', { class: 'code' }, `code ${t.code}${t.subcode !== null && t.subcode !== undefined ? ` / ${t.subcode}` : ''}`) : null,
       ),
     );

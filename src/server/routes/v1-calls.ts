@@ -2,6 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { MediabotError } from '../../errors.js';
 import type { CallRegistry, CallView } from '../../signaling/registry.js';
+import { callSettingsSchemaProperties, refuseUnknownSettings, type CallSettings } from '../../calls/call-settings.js';
+import type { CallRequestInput } from '../../calls/call-requests.js';
 
 export interface V1CallsRoutesOptions {
   registry: CallRegistry;
@@ -55,7 +57,7 @@ const errorSchema = {
 const callSchema = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, state: { type: 'string' } } } as const;
 
 /** `?state=` filter: a call state, or `active` (not terminated). */
-const STATE_FILTERS = ['active', 'incoming', 'ringing', 'establishing', 'redirecting', 'established', 'hold', 'transferring', 'transferAccepted', 'terminating', 'terminated'] as const;
+const STATE_FILTERS = ['active', 'incoming', 'ringing', 'establishing', 'redirecting', 'inLobby', 'established', 'hold', 'transferring', 'transferAccepted', 'terminating', 'terminated'] as const;
 
 /** GET /v1/calls and GET /v1/calls/:id (registered under the authenticated /v1 scope). */
 export const v1CallsRoutes: FastifyPluginAsync<V1CallsRoutesOptions> = async (app, opts) => {
@@ -92,3 +94,44 @@ export const v1CallsRoutes: FastifyPluginAsync<V1CallsRoutesOptions> = async (ap
     },
   );
 };
+
+/**
+ * The per-call settings POST /v1/calls takes beside joinWebUrl/targets (JSON schema, shown in the
+ * OpenAPI document): transcription, recording, webhookUrl, metadata, dedupKey, joinAt.
+ */
+export const callCreateSettingsProperties = {
+  ...callSettingsSchemaProperties,
+  dedupKey: { type: 'string', minLength: 1, maxLength: 200, description: 'a second request with the same key returns the same call (200) instead of creating one' },
+  joinAt: { type: 'string', format: 'date-time', description: 'join at this time (up to 7 days ahead; stored, so it survives a restart); answers 202 with the scheduled request' },
+} as const;
+
+export interface CallCreateSettingsBody {
+  transcription?: CallSettings['transcription'];
+  recording?: CallSettings['recording'];
+  webhookUrl?: string;
+  metadata?: Record<string, unknown>;
+  dedupKey?: string;
+  joinAt?: string;
+}
+
+/**
+ * The request's per-call part, checked (unknown top-level and nested keys are refused by name,
+ * `known` being the route schema's properties) and split into settings, dedupKey and joinAt.
+ */
+export function callRequestSettings(body: CallCreateSettingsBody & Record<string, unknown>, known: readonly string[]): Pick<CallRequestInput, 'settings' | 'dedupKey' | 'joinAt'> {
+  for (const k of Object.keys(body)) {
+    if (!known.includes(k)) throw new MediabotError('MEDIABOT_BAD_REQUEST', `${k} is not a known setting of POST /v1/calls (known: ${known.join(', ')})`);
+  }
+  refuseUnknownSettings(body);
+  const settings: CallSettings = {
+    ...(body.transcription !== undefined ? { transcription: body.transcription } : {}),
+    ...(body.recording !== undefined ? { recording: body.recording } : {}),
+    ...(body.webhookUrl !== undefined ? { webhookUrl: body.webhookUrl } : {}),
+    ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+  };
+  return {
+    ...(Object.keys(settings).length > 0 ? { settings } : {}),
+    ...(body.dedupKey !== undefined ? { dedupKey: body.dedupKey } : {}),
+    ...(body.joinAt !== undefined ? { joinAt: body.joinAt } : {}),
+  };
+}

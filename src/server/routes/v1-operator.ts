@@ -9,13 +9,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import { MediabotError } from '../../errors.js';
 import type { CallService, TargetInput } from '../../calls/service.js';
 import type { PromptStore } from '../../calls/prompts.js';
+import { LEAVE_SCHEMA, type LeaveOverride } from '../../calls/leave/input.js';
 import { isServableFile, openRegularFileUnder } from '../../util/safe-path.js';
-import { callJson } from './v1-calls.js';
+import type { CallRequests } from '../../calls/call-requests.js';
+import { callCreateSettingsProperties, callJson, callRequestSettings, type CallCreateSettingsBody } from './v1-calls.js';
 
 export interface V1OperatorRoutesOptions {
   calls: CallService;
   /** The recordings folder; files are served only from inside it (default: two levels above each file, <root>/<call>/<file>). */
   recordingsRoot?: string;
+  /** dedupKey and joinAt (call-requests.ts); without it, requests carrying them are refused. */
+  requests?: CallRequests;
 }
 
 const errorSchema = {
@@ -29,12 +33,13 @@ const callSchema = { type: 'object', additionalProperties: true, properties: { i
 
 const TARGET_KINDS = ['user', 'phone', 'application', 'applicationInstance', 'guest'] as const;
 
-interface CreateBody {
+interface CreateBody extends CallCreateSettingsBody {
   joinWebUrl?: string;
   targets?: Array<{ type: (typeof TARGET_KINDS)[number]; id: string; displayName?: string; tenantId?: string }>;
   media?: 'app' | 'service';
   subject?: string;
   tenantId?: string;
+  leave?: LeaveOverride;
 }
 
 export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = async (app, opts) => {
@@ -68,22 +73,37 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
             media: { type: 'string', enum: ['app', 'service'], description: 'app-hosted media (mediabot mixes, records, transcribes) or service-hosted (Graph plays prompts)' },
             subject: { type: 'string', maxLength: 500 },
             tenantId: { type: 'string', maxLength: 100 },
+            leave: LEAVE_SCHEMA,
+            ...callCreateSettingsProperties,
           },
         },
-        response: { 201: callSchema, 400: errorSchema },
+        response: { 200: callSchema, 201: callSchema, 202: { type: 'object', additionalProperties: true, properties: { scheduled: { type: 'object', additionalProperties: true } } }, 400: errorSchema },
       },
     },
     async (request, reply) => {
       const b = request.body ?? {};
       if ((b.joinWebUrl === undefined) === (b.targets === undefined)) throw new MediabotError('MEDIABOT_BAD_REQUEST', 'give exactly one of joinWebUrl or targets');
-      const view = b.joinWebUrl !== undefined
-        ? await calls.join({ joinWebUrl: b.joinWebUrl, ...(b.media ? { media: b.media } : {}), ...(b.tenantId ? { tenantId: b.tenantId } : {}), ...(b.subject ? { subject: b.subject } : {}) })
-        : await calls.place({
-            targets: b.targets!.map((t): TargetInput => ({ kind: t.type, id: t.id, ...(t.displayName !== undefined ? { displayName: t.displayName } : {}), ...(t.tenantId !== undefined ? { tenantId: t.tenantId } : {}) })),
-            ...(b.media ? { media: b.media } : {}),
-            ...(b.subject ? { subject: b.subject } : {}),
-          });
-      return reply.code(201).send({ ...callJson(view), media: calls.mediaMode(view.id) });
+      const known = Object.keys((reply.routeOptions.schema?.body as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+      const perCall = callRequestSettings(b as CreateBody & Record<string, unknown>, known);
+      const input = {
+        ...(b.joinWebUrl !== undefined ? { joinWebUrl: b.joinWebUrl } : {}),
+        ...(b.targets !== undefined
+          ? { targets: b.targets.map((t): TargetInput => ({ kind: t.type, id: t.id, ...(t.displayName !== undefined ? { displayName: t.displayName } : {}), ...(t.tenantId !== undefined ? { tenantId: t.tenantId } : {}) })) }
+          : {}),
+        ...(b.media ? { media: b.media } : {}),
+        ...(b.tenantId ? { tenantId: b.tenantId } : {}),
+        ...(b.subject ? { subject: b.subject } : {}),
+        ...(perCall.settings !== undefined ? { settings: perCall.settings } : {}),
+        ...(b.leave !== undefined ? { leave: b.leave } : {}),
+      };
+      if (opts.requests) {
+        const r = await opts.requests.create({ ...input, ...perCall });
+        if (r.kind === 'scheduled') return reply.code(r.existing ? 200 : 202).send({ scheduled: r.scheduled });
+        return reply.code(r.existing ? 200 : 201).send({ ...callJson(r.call), media: calls.mediaMode(r.call.id), leave: calls.leaveSettings(r.call.id), ...(!r.existing && perCall.settings?.metadata !== undefined ? { metadata: perCall.settings.metadata } : {}) });
+      }
+      if (perCall.dedupKey !== undefined || perCall.joinAt !== undefined) throw new MediabotError('MEDIABOT_BAD_REQUEST', 'dedupKey and joinAt are not available on this server');
+      const view = input.joinWebUrl !== undefined ? await calls.join({ ...input, joinWebUrl: input.joinWebUrl }) : await calls.place({ ...input, targets: input.targets! });
+      return reply.code(201).send({ ...callJson(view), media: calls.mediaMode(view.id), leave: calls.leaveSettings(view.id) });
     },
   );
 

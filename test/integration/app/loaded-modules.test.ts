@@ -139,7 +139,7 @@ describe('a production worker (mediabot start with credentials)', () => {
     );
 
     const threads = loaded(log);
-    expect(threads.get('main')!.some((u) => u.includes('/src/app/worker.'))).toBe(true);
+    expect(threads.get('main')!.some((u) => u.includes('/src/app/mediabot.'))).toBe(true);
     expect(threads.get(mediaThread)!.some((u) => u.includes('/src/media/threads/media-thread.'))).toBe(true);
     const offenders: string[] = [];
     for (const [thread, urls] of threads) for (const url of urls) for (const f of FORBIDDEN) if (f.test(url)) offenders.push(`${thread}: ${f.what}: ${url}`);

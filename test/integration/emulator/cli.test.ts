@@ -17,6 +17,7 @@ describe('mediabot emulator command', () => {
     await expect(runEmulatorCommand(['--port', 'x'], {})).rejects.toThrow(MediabotError);
     await expect(runEmulatorCommand(['--people', '9'], {})).rejects.toThrow(MediabotError);
     await expect(runEmulatorCommand(['--bogus'], {})).rejects.toThrow(MediabotError);
+    await expect(runEmulatorCommand(['--hold'], {})).rejects.toThrow(/--hold/);
   });
 
   it('runs as a process: prints the MEDIABOT_* variables, writes the CA, serves, stops on SIGINT', async () => {

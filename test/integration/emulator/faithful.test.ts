@@ -49,7 +49,8 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
   }
 
   beforeAll(async () => {
-    emu = await startEmulator();
+    // The docs' examples name these tenants; here they are tenants that consented to the app.
+    emu = await startEmulator({ otherTenants: ['72f988bf-86f1-41af-91ab-2d7cd011db47', '86dc81db-c112-4228-9222-63f3esaa1edb'] });
     cb = new CallbackServer();
     await cb.start();
     callbackUri = `${cb.url}/api/calling`;
@@ -207,10 +208,10 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       expect(item(done).resourceData.completionReason).toBe('mediaOperationCanceled');
     });
 
-    it('updateRecordingStatus', async () => {
+    it('updateRecordingStatus is refused with 8506 outside policy-based recording, as Graph does', async () => {
       const res = await graph('POST', `/communications/calls/${id}/updateRecordingStatus`, { ...vector('call-updaterecordingstatus.request.json'), status: 'recording' });
-      expect(res.status).toBe(200);
-      expectShape('call-updaterecordingstatus.response.json', res.body);
+      expect(res.status).toBe(403);
+      expect(res.body.error).toMatchObject({ code: '8506', message: 'API call not allowed for non-Compliance Recording call' });
     });
   });
 
@@ -328,6 +329,30 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       await graph('DELETE', `/communications/calls/${id}`);
     });
 
+    it('a policy-based recording invite: incomingContext, answer, updateRecordingStatus succeeds', async () => {
+      const id = emu.placeIncomingCall({ callbackUri, policyBasedRecording: true });
+      const incoming = await cb.waitFor(isCallState(id, 'incoming'));
+      expectShape('notification-call-answer-incoming-policy-based-recording.json', incoming.body, {
+        '$.value[].resourceData.meetingInfo': 'the simulated compliance invite is a one-to-one call, not a meeting',
+        '$.value[].resourceData.applicationMetadata': 'opaque bot data the emulator does not invent',
+        '$.value[].resourceData.targets[].region': 'null in the example; the emulator leaves it out',
+        '$.value[].resourceData.targets[].languageId': 'as above',
+        '$.value[].resourceData.targets[].id': 'as above',
+        '$.value[].resourceData.targets[].endpointType': 'as above',
+        '$.value[].resourceData.source.endpointType': 'as above',
+        '$.value[].resourceData.source.identity.user.identityProvider': 'as above',
+        '$.value[].resourceData.targets[].identity.applicationInstance.identityProvider': 'as above',
+      });
+      expect(item(incoming).resourceData.incomingContext).toMatchObject({ observedParticipantId: expect.any(String) });
+      await graph('POST', `/communications/calls/${id}/answer`, { ...vector('call-answer-service-hosted-media.request.json'), callbackUri });
+      await cb.waitFor(isCallState(id, 'established'));
+      const res = await graph('POST', `/communications/calls/${id}/updateRecordingStatus`, { ...vector('call-updaterecordingstatus.request.json'), status: 'recording' });
+      expect(res.status, res.text).toBe(200);
+      expectShape('call-updaterecordingstatus.response.json', res.body);
+      expect(emu.callDetails(id)?.['recordingStatus']).toBe('recording');
+      await graph('DELETE', `/communications/calls/${id}`);
+    });
+
     it('reject ends the call with a deleted notification', async () => {
       const id = emu.placeIncomingCall({ callbackUri });
       const incoming = await cb.waitFor(isCallState(id, 'incoming'));
@@ -379,8 +404,13 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       expectShape('create-onlinemeeting-user-token.response.json', created.body, {
         '$.audioConferencing.ConferenceId': 'doc typo of conferenceId (which the emulator sends)',
       });
-      const meMeeting = await graph('POST', '/me/onlineMeetings', vector('create-online-meeting-with-passcode.request.json'));
-      expect(meMeeting.status).toBe(201);
+      // Graph refuses /me with an application token; a delegated (signed-in user) token may use it.
+      const refused = await graph('POST', '/me/onlineMeetings', vector('create-online-meeting-with-passcode.request.json'));
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'BadRequest', message: '/me request is only valid with delegated authentication flow.' });
+      const meToken = await emu.delegatedToken('b5d7c2a0-1111-4222-8333-444455556666');
+      const meMeeting = await request(emu, 'POST', '/v1.0/me/onlineMeetings', { token: meToken, body: vector('create-online-meeting-with-passcode.request.json') });
+      expect(meMeeting.status, meMeeting.text).toBe(201);
       expect(meMeeting.body.joinMeetingIdSettings.isPasscodeRequired).toBe(true);
       const first = await graph('POST', `/users/${emu.clientId}/onlineMeetings/createOrGet`, vector('create-or-get-onlinemeeting.request.json'));
       expect(first.status).toBe(201);
@@ -410,14 +440,20 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
   describe('presence', () => {
     const user = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';
     it('set/clear presence, preferred presence, status message, get, getPresencesByUserId, change notification', async () => {
-      const sub = await graph('POST', '/subscriptions', {
+      const subBody = {
         ...vector('subscription-presence-single.request.json'),
         notificationUrl: `${cb.url}/presence`,
         lifecycleNotificationUrl: `${cb.url}/lifecycle`,
         resource: `/communications/presences/${user}`,
         includeResourceData: false,
         expirationDateTime: new Date(Date.now() + 30 * 60_000).toISOString(),
-      });
+      };
+      // Presence subscriptions are delegated-only: the application token is refused.
+      const refused = await graph('POST', '/subscriptions', subBody);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.message).toMatch(/not supported with application permissions/);
+      const userToken = await emu.delegatedToken('c0ffee00-1111-4222-8333-444455556666');
+      const sub = await request(emu, 'POST', '/v1.0/subscriptions', { token: userToken, body: subBody });
       expect(sub.status, sub.text).toBe(201);
       expectShape('subscription-create.response.json', sub.body);
       for (const [action, file] of [
@@ -432,7 +468,10 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       expect(got.body).toMatchObject({ availability: 'DoNotDisturb', activity: 'DoNotDisturb' });
       expectShape('get-user-presence.response.json', got.body);
       expectShape('presence-setstatusmessage-another-user-get-presence.response.json', got.body);
-      expectShape('get-your-presence.response.json', (await graph('GET', '/me/presence')).body);
+      expect((await graph('GET', '/me/presence')).status).toBe(400);
+      const mine = await request(emu, 'GET', '/v1.0/me/presence', { token: userToken });
+      expect(mine.status, mine.text).toBe(200);
+      expectShape('get-your-presence.response.json', mine.body);
       // The docs show this single-entity GET wrapped in value[]; the emulator returns the entity.
       expectShape('get-user-presences.response.json', { value: [(await graph('GET', `/communications/presences/${user}`)).body] });
       const many = await graph('POST', '/communications/getPresencesByUserId', vector('get-presence-multiple-users.request.json'));
@@ -450,14 +489,17 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
       const user = '66825e03-7ef5-42da-9069-724602c31f6b';
       const pems = await generate([{ name: 'commonName', value: 'notifications' }], { keyType: 'rsa', keySize: 2048, algorithm: 'sha256' });
       const certB64 = new X509Certificate(pems.cert).raw.toString('base64');
-      const sub = await graph('POST', '/subscriptions', {
-        ...vector('subscription-presence-single.request.json'),
-        notificationUrl: `${cb.url}/rich`,
-        lifecycleNotificationUrl: `${cb.url}/lifecycle`,
-        resource: `/communications/presences/${user}`,
-        encryptionCertificate: certB64,
-        encryptionCertificateId: 'cert-1',
-        expirationDateTime: new Date(Date.now() + 30 * 60_000).toISOString(),
+      const sub = await request(emu, 'POST', '/v1.0/subscriptions', {
+        token: await emu.delegatedToken(user),
+        body: {
+          ...vector('subscription-presence-single.request.json'),
+          notificationUrl: `${cb.url}/rich`,
+          lifecycleNotificationUrl: `${cb.url}/lifecycle`,
+          resource: `/communications/presences/${user}`,
+          encryptionCertificate: certB64,
+          encryptionCertificateId: 'cert-1',
+          expirationDateTime: new Date(Date.now() + 30 * 60_000).toISOString(),
+        },
       });
       expect(sub.status, sub.text).toBe(201);
       expect((await graph('POST', `/users/${user}/presence/setPresence`, { sessionId: emu.clientId, availability: 'Busy', activity: 'InACall' })).status).toBe(200);
@@ -481,10 +523,9 @@ describe.skipIf(!HAVE_VECTORS)('emulator responses and notifications match the G
     });
 
     it('refuses includeResourceData with a certificate that is not one', async () => {
-      const res = await graph('POST', '/subscriptions', {
-        ...vector('subscription-presence-single.request.json'),
-        notificationUrl: `${cb.url}/rich`,
-        expirationDateTime: new Date(Date.now() + 30 * 60_000).toISOString(),
+      const res = await request(emu, 'POST', '/v1.0/subscriptions', {
+        token: await emu.delegatedToken('66825e03-7ef5-42da-9069-724602c31f6b'),
+        body: { ...vector('subscription-presence-single.request.json'), notificationUrl: `${cb.url}/rich`, expirationDateTime: new Date(Date.now() + 30 * 60_000).toISOString() },
       });
       expect(res.status).toBe(400);
     });

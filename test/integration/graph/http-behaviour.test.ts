@@ -234,7 +234,7 @@ describe('operations without docs examples', () => {
     ]);
   });
 
-  it('sends raw call create, the beta audioRoutingGroups get/update/delete and the /users/{id} meetings variant to the right paths', async () => {
+  it('sends raw call create, the v1.0 audioRoutingGroups get/update/delete, contentSharingSessions and the /users/{id} meetings variant to the right paths', async () => {
     const { server, graph } = await setup();
     server.handler = (r) => (r.method === 'DELETE' ? { status: 204 } : { status: r.method === 'POST' ? 201 : 200, body: { id: 'x' } });
     const call = { callbackUri: 'https://bot.example.com/api/calling', requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, targets: [], tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47' };
@@ -244,14 +244,21 @@ describe('operations without docs examples', () => {
     await graph.calls.audioRoutingGroups.delete('c1', 'g1');
     await graph.meetings.create({ subject: 's' }, { userId: 'u1' });
     await graph.meetings.get('m1', { userId: 'u1' });
+    await graph.meetings.update('m1', { subject: 't' }, { userId: 'u1' });
+    await graph.meetings.delete('m1', { userId: 'u1' });
+    await graph.calls.contentSharingSessions.get('c1', 's1');
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /v1.0/communications/calls',
-      'GET /beta/communications/calls/c1/audioRoutingGroups/g1',
-      'PATCH /beta/communications/calls/c1/audioRoutingGroups/g1',
-      'DELETE /beta/communications/calls/c1/audioRoutingGroups/g1',
+      'GET /v1.0/communications/calls/c1/audioRoutingGroups/g1',
+      'PATCH /v1.0/communications/calls/c1/audioRoutingGroups/g1',
+      'DELETE /v1.0/communications/calls/c1/audioRoutingGroups/g1',
       'POST /v1.0/users/u1/onlineMeetings',
       'GET /v1.0/users/u1/onlineMeetings/m1',
+      'PATCH /v1.0/users/u1/onlineMeetings/m1',
+      'DELETE /v1.0/users/u1/onlineMeetings/m1',
+      'GET /v1.0/communications/calls/c1/contentSharingSessions/s1',
     ]);
+    expect(server.requests[6]!.body).toEqual({ subject: 't' });
     expect(server.requests[0]!.body).toEqual(call);
     expect(server.requests[2]!.body).toEqual({ routingMode: 'multicast' });
   });

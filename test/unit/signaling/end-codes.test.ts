@@ -28,3 +28,15 @@ describe('end code fallbacks', () => {
     expect(explainEndCode(200, 545003)).toMatchObject({ known: true });
   });
 });
+
+describe('setup failures say what to configure', () => {
+  it('7504 (tenant without consent) names admin consent and MEDIABOT_TENANTS', () => {
+    const e = explainEndCode(403, 7504);
+    expect(e.known).toBe(true);
+    expect(e.hint).toContain('adminconsent');
+    expect(e.hint).toContain('MEDIABOT_TENANTS');
+  });
+  it('8506 (recording status outside compliance recording) names the policy', () => {
+    expect(explainEndCode(403, 8506).hint).toMatch(/compliance recording policy/);
+  });
+});

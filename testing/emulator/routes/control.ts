@@ -95,6 +95,11 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     return reply.code(204).send();
   });
 
+  app.post<{ Params: { id: string } }>('/_emulator/calls/:id/admit', async (req, reply) => {
+    d.engine.lifecycle.admit(d.engine.get(req.params.id));
+    return reply.code(204).send();
+  });
+
   app.post<{ Params: { id: string } }>('/_emulator/subscriptions/:id/lifecycle', async (req) => {
     const event = asObject(req.body)['lifecycleEvent'];
     if (typeof event !== 'string' || !LIFECYCLE_EVENTS.includes(event as LifecycleEvent)) throw badRequest(`lifecycleEvent must be one of ${LIFECYCLE_EVENTS.join(', ')}.`);
@@ -107,7 +112,7 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const cb = b['callbackUri'];
     if (typeof cb !== 'string') throw badRequest('callbackUri is required.');
     const from = typeof b['from'] === 'object' && b['from'] !== null ? (b['from'] as { id?: string; displayName?: string; phone?: string }) : undefined;
-    const call = d.engine.lifecycle.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}) });
+    const call = d.engine.lifecycle.placeIncoming({ callbackUri: cb, ...(from ? { from } : {}), ...(b['policyBasedRecording'] === true ? { policyBasedRecording: true } : {}), ...(typeof b['tenantId'] === 'string' ? { tenantId: b['tenantId'] } : {}) });
     return reply.code(201).send({ id: call.id });
   });
 
@@ -116,10 +121,20 @@ export function registerControlRoutes(app: FastifyInstance, d: ControlDeps): voi
     const input: CreateMeetingInput = {};
     if (typeof b['subject'] === 'string') input.subject = b['subject'];
     if (typeof b['people'] === 'number' || Array.isArray(b['people'])) input.people = b['people'] as CreateMeetingInput['people'] & object;
+    if (typeof b['tenantId'] === 'string') input.tenantId = b['tenantId'];
     if (typeof b['endWhenEmpty'] === 'boolean') input.endWhenEmpty = b['endWhenEmpty'];
     if (typeof b['passcodeRequired'] === 'boolean') input.passcodeRequired = b['passcodeRequired'];
+    if (typeof b['lobby'] === 'boolean') input.lobby = b['lobby'];
     const m = d.meetings.create(input);
     return reply.code(201).send({ ...meetingResource(m, d.graphUrl, m.organizerId), people: m.people });
+  });
+  // The meeting ends for everyone: each bot call in it is terminated as when the organizer ends a Teams meeting.
+  app.post<{ Params: { id: string } }>('/_emulator/meetings/:id/end', async (req) => {
+    const m = d.meetings.get(req.params.id);
+    if (!m) throw notFound(`Meeting '${req.params.id}' not found.`);
+    const calls = [...d.engine.calls.values()].filter((c) => c.meetingId === m.id);
+    for (const c of calls) d.engine.terminate(c, END_REASONS.conversationEnded);
+    return { ended: calls.map((c) => c.id) };
   });
   app.get<{ Params: { id: string } }>('/_emulator/meetings/:id', async (req) => {
     const m = d.meetings.get(req.params.id);

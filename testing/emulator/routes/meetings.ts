@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { meetingResource } from '../builders.js';
-import { requireRole } from '../graph-auth.js';
+import { identityOf, requireRole, rolesOf, tenantOf } from '../graph-auth.js';
+import type { MeetingArtifacts } from '../meeting-artifacts.js';
+import { getAllArtifacts } from './artifacts.js';
 import { badRequest, forbidden, notFound } from '../graph-error.js';
 import type { MeetingStore, CreateMeetingInput } from '../meetings.js';
 import type { EmuMeeting, Json } from '../state.js';
 
-const WRITE = ['OnlineMeetings.ReadWrite.All'];
-const READ = ['OnlineMeetings.Read.All', 'OnlineMeetings.ReadWrite.All'];
+const WRITE = ['OnlineMeetings.ReadWrite.All', 'OnlineMeetings.ReadWrite'];
+const READ = ['OnlineMeetings.Read.All', 'OnlineMeetings.ReadWrite.All', 'OnlineMeetings.Read', 'OnlineMeetings.ReadWrite'];
 
 function meetingInput(body: unknown, organizerId: string): CreateMeetingInput {
   if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw badRequest('Request body must be an onlineMeeting object.');
@@ -25,11 +27,12 @@ function meetingInput(body: unknown, organizerId: string): CreateMeetingInput {
   return input;
 }
 
-/** /users/{id}/onlineMeetings, /me/onlineMeetings (the emulator's "me" user) and /communications/onlineMeetings. */
-export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingStore, graphUrl: string, meUserId: string): void {
+/** /users/{id}/onlineMeetings, /me/onlineMeetings (delegated tokens only) and /communications/onlineMeetings. */
+export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingStore, graphUrl: string, artifacts?: MeetingArtifacts): void {
+  // /me is the signed-in user of a delegated token; app tokens never get here (the server answers 400).
   const owner = (req: FastifyRequest): string => {
     const p = req.params as { userId?: string };
-    return p.userId ?? meUserId;
+    return p.userId ?? identityOf(req)?.userId ?? '';
   };
   const owned = (req: FastifyRequest, id: string): EmuMeeting => {
     const m = meetings.get(id);
@@ -40,7 +43,7 @@ export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingSto
   for (const prefix of ['/users/:userId/onlineMeetings', '/me/onlineMeetings']) {
     app.post(prefix, async (req, reply) => {
       requireRole(req, ...WRITE);
-      const m = meetings.create(meetingInput(req.body, owner(req)));
+      const m = meetings.create({ ...meetingInput(req.body, owner(req)), tenantId: tenantOf(req) });
       return reply.code(201).send(meetingResource(m, graphUrl, owner(req)));
     });
 
@@ -50,7 +53,7 @@ export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingSto
       if (input.externalId === undefined) throw badRequest('externalId is required for createOrGet.');
       const existing = meetings.findByExternalId(owner(req), input.externalId);
       if (existing) return reply.code(200).send(meetingResource(existing, graphUrl, owner(req)));
-      return reply.code(201).send(meetingResource(meetings.create(input), graphUrl, owner(req)));
+      return reply.code(201).send(meetingResource(meetings.create({ ...input, tenantId: tenantOf(req) }), graphUrl, owner(req)));
     });
 
     app.get<{ Querystring: { $filter?: string } }>(prefix, async (req) => {
@@ -68,13 +71,24 @@ export function registerMeetingRoutes(app: FastifyInstance, meetings: MeetingSto
     });
 
     app.get<{ Params: { meetingId: string } }>(`${prefix}/:meetingId`, async (req) => {
+      // getAllTranscripts(...) / getAllRecordings(...) occupy the {meetingId} segment.
+      if (artifacts && /^getAll(Transcripts|Recordings)\(/.test(req.params.meetingId)) {
+        const res = getAllArtifacts(req.params.meetingId, owner(req), artifacts, graphUrl, rolesOf(req));
+        if (res && typeof res['forbidden'] === 'string') throw forbidden(`Insufficient privileges to complete the operation. Requires ${String(res['forbidden'])}.`);
+        if (res) return res;
+      }
       requireRole(req, ...READ);
       return meetingResource(owned(req, req.params.meetingId), graphUrl, owner(req));
     });
 
+    app.patch<{ Params: { meetingId: string } }>(`${prefix}/:meetingId`, async (req) => {
+      requireRole(req, ...WRITE);
+      return meetingResource(meetings.update(owned(req, req.params.meetingId), req.body), graphUrl, owner(req));
+    });
+
     app.delete<{ Params: { meetingId: string } }>(`${prefix}/:meetingId`, async (req, reply) => {
       requireRole(req, ...WRITE);
-      owned(req, req.params.meetingId);
+      meetings.delete(owned(req, req.params.meetingId).id);
       return reply.code(204).send();
     });
   }

@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { presenceResource } from '../builders.js';
-import { requireRole } from '../graph-auth.js';
+import { identityOf, requireRole } from '../graph-auth.js';
 import { badRequest } from '../graph-error.js';
 import type { PresenceStore } from '../presence.js';
 
-const READ = ['Presence.Read.All', 'Presence.ReadWrite.All'];
-const WRITE = ['Presence.ReadWrite.All'];
+const READ = ['Presence.Read.All', 'Presence.ReadWrite.All', 'Presence.Read', 'Presence.ReadWrite'];
+const WRITE = ['Presence.ReadWrite.All', 'Presence.ReadWrite'];
 
-export function registerPresenceRoutes(app: FastifyInstance, presence: PresenceStore, graphUrl: string, meUserId: string): void {
-  const user = (req: FastifyRequest): string => (req.params as { userId?: string }).userId ?? meUserId;
+/** Presence routes; /me resolves to the signed-in user of a delegated token (app tokens are refused before). */
+export function registerPresenceRoutes(app: FastifyInstance, presence: PresenceStore, graphUrl: string): void {
+  const user = (req: FastifyRequest): string => (req.params as { userId?: string }).userId ?? identityOf(req)?.userId ?? '';
 
   for (const path of ['/users/:userId/presence', '/me/presence', '/communications/presences/:userId']) {
     app.get(path, async (req) => {

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { rolesOf } from '../graph-auth.js';
+import { identityOf, rolesOf } from '../graph-auth.js';
 import type { SubscriptionStore } from '../subscriptions.js';
 
 export function registerSubscriptionRoutes(app: FastifyInstance, subs: SubscriptionStore, graphUrl: string): void {
   app.post('/subscriptions', async (req, reply) => {
-    const sub = await subs.create(req.body, rolesOf(req));
+    const who = identityOf(req);
+    const sub = await subs.create(req.body, rolesOf(req), { delegated: who?.userId !== undefined, tenantId: who?.tenantId ?? '' });
     return reply.code(201).send(subs.resource(sub));
   });
   app.get('/subscriptions', async () => ({

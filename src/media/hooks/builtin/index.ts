@@ -76,5 +76,5 @@ registerBuiltinHook('transcribe', async (o) => {
 registerBuiltinHook('recorder', (o) => {
   if (typeof o.dir !== 'string' || o.dir === '') throw new MediabotError('MEDIABOT_HOOK_FAILED', 'the recorder hook needs a dir');
   const format = o.format === 'wav' || o.format === 'both' ? o.format : 'ogg';
-  return createRecorderHook({ dir: o.dir, format });
+  return createRecorderHook({ dir: o.dir, format, ...(typeof o.mix === 'boolean' ? { mix: o.mix } : {}), ...(typeof o.perSource === 'boolean' ? { perSource: o.perSource } : {}) });
 });

@@ -24,12 +24,15 @@ interface Open {
  * `transcript.partial` / `transcript.final` events. A failing stream is
  * reported once (hook.error) and dropped; the other sources carry on.
  */
+/** How long a transcription hook may take to flush its last results after the call's media ended (default). */
+export const TRANSCRIBE_STOP_TIMEOUT_MS = 60_000;
+
 export function createTranscriptionHook(t: Transcriber, opts: TranscriptionHookOptions = {}): AsyncHook {
   const logger = opts.logger ?? silentLogger;
   return {
     name: `transcribe-${t.name}`,
     queueSize: opts.queueSize ?? 1500,
-    stopTimeoutMs: opts.stopTimeoutMs ?? 60_000,
+    stopTimeoutMs: opts.stopTimeoutMs ?? TRANSCRIBE_STOP_TIMEOUT_MS,
     wantsFrames: true,
     async run(items: AsyncIterable<AsyncHookItem>, ctx: HookContext): Promise<void> {
       const streams = new Map<string, Open>();

@@ -84,6 +84,8 @@ export interface JitterBufferStats {
   dropped: number;
   /** Packets played as silence without a decode (DTX or empty Opus frames, RFC 6464 level −127 dBov). */
   silentSkipped: number;
+  /** Packets decoded into a frame (played, not concealed). */
+  decoded: number;
   /** Frames produced by the decoder's concealment (PLC). */
   concealed: number;
   /** Frames recovered from in-band FEC. */
@@ -143,6 +145,7 @@ export class JitterBuffer {
     duplicate: 0,
     dropped: 0,
     silentSkipped: 0,
+    decoded: 0,
     concealed: 0,
     fecRecovered: 0,
     silence: 0,
@@ -527,6 +530,7 @@ export class JitterBuffer {
       const payload = this.take(i)!;
       if (isSilentOpusPayload(payload) || (lv !== NO_LEVEL && isSilentLevel((lv & 0x80) !== 0, lv & 0x7f))) return this.playSilent(payload, lv, out);
       if (this.decode(payload, out)) {
+        st.decoded++;
         this.decodedSinceSilent = true;
         this.played = true;
         this.concealRun = 0;
