@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { createMediabot, type LiveEventOf, type Mediabot } from '../../../src/index.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -131,4 +132,35 @@ describe('Teams meeting artifacts after a meeting', () => {
     expect(unknown.body.error.code).toBe('MEDIABOT_CALL_NOT_FOUND');
     expect((await http('GET', '/v1/calls/..%2F..%2Fetc/meeting-artifacts')).status).toBe(404);
   });
+});
+
+describe('a fetch still waiting for Graph', () => {
+  it('is aborted by a drain, which does not wait for it', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    // Graph (the emulator) makes the artifacts only after two minutes; the worker would ask for ten.
+    const slow = await createMediabot(testConfig({ MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_FETCH_MEETING_ARTIFACTS: 'on' }), {
+      logger,
+      emulatorOptions: { timing: { establishMs: 30, callRecordDelayMs: 120_000 } },
+      meetingArtifacts: { pollMs: 100, waitMs: 600_000 },
+    });
+    try {
+      await slow.listen();
+      const meeting = slow.emulator!.createMeeting({ people: 0, endWhenEmpty: false });
+      const established = slow.events.next('call.state', (e) => e.state === 'established', 30_000);
+      const call = await slow.calls.join({ joinWebUrl: meeting.joinWebUrl, media: 'service' });
+      await established;
+      await slow.calls.hangUp(call.id);
+      await slow.calls.whenFinalized(call.id, 30_000);
+      await expect(slow.calls.meetingArtifacts(call.id)).rejects.toMatchObject({ code: 'MEDIABOT_NOT_FOUND', message: expect.stringContaining('being fetched') });
+      const started = Date.now();
+      await slow.drain({ timeoutMs: 0 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // The fetch was stopped (not left to fail against a closed client) before the drain finished.
+      const fetchLog = lines.filter((l) => l['component'] === 'meeting-artifacts');
+      expect(fetchLog).toEqual([expect.objectContaining({ callId: call.id, aborted: true, attendance: false, transcript: false })]);
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
 });
