@@ -108,6 +108,9 @@ export class CallService {
     checkMeetingArtifactsSetting(input ?? {});
     const view = await this.admission.admit(() => this.control.join(input));
     this.teams.joinedMeeting(view.id, input);
+    // A call that ended before join() returned already has its artifacts.
+    const written = this.files.artifacts(view.id);
+    if (written) this.teams.callArtifactsWritten(view.id, written.dir);
     this.leave.watch(view.id, leave);
     return view;
   }
