@@ -44,3 +44,7 @@ export type { CallArtifacts, MediaMode, RecordingEntry, SpeakerInfo, TargetInput
 export type { MediabotEvent, SignalingEvent } from './events/bus.js';
 export type { MediaEvent, MediaEventType } from './media/hooks/api.js';
 export type { HookSpec } from './media/session/spec.js';
+
+// The Graph client on its own (calls, participants, meetings and their artifacts, presence, call
+// records, subscriptions), for what the operator API does not cover.
+export { createGraphFromConfig, mediaPrompt, serviceHostedMediaConfig, parseJoinUrl, GraphError, isGraphError, type GraphClient } from './graph/index.js';

@@ -30,6 +30,7 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
   const jitter = new Gauge({ name: `${prefix}media_jitter_ms`, help: 'RFC 3550 interarrival jitter across sources, ms', labelNames: ['stat'] as const, registers });
   const playout = new Gauge({ name: `${prefix}media_playout_delay_ms`, help: 'Mean playout delay the jitter buffers add, across sources, ms', labelNames: ['stat'] as const, registers });
   const packets = new Gauge({ name: `${prefix}media_packets`, help: 'Jitter buffer packet counters summed over current media calls', labelNames: ['kind'] as const, registers });
+  const rtpGuard = new Gauge({ name: `${prefix}media_rtp_guard`, help: 'RTP source guard counters summed over current media calls (src/media/session/rtp/source-guard.ts)', labelNames: ['kind'] as const, registers });
   const hookDrops = new Gauge({ name: `${prefix}hook_dropped_items`, help: 'Items dropped by async hook queues (current media calls)', labelNames: ['hook'] as const, registers });
   const hookOver = new Gauge({ name: `${prefix}hook_over_budget`, help: 'Inline hook calls over their time budget (current media calls)', labelNames: ['hook'] as const, registers });
 
@@ -48,6 +49,7 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
     const jit: number[] = [];
     const delay: number[] = [];
     const counters: Record<string, number> = { received: 0, lost: 0, late: 0, concealed: 0, duplicate: 0, fecRecovered: 0 };
+    const guard: Record<string, number> = { sourcesAdmitted: 0, sourcesRefused: 0, probationPackets: 0, wrongAddress: 0, relatched: 0, peerRefused: 0, rtcpRefused: 0, withheld: 0 };
     const drops: Record<string, number> = {};
     const over: Record<string, number> = {};
     for (const s of stats) {
@@ -67,6 +69,7 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
         if (typeof j['meanDepthMs'] === 'number') delay.push(j['meanDepthMs']);
         for (const k of Object.keys(counters)) counters[k] = counters[k]! + (typeof j[k] === 'number' ? j[k]! : 0);
       }
+      for (const k of Object.keys(guard)) guard[k] = guard[k]! + (s.transport?.[k] ?? 0);
       const hooks = (s.hooks as { hooks?: HookStat[] } | null)?.hooks ?? [];
       for (const h of hooks) {
         drops[h.name] = (drops[h.name] ?? 0) + (h.dropped ?? 0);
@@ -89,6 +92,7 @@ export function createMediaMetrics(registry: Registry, pool: MediaThreadPool, me
     playout.set({ stat: 'mean' }, delay.length ? delay.reduce((a, b) => a + b, 0) / delay.length : 0);
     playout.set({ stat: 'max' }, delay.length ? Math.max(...delay) : 0);
     for (const [k, v] of Object.entries(counters)) packets.set({ kind: k }, v);
+    for (const [k, v] of Object.entries(guard)) rtpGuard.set({ kind: k }, v);
     for (const [k, v] of Object.entries(drops)) hookDrops.set({ hook: k }, v);
     for (const [k, v] of Object.entries(over)) hookOver.set({ hook: k }, v);
   };

@@ -31,12 +31,15 @@ import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcr
 import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
-import { websocketWithLimits } from '../server/ws-limits.js';
+import { websocketWithLimits } from '../util/ws-limits.js';
 import { dashboardRoutes } from '../server/routes/dashboard.js';
 import { eventsWsRoutes } from '../server/routes/events-ws.js';
 import { callJson } from '../server/routes/v1-calls.js';
 import { promptMediaRoutes, v1OperatorRoutes } from '../server/routes/v1-operator.js';
 import { CallbackGuard } from '../signaling/callback-guard.js';
+import { incomingCallPolicy } from '../signaling/incoming-policy.js';
+import { publicEvent } from '../util/public-event.js';
+import type { LiveEvent } from '../events/live.js';
 import { richNotificationReaderFrom } from '../signaling/rich-notifications.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { createSignaling, type Signaling } from '../signaling/signaling.js';
@@ -45,7 +48,6 @@ import { openDatabase, type Database } from '../store/db.js';
 import { CallRecordStore } from '../store/call-records.js';
 import { SpeechStore } from '../store/speech-store.js';
 import { CallService } from '../calls/service.js';
-import { type LiveEvent } from '../events/live.js';
 import { createCallOperationsPort, createCallRecordsPort, createSubscriptionsPort } from '../graph/ports-adapter.js';
 import { MediabotError } from '../errors.js';
 import { callsApi } from './calls-api.js';
@@ -254,12 +256,13 @@ async function assemble(
     }
   });
 
-  const prompts = new PromptStore(join(cfg.dataDir, 'prompts'));
+  const prompts = new PromptStore(join(cfg.dataDir, 'prompts'), { fetchAllowlist: cfg.fetchAllowlist });
   // Per-call settings (transcription, recording, webhook URL, metadata): stored, applied to the call's hooks.
   const perCall = composeCallSettings(cfg, db, hooks);
   const media = new RtpMediaSessions({
     pool,
-    host: isLoopback(listenHost) ? listenHost : '0.0.0.0',
+    host: cfg.rtpHost ?? (isLoopback(listenHost) ? listenHost : '0.0.0.0'),
+    allowedPeers: cfg.rtpPeers,
     ports: cfg.rtpPorts,
     scratchRoot: join(cfg.dataDir, 'tmp', 'media'),
     hooks,
@@ -290,8 +293,14 @@ async function assemble(
     callbackUri,
     bus,
     logger: log.child({ component: 'signaling' }),
-    // Incoming calls are answered with app-hosted media: mediabot hears and records them.
-    policy: () => ({ action: 'answer', media: 'app' }),
+    // Incoming calls the policy allows (MEDIABOT_INCOMING*) are answered with app-hosted media: mediabot hears and records them.
+    policy: incomingCallPolicy({
+      mode: cfg.incoming,
+      tenants: cfg.incomingTenants.length > 0 ? cfg.incomingTenants : cfg.tenants,
+      callers: cfg.incomingCallers,
+      media: 'app',
+      onRejected: (call, why) => log.info({ callId: call.callId, why }, 'incoming call rejected by MEDIABOT_INCOMING policy'),
+    }),
     acceptsIncoming: () => admission.acceptsIncoming(),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
     // `metrics` is created below; this only runs once callbacks arrive.
@@ -368,7 +377,7 @@ async function assemble(
   service.onWorkerEvent((e) => events.emit(e));
 
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
-  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on(l), logger: log });
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
   cleanups.push(() => webhooks.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
@@ -388,9 +397,14 @@ async function assemble(
     : null;
   const inFleet = fleet;
   // One instance: its own events. A fleet: everyone's, with stream ids and replay (?since=).
-  const subscribe = inFleet
-    ? (l: (e: { type: string }) => void, since?: string): (() => void) => inFleet.subscribe((e) => l(webhooks.withMetadata(e as LiveEvent)), since)
-    : (l: (e: LiveEvent) => void): (() => void) => events.on((e) => l(webhooks.withMetadata(e)));
+  // The events socket gets them without absolute paths or tool output (after the webhook metadata); hook errors are logged whole here.
+  const subscribePublic = (l: (e: { type: string }) => void, since?: string): (() => void) => {
+    const pub = (e: { type: string }): void => l(publicEvent(webhooks.withMetadata(e as LiveEvent)));
+    return inFleet ? inFleet.subscribe(pub, since) : events.on(pub);
+  };
+  bus.on((e) => {
+    if (e.type === 'hook.error') log.warn({ callId: e.callId, hook: e.hook, detail: e.message }, 'hook error');
+  });
 
   const openapi = {
     openapi: {
@@ -432,7 +446,7 @@ async function assemble(
           apiToken: cfg.apiToken,
           metrics,
           origin: originPolicy,
-          subscribe,
+          subscribe: subscribePublic,
           hello: () => ({
             calls: [...signaling.registry.list().map((c) => ({ ...callJson(c), media: service.mediaMode(c.id), speakers: service.speakers(c.id) })), ...(inFleet?.remoteCalls() ?? [])],
             ...(inFleet ? { instance: inFleet.instanceId } : {}),

@@ -4,15 +4,16 @@
  * listed from the recorder's folder. Also the queries over them (recordings, final artifacts).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import type { WorkerEvent, SpeakerRef } from '../events/live.js';
 import { MediabotError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CallMediaStats } from '../media/threads/pool.js';
 import { transcriptToJson, transcriptToWebVtt } from '../media/hooks/export.js';
 import { Emitter } from '../util/emitter.js';
-import { SAFE, type CallTable } from './call-table.js';
+import type { CallTable } from './call-table.js';
+import { folderForId, isInside, isServableFile, resolveUnder } from '../util/safe-path.js';
 import type { MediaLinks } from './media-links.js';
 import { ANALYTICS_FILE, TIMELINE_FILE } from './media-hooks.js';
 import { callMediaEnd } from './media-sessions.js';
@@ -53,7 +54,7 @@ export class CallArtifactsWriter {
   }
 
   private async doFinalize(m: CallMedia): Promise<CallArtifacts> {
-    const dir = join(this.o.dataDir, 'calls', SAFE(m.callId));
+    const dir = folderForId(join(this.o.dataDir, 'calls'), m.callId);
     await mkdir(dir, { recursive: true });
     let mediaStats: CallMediaStats | null = null;
     let analytics: unknown = null;
@@ -67,7 +68,8 @@ export class CallArtifactsWriter {
       }
       analytics = await readJson(join(media.scratchDir, ANALYTICS_FILE));
       timeline = await readJson(join(media.scratchDir, TIMELINE_FILE));
-      await rm(media.scratchDir, { recursive: true, force: true });
+      if (removableScratch(this.o.dataDir, media.scratchDir)) await rm(media.scratchDir, { recursive: true, force: true });
+      else this.log.warn({ callId: m.callId }, 'a call scratch folder outside its root was not removed');
       media.forget();
     }
     const label = (id: string): string | null => this.label(m, id);
@@ -113,7 +115,7 @@ export class CallArtifactsWriter {
           endedAt: view?.updatedAt ?? null,
           termination: view?.termination ?? null,
           speakers: this.speakerList(m),
-          recordings: recordings.map((r) => ({ ...r, path: this.o.recordDir !== undefined && m.mediaId !== null ? join(this.o.recordDir, SAFE(m.mediaId), r.file) : null })),
+          recordings: recordings.map((r) => ({ ...r, path: this.o.recordDir !== undefined && m.mediaId !== null ? join(folderForId(this.o.recordDir, m.mediaId), r.file) : null })),
           media: mediaStats ? { ticks: mediaStats.ticks, mediaTimeMs: mediaStats.mediaTimeMs, encodes: mediaStats.encodes, clock: mediaStats.clock, stages: { tick: { p50Us: mediaStats.stages.tick.p50Us, p99Us: mediaStats.stages.tick.p99Us, maxUs: mediaStats.stages.tick.maxUs } } } : null,
         },
         null,
@@ -139,14 +141,20 @@ export class CallArtifactsWriter {
     const call = this.table.requireCall(callId);
     const m = this.table.find(call.id);
     if (!m?.mediaId || this.o.recordDir === undefined) return [];
-    const dir = join(this.o.recordDir, SAFE(m.mediaId));
+    let dir: string;
+    try {
+      dir = folderForId(this.o.recordDir, m.mediaId);
+    } catch {
+      return [];
+    }
     const names = await readdir(dir).catch(() => [] as string[]);
     const out: RecordingEntry[] = [];
     for (const name of names.sort()) {
       const match = /^(.*)\.(opus|ogg|wav)$/.exec(name);
       if (!match) continue;
-      const st = await stat(join(dir, name)).catch(() => null);
-      if (!st?.isFile()) continue;
+      // Only regular files inside the folder, not through a symlink (as the route serves them).
+      const st = await lstat(join(dir, name)).catch(() => null);
+      if (!st?.isFile() || !(await isServableFile(dir, join(dir, name)))) continue;
       const sourceId = match[1]!;
       out.push({ file: name, sourceId, speaker: sourceId === 'mix' ? 'mix' : this.label(m, sourceId), format: match[2] === 'wav' ? 'wav' : 'ogg', bytes: st.size });
     }
@@ -159,7 +167,7 @@ export class CallArtifactsWriter {
     const hit = list.find((r) => r.file === file);
     const m = this.table.find(callId);
     if (!hit || !m?.mediaId || this.o.recordDir === undefined) throw new MediabotError('MEDIABOT_NOT_FOUND', `no recording ${file} for call ${callId}`);
-    return join(this.o.recordDir, SAFE(m.mediaId), basename(hit.file));
+    return resolveUnder(folderForId(this.o.recordDir, m.mediaId), basename(hit.file));
   }
 
   artifacts(callId: string): CallArtifacts | null {
@@ -198,4 +206,15 @@ async function readJson(file: string): Promise<unknown> {
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether a call's scratch folder may be removed recursively: never the data folder, one of its
+ * ancestors, or the scratch roots (`<dataDir>/tmp`, `<dataDir>/tmp/media`) that hold other calls' folders.
+ */
+export function removableScratch(dataDir: string, scratchDir: string): boolean {
+  const d = resolve(dataDir);
+  const s = resolve(scratchDir);
+  if (isInside(s, d)) return false;
+  return s !== join(d, 'tmp') && s !== join(d, 'tmp', 'media');
 }

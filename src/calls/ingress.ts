@@ -7,7 +7,7 @@
  * While a sidecar is connected, app-hosted media sessions come from it (its blob goes to Graph);
  * otherwise from the RTP sessions on the media threads.
  */
-import { join } from 'node:path';
+import { folderForId } from '../util/safe-path.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -51,7 +51,6 @@ export interface WorkerIngressOptions {
   onCallEnded(info: IngressCallInfo & { reason: string }): void;
 }
 
-const SAFE = (id: string): string => id.replace(/[^A-Za-z0-9_.-]/g, '_');
 /** The hook runner's stop timeout for ingress calls (the same as RTP calls' default). */
 export const INGRESS_HOOK_STOP_TIMEOUT_MS = 30_000;
 /**
@@ -126,7 +125,7 @@ export class WorkerIngress implements IngressMediaPort {
 
   /** The spec of an ingress call's media: the worker's hooks, Opus-encoded PCM for Ogg recordings. */
   private callSpec(callId: string): Omit<CallSpec, 'callId'> {
-    const scratchDir = join(this.o.scratchRoot, SAFE(callId));
+    const scratchDir = folderForId(this.o.scratchRoot, callId);
     let resolveEnded = (): void => {};
     const ended = new Promise<void>((r) => (resolveEnded = r));
     this.known.set(callId, { scratchDir, ended, resolveEnded });

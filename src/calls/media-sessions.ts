@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MediabotError, isMediabotError } from '../errors.js';
+import { folderForId } from '../util/safe-path.js';
 import type { MediaSessionProvider } from '../graph/media-config.js';
 import type { CallMediaStats, CreatedCall, MediaThreadPool, PlaybackResult } from '../media/threads/pool.js';
 import type { HookSpec } from '../media/session/spec.js';
@@ -27,6 +28,8 @@ export interface RtpMediaSessionOptions {
   /** Address the RTP socket binds to and that goes in the blob. */
   host: string;
   ports: { min: number; max: number };
+  /** IPs and CIDRs that may send RTP to these sessions (the negotiated peers); empty or absent: any. */
+  allowedPeers?: string[] | undefined;
   /** Base of per-call scratch folders (analytics/timeline JSON). */
   scratchRoot: string;
   /** Hooks every call gets (built-ins by name and user modules, from resolveHooksFromConfig). */
@@ -106,11 +109,11 @@ export class RtpMediaSessions implements MediaSessionProvider {
   async open(mediaId: string): Promise<MediaSessionInfo> {
     const existing = this.sessions.get(mediaId);
     if (existing) return existing;
-    const scratchDir = join(this.o.scratchRoot, mediaId.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    const scratchDir = folderForId(this.o.scratchRoot, mediaId);
     const hooks: HookSpec[] = [...(this.o.hooksFor?.(mediaId, this.o.hooks) ?? this.o.hooks), { module: workerHooksModule(), export: 'createWorkerHooks', options: { scratchDir } satisfies Omit<WorkerHookOptions, 'callId'> }];
     let created: CreatedCall;
     try {
-      ({ value: created } = await this.ports.allocate((port) => this.o.pool.createCall({ callId: mediaId, rtp: { host: this.o.host, port }, hooks, alwaysEncodeMix: false })));
+      ({ value: created } = await this.ports.allocate((port) => this.o.pool.createCall({ callId: mediaId, rtp: { host: this.o.host, port, allowedPeers: this.o.allowedPeers }, hooks, alwaysEncodeMix: false })));
     } catch (err) {
       if (isMediabotError(err)) throw err;
       throw new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', `creating media for ${mediaId} failed: ${(err as Error).message}`);

@@ -9,7 +9,7 @@ import { MediabotError } from '../errors.js';
 import { mediaPrompt } from '../graph/calls.js';
 import type { CallView } from '../signaling/registry.js';
 import { badRequest, type CallTable } from './call-table.js';
-import { fetchPrompt, load48k } from './prompts.js';
+import { load48k } from './prompts.js';
 import type { CallMedia, CallServiceOptions } from './types.js';
 
 export class PromptPlayback {
@@ -58,7 +58,7 @@ export class PromptPlayback {
         throw new MediabotError(known ? 'MEDIABOT_CALL_TERMINATED' : 'MEDIABOT_PROMPT_FAILED', known ? `the media of call ${callId} has ended` : `call ${callId} has no media mediabot can play a prompt into`);
       }
       let downloaded: string | null = null;
-      if (file === null) downloaded = file = await fetchPrompt(promptUrl, join(this.o.prompts.dir, 'downloads'));
+      if (file === null) downloaded = file = await this.o.prompts.download(promptUrl);
       try {
         const samples = await load48k(file);
         // Known before the source appears, so it is labelled the moment it does.

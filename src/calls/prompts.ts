@@ -10,6 +10,7 @@ import { mkdir, readFile, stat, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MediabotError } from '../errors.js';
+import { SAFE_FETCH_DEFAULTS, safeFetch } from '../net/safe-fetch.js';
 import { decodeOggOpusFile } from '../media/codec/ogg-opus-file.js';
 import { encodeWavPcm16, parseWavPcm16 } from '../media/wire/wav.js';
 import { speechAssetPath, speechKey } from '../media/speech/assets.js';
@@ -23,7 +24,16 @@ export const PROMPT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_PROMPT_TEXT = 1000;
 
 export class PromptStore {
-  constructor(readonly dir: string) {}
+  /** `fetchAllowlist`: MEDIABOT_FETCH_ALLOWLIST, for prompt URLs callers give (see fetchPrompt). */
+  constructor(
+    readonly dir: string,
+    readonly opts: { fetchAllowlist?: readonly string[] } = {},
+  ) {}
+
+  /** Downloads a caller-given prompt URL (fetchPrompt, with this store's allowlist) into `<dir>/downloads`. */
+  download(url: string): Promise<string> {
+    return fetchPrompt(url, join(this.dir, 'downloads'), { allowlist: this.opts.fetchAllowlist ?? [] });
+  }
 
   path(id: string): string {
     if (!PROMPT_ID.test(id)) throw new MediabotError('MEDIABOT_NOT_FOUND', 'no such prompt');
@@ -106,19 +116,16 @@ export async function load48k(file: string): Promise<Int16Array> {
   }
 }
 
-/** Fetches a prompt URL into a temporary file (size-capped), for playing into app-hosted media. */
-export async function fetchPrompt(url: string, dir: string, maxBytes = 20 * 1024 * 1024): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    throw new MediabotError('MEDIABOT_PROMPT_FAILED', `the prompt ${url} could not be fetched: ${(err as Error).message}`);
-  }
-  if (!res.ok) throw new MediabotError('MEDIABOT_PROMPT_FAILED', `the prompt ${url} answered ${res.status}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  if (body.length > maxBytes) throw new MediabotError('MEDIABOT_PROMPT_FAILED', `the prompt ${url} is larger than ${maxBytes} bytes`);
+/**
+ * Fetches a caller-given prompt URL into a temporary file, through safeFetch (src/net/safe-fetch.ts):
+ * public addresses only unless `allowlist` (MEDIABOT_FETCH_ALLOWLIST) names the target, checked
+ * after DNS and after every redirect, size-capped while streaming, with a deadline. Every failure
+ * is MEDIABOT_URL_REFUSED with one message (the reason is in its details, for the logs).
+ */
+export async function fetchPrompt(url: string, dir: string, opts: { allowlist?: readonly string[]; maxBytes?: number } = {}): Promise<string> {
+  const res = await safeFetch(url, { allowlist: opts.allowlist ?? [], maxBytes: opts.maxBytes ?? SAFE_FETCH_DEFAULTS.maxBytes });
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${randomUUID()}.download`);
-  await writeFile(file, body);
+  await writeFile(file, res.body);
   return file;
 }

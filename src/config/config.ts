@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { MediabotError } from '../errors.js';
 import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
@@ -49,6 +51,16 @@ export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'pub
   /** The OpenID configuration whose keys sign ACS's WebSocket tokens. */
   acsOpenIdUrl: string;
   rtpPorts: { min: number; max: number };
+  /** Address RTP sockets bind to (MEDIABOT_RTP_HOST); default MEDIABOT_HOST when loopback, else 0.0.0.0. */
+  rtpHost: string | undefined;
+  /** IPs and CIDRs allowed to send RTP to the worker's media sessions (MEDIABOT_RTP_PEERS); empty: any. */
+  rtpPeers: string[];
+  /** Incoming calls: answered when the rules allow (MEDIABOT_INCOMING=answer), or all rejected. */
+  incoming: 'answer' | 'reject';
+  /** Tenants whose incoming calls may be answered (MEDIABOT_INCOMING_TENANTS); empty: `tenants`. */
+  incomingTenants: string[];
+  /** User ids and phone numbers allowed to call (MEDIABOT_INCOMING_CALLERS); empty: any caller of those tenants. */
+  incomingCallers: string[];
   transcriber: TranscriberName;
   transcriberWsUrl: string | undefined;
   /** Azure Speech settings; undefined without MEDIABOT_AZURE_SPEECH_KEY. */
@@ -193,6 +205,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
       throw invalid('MEDIABOT_ALLOWED_ORIGINS', o, 'a comma list of http(s) origins');
     }
   });
+  const rtpHost = get('MEDIABOT_RTP_HOST');
+  if (rtpHost !== undefined && isIP(rtpHost) === 0) throw invalid('MEDIABOT_RTP_HOST', rtpHost, 'an IP address to bind RTP sockets to');
+  const rtpPeers = commaList(get('MEDIABOT_RTP_PEERS'));
+  for (const p of rtpPeers) if (!isIpOrCidr(p)) throw invalid('MEDIABOT_RTP_PEERS', p, 'a comma list of IPs and CIDRs');
+  const incoming = parseEnum('MEDIABOT_INCOMING', get('MEDIABOT_INCOMING') ?? 'answer', ['answer', 'reject'] as const);
+  const incomingTenants = commaList(get('MEDIABOT_INCOMING_TENANTS'));
+  for (const t of incomingTenants) if (!/^[A-Za-z0-9.-]{1,128}$/.test(t)) throw invalid('MEDIABOT_INCOMING_TENANTS', t, 'a comma list of tenant ids');
+  const incomingCallers = commaList(get('MEDIABOT_INCOMING_CALLERS'));
+  for (const c of incomingCallers) if (!/^(\+?[0-9][0-9 ().-]{2,31}|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127})$/.test(c)) throw invalid('MEDIABOT_INCOMING_CALLERS', c, 'a comma list of user ids and phone numbers');
   const notificationKeys: MediabotConfig['notificationKeys'] = [];
   for (const prefix of ['MEDIABOT_NOTIFICATION', 'MEDIABOT_NOTIFICATION_PREVIOUS']) {
     const pem = get(`${prefix}_KEY`);
@@ -225,6 +246,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     acsResourceId,
     acsOpenIdUrl: parseUrl('MEDIABOT_ACS_OPENID_URL', get('MEDIABOT_ACS_OPENID_URL') ?? CONFIG_DEFAULTS.acsOpenIdUrl),
     rtpPorts: { min: rtpMin, max: rtpMax },
+    rtpHost,
+    rtpPeers,
+    incoming,
+    incomingTenants,
+    incomingCallers,
     transcriber,
     transcriberWsUrl,
     azureSpeech: azureSpeechFromEnv(env),
@@ -243,6 +269,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     webhooks: parseWebhookSettings(get),
     ...fleet,
   };
+}
+
+function isIpOrCidr(s: string): boolean {
+  if (isIP(s) !== 0) return true;
+  try {
+    ipaddr.parseCIDR(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseOnOff(variable: string, v: string | undefined): boolean {

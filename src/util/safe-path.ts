@@ -84,3 +84,17 @@ export async function isServableFile(root: string, path: string): Promise<boolea
     return false;
   }
 }
+
+/**
+ * The folder under `root` for an id (a call or media id): characters other than letters, digits,
+ * `_`, `.` and `-` become `_`, and the result must be one segment strictly inside `root` (so `.`,
+ * `..` and empty ids are refused with MEDIABOT_BAD_REQUEST). Pure.
+ */
+export function folderForId(root: string, id: string): string {
+  const name = id.replace(/[^A-Za-z0-9_.-]/g, '_');
+  try {
+    return resolveUnder(root, name);
+  } catch {
+    throw new MediabotError('MEDIABOT_BAD_REQUEST', `the id ${JSON.stringify(id.slice(0, 64))} cannot name a folder`);
+  }
+}

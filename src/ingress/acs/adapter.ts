@@ -20,6 +20,8 @@ import { BACKPRESSURE_DEFAULTS, OutboundGuard, StreamGates } from '../common/bac
 import { closeReason, INGRESS_CLOSE } from '../common/close-codes.js';
 import { IngressCallMedia, ingressContext, maxCalls, type IngressContext } from '../common/lifecycle.js';
 import { IngressMetrics } from '../common/metrics.js';
+import { isExternalId } from '../common/ids.js';
+import { applyWsLimit, WS_LIMITS } from '../../util/ws-limits.js';
 import { ensureWebsocket, toBuffer, type IngressAdapterOptions, type PcmFrame } from '../common/shared.js';
 import { presentedToken, TokenSet } from '../common/tokens.js';
 import { pcmFromPayload } from '../bridge/wire.js';
@@ -167,6 +169,11 @@ export class AcsIngress {
     };
     const fromQuery = new URL(req.url, 'http://x').searchParams.get('callId');
     const callId = header('x-ms-call-connection-id') ?? fromQuery ?? `acs-${randomUUID()}`;
+    if (!isExternalId(callId)) {
+      this.metrics.fault('acs', 'MEDIABOT_INGRESS_BAD_MESSAGE');
+      ws.close(INGRESS_CLOSE.invalidId, 'invalid call id');
+      return;
+    }
     const call = this.calls.get(callId) ?? this.newCall(callId, header('x-ms-call-correlation-id'), ws);
     if (!call) return;
     if (call.ws !== ws) {
@@ -307,10 +314,12 @@ export class AcsIngress {
 
 /** Mounts `GET /media/acs` (WebSocket). Options: `{ ingress }`. */
 export const acsIngressPlugin: FastifyPluginAsync<{ ingress: AcsIngress; path?: string }> = async (app, opts) => {
-  await ensureWebsocket(app);
+  const path = opts.path ?? '/media/acs';
+  const limit = WS_LIMITS.routes['/media/acs']!;
+  const limited = await ensureWebsocket(app, { path, limit });
   const ingress = opts.ingress;
   app.get(
-    opts.path ?? '/media/acs',
+    path,
     {
       websocket: true,
       // Before the upgrade: a request without a valid ACS token never gets a socket.
@@ -319,6 +328,9 @@ export const acsIngressPlugin: FastifyPluginAsync<{ ingress: AcsIngress; path?: 
         if (err !== null) await reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: err.code, message: err.message } });
       },
     },
-    (socket, req) => ingress.handleConnection(socket, { headers: req.headers, url: req.url }),
+    (socket, req) => {
+      if (!limited) applyWsLimit(socket, limit);
+      ingress.handleConnection(socket, { headers: req.headers, url: req.url });
+    },
   );
 };

@@ -23,6 +23,7 @@ import { BACKPRESSURE_DEFAULTS } from '../common/backpressure.js';
 import { INGRESS_CLOSE } from '../common/close-codes.js';
 import { IngressCallMedia, ingressContext, maxCalls, type IngressContext } from '../common/lifecycle.js';
 import { IngressMetrics } from '../common/metrics.js';
+import { applyWsLimit, WS_LIMITS } from '../../util/ws-limits.js';
 import { ensureWebsocket, toBuffer, type IngressAdapterOptions } from '../common/shared.js';
 import { TokenSet } from '../common/tokens.js';
 import { BridgeCall, type BridgeCallInfo, type BridgeControlEvent, type BridgeSourceMapEntry } from './call.js';
@@ -231,6 +232,11 @@ export class BridgeIngress {
 
 /** Mounts `GET /media/bridge` (WebSocket). Options: `{ ingress }`. */
 export const bridgeIngressPlugin: FastifyPluginAsync<{ ingress: BridgeIngress; path?: string }> = async (app, opts) => {
-  await ensureWebsocket(app);
-  app.get(opts.path ?? '/media/bridge', { websocket: true }, (socket) => opts.ingress.handleConnection(socket));
+  const path = opts.path ?? '/media/bridge';
+  const limit = WS_LIMITS.routes['/media/bridge']!;
+  const limited = await ensureWebsocket(app, { path, limit });
+  app.get(path, { websocket: true }, (socket) => {
+    if (!limited) applyWsLimit(socket, limit);
+    opts.ingress.handleConnection(socket);
+  });
 };

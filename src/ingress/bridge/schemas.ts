@@ -6,6 +6,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MediabotError } from '../../errors.js';
+import { EXTERNAL_ID_PATTERN } from '../common/ids.js';
 import { parseJsonObject } from '../common/shared.js';
 import type { BotMessage, BotMessageType, SidecarMessage, SidecarMessageType } from './messages.js';
 
@@ -14,7 +15,7 @@ export const BRIDGE_VERSIONS = [1] as const;
 
 type Schema = Record<string, unknown>;
 
-const callId = { type: 'string', minLength: 1, maxLength: 256, description: 'The Graph call id (or, before Graph assigned one, the correlation id the bot chose).' };
+const callId = { type: 'string', minLength: 1, maxLength: 128, pattern: EXTERNAL_ID_PATTERN, description: 'The Graph call id (or, before Graph assigned one, the correlation id the bot chose): a letter or digit, then letters, digits, _ . : -, never "..".' };
 const msi = { type: 'integer', minimum: 0, maximum: 4294967294, description: 'Media source id (MSI) of a participant\'s audio stream, as the media platform reports it.' };
 const requestId = { type: 'string', minLength: 1, maxLength: 128 };
 
@@ -40,7 +41,7 @@ export const SIDECAR_MESSAGE_SCHEMAS: Record<SidecarMessageType, Schema> = {
       protocol: { const: BRIDGE_PROTOCOL },
       versions: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 255 }, minItems: 1, maxItems: 16, uniqueItems: true },
       token: { type: 'string', minLength: 1, maxLength: 4096 },
-      sidecarId: { type: 'string', minLength: 1, maxLength: 128 },
+      sidecarId: { type: 'string', minLength: 1, maxLength: 128, pattern: EXTERNAL_ID_PATTERN },
       resume: { type: 'object', properties: { sessionToken: { type: 'string', minLength: 1, maxLength: 256 } }, required: ['sessionToken'], additionalProperties: false },
       capabilities: {
         type: 'object',

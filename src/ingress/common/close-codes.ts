@@ -19,6 +19,8 @@ export const INGRESS_CLOSE = {
   heartbeatTimeout: 4408,
   /** The session (bridge) or call (ACS) was taken over by another connection. */
   replaced: 4409,
+  /** A call id from the peer does not match the id pattern (ingress/common/ids.ts). */
+  invalidId: 4422,
 } as const;
 
 export type IngressCloseCode = (typeof INGRESS_CLOSE)[keyof typeof INGRESS_CLOSE];

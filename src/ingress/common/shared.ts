@@ -6,6 +6,7 @@ import type { Logger } from '../../logger.js';
 import type { MediaEvent } from '../../media/hooks/api.js';
 import type { CallSpec } from '../../media/session/spec.js';
 import type { IngressMetrics } from './metrics.js';
+import { hasWsLimits, setWsRouteLimit, websocketWithLimits, type WsRouteLimit } from '../../util/ws-limits.js';
 
 /** One 20 ms frame of PCM into the media core. */
 export interface PcmFrame {
@@ -66,11 +67,18 @@ export interface IngressAdapterOptions extends IngressCallHooks {
 
 export const DEFAULT_MAX_CALLS = 1000;
 
-/** Registers @fastify/websocket unless an enclosing scope already did. */
-export async function ensureWebsocket(app: FastifyInstance): Promise<void> {
-  if (app.hasDecorator('websocketServer')) return;
-  const ws = (await import('@fastify/websocket')).default;
-  await app.register(ws, { options: { maxPayload: 1024 * 1024 } });
+/**
+ * Makes sure `app` has a WebSocket server with the limits of util/ws-limits.ts (registering one
+ * unless an enclosing scope did), and sets the route's limit there for `path`. Without this, an
+ * ingress plugin used outside the worker would take 1 MiB messages before authentication and wait
+ * for a hello forever. Returns false when an enclosing scope registered a plain @fastify/websocket:
+ * the route then applies its limit itself (applyIngressLimit).
+ */
+export async function ensureWebsocket(app: FastifyInstance, route?: { path: string; limit: WsRouteLimit }): Promise<boolean> {
+  if (!app.hasDecorator('websocketServer')) await app.register(websocketWithLimits());
+  if (!hasWsLimits(app)) return false;
+  if (route) setWsRouteLimit(app, route.path, route.limit);
+  return true;
 }
 
 /** A WebSocket message as one Buffer. */

@@ -47,7 +47,10 @@ export async function openMediaSession(spec: CallSpec, ctx: SessionContext): Pro
     speechOnly: spec.speechOnly ?? false,
     sourceIdleMs: spec.sourceIdleMs ?? 10_000,
   });
-  if (spec.rtp) return RtpMediaSession.open(pipeline, runner, encoder, { host: spec.rtp.host, port: spec.rtp.port, jitter: spec.jitter ?? {} });
+  if (spec.rtp) {
+    const { host, port, allowedPeers, maxParticipants, newSourcesPerSecond } = spec.rtp;
+    return RtpMediaSession.open(pipeline, runner, encoder, { host, port, jitter: spec.jitter ?? {}, guard: { allowedPeers, maxParticipants, newSourcesPerSecond } });
+  }
   if (spec.pcm) return new PcmMediaSession(pipeline, runner, encoder, spec.pcm, ctx.feed);
   return new PipelineSession(pipeline, runner, encoder);
 }

@@ -12,8 +12,11 @@ export type HookSpec =
 /** Everything a media thread needs to run one call. Plain data (structured-clone safe). */
 export interface CallSpec {
   callId: string;
-  /** Listen for RTP on this UDP address (port 0 = any free port). */
-  rtp?: { host: string; port: number } | undefined;
+  /**
+   * Listen for RTP on this UDP address (port 0 = any free port). `allowedPeers` (IPs or CIDRs: the
+   * negotiated peers) and the participant limits guard who becomes a participant (rtp/source-guard.ts).
+   */
+  rtp?: { host: string; port: number; allowedPeers?: string[] | undefined; maxParticipants?: number | undefined; newSourcesPerSecond?: number | undefined } | undefined;
   encoder?: Partial<EncoderSettings> | undefined;
   talk?: TalkDetectorOptions | undefined;
   jitter?: { minDepthMs?: number; maxDepthMs?: number; maxConcealedFrames?: number } | undefined;

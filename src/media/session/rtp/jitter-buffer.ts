@@ -81,6 +81,8 @@ export interface JitterBufferStats {
   duplicate: number;
   /** Packets dropped unplayed to shrink the playout delay. */
   dropped: number;
+  /** Packets decoded into a frame (played, not concealed). */
+  decoded: number;
   /** Frames produced by the decoder's concealment (PLC). */
   concealed: number;
   /** Frames recovered from in-band FEC. */
@@ -139,6 +141,7 @@ export class JitterBuffer {
     late: 0,
     duplicate: 0,
     dropped: 0,
+    decoded: 0,
     concealed: 0,
     fecRecovered: 0,
     silence: 0,
@@ -520,6 +523,7 @@ export class JitterBuffer {
       const lv = this.slotLevel[i]!;
       const payload = this.take(i)!;
       if (this.decode(payload, out)) {
+        st.decoded++;
         this.played = true;
         this.concealRun = 0;
         this.lastPayload = payload;

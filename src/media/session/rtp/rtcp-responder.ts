@@ -11,10 +11,19 @@ interface PeerRtcpState {
 const CNAME = 'mediabot';
 
 /**
+ * Where RTCP about a participant may come from: its latched address, on its RTP port (RTCP
+ * multiplexed, RFC 5761) or the port above it (RFC 3550's convention for a separate RTCP port).
+ */
+export function rtcpFromPeer(peer: RtpPeer, from: { address: string; port: number }): boolean {
+  return from.address === peer.address && (from.port === peer.port || from.port === peer.port + 1);
+}
+
+/**
  * Answers RTCP for the conference: an SR from a participant is answered with a
  * receiver report about its stream; `sendReport` sends our SR for the stream
  * we send it, with a report block about the stream it sends us. BYE removes
- * the participant.
+ * the participant. Every report or BYE about an SSRC is honoured only from that
+ * participant's own address (rtcpFromPeer); others are counted and ignored.
  */
 export class RtcpResponder {
   private readonly state = new WeakMap<RtpPeer, PeerRtcpState>();
@@ -38,18 +47,28 @@ export class RtcpResponder {
   }
 
   /** A participant's report block about the stream we send it: its loss steers our encoders' FEC. */
-  private noteReportedLoss(ssrc: number, reports: readonly RtcpReportBlock[], bySsrc: ReadonlyMap<number, RtpPeer>): void {
-    const peer = bySsrc.get(ssrc);
-    if (!peer) return;
+  private noteReportedLoss(peer: RtpPeer, reports: readonly RtcpReportBlock[]): void {
     for (const b of reports) if (b.ssrc === peer.ssrc) peer.source.reportedLossPct = (b.fractionLost * 100) / 256;
   }
 
-  /** Handles one compound RTCP packet from a participant. Throws MediabotError on malformed input. */
-  onRtcp(buf: Uint8Array, bySsrc: ReadonlyMap<number, RtpPeer>, remove: (ssrc: number) => void): void {
+  /**
+   * Handles one compound RTCP packet from `from`. Returns how many of its reports and BYEs were
+   * ignored for naming a participant that sends from elsewhere. Throws MediabotError on malformed input.
+   */
+  onRtcp(buf: Uint8Array, from: { address: string; port: number }, bySsrc: ReadonlyMap<number, RtpPeer>, remove: (ssrc: number) => void): number {
     const packets = parseRtcp(buf);
+    let refused = 0;
+    const own = (ssrc: number): RtpPeer | undefined => {
+      const peer = bySsrc.get(ssrc);
+      if (peer && !rtcpFromPeer(peer, from)) {
+        refused++;
+        return undefined;
+      }
+      return peer;
+    };
     for (const p of packets) {
       if (p.type === 'sr') {
-        const peer = bySsrc.get(p.ssrc);
+        const peer = own(p.ssrc);
         if (!peer) continue;
         const s = this.stateOf(peer);
         s.lsr = ntpMiddle32(p.ntpSeconds, p.ntpFraction);
@@ -59,12 +78,15 @@ export class RtcpResponder {
           { type: 'sdes', chunks: [{ ssrc: peer.ssrc, cname: CNAME }] },
         ];
         this.sendTo(serializeRtcp(rr), peer);
-      }
-      if (p.type === 'sr' || p.type === 'rr') this.noteReportedLoss(p.ssrc, p.reports, bySsrc);
-      if (p.type === 'bye') {
-        for (const ssrc of p.ssrcs) remove(ssrc);
+        this.noteReportedLoss(peer, p.reports);
+      } else if (p.type === 'rr') {
+        const peer = own(p.ssrc);
+        if (peer) this.noteReportedLoss(peer, p.reports);
+      } else if (p.type === 'bye') {
+        for (const ssrc of p.ssrcs) if (own(ssrc)) remove(ssrc);
       }
     }
+    return refused;
   }
 
   /** Our periodic sender report to one participant. */

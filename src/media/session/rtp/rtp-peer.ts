@@ -15,8 +15,20 @@ export interface RtpPeer extends RtpWriteHeader {
   /** The participant's SSRC (the stream it sends us). */
   readonly remoteSsrc: number;
   readonly jitter: JitterBuffer;
+  /** The latched address and port: where its packets must come from, and where its mix goes. */
   address: string;
   port: number;
+  /** When the latched address last sent (ms, performance.now). */
+  lastLatchedMs: number;
+  /** Another address sending this SSRC (a NAT rebinding, or an attacker): its run of packets in sequence. */
+  moveAddress: string;
+  movePort: number;
+  moveSeq: number;
+  moveRun: number;
+  /** Decoded frames counted before the latest latch; the peer is proven PROVE_FRAMES decodes later. */
+  proofBase: number;
+  /** Media may be sent to it (it has proved it sends from its latched address). */
+  proven: boolean;
   /** Our SSRC, sequence and timestamp for the stream we send this participant. */
   ssrc: number;
   sequence: number;
@@ -29,13 +41,20 @@ export interface RtpPeer extends RtpWriteHeader {
   readonly out: Buffer;
 }
 
-export function createRtpPeer(source: MediaSource, jitter: JitterBuffer, remoteSsrc: number, payloadType: number, from: { address: string; port: number }): RtpPeer {
+export function createRtpPeer(source: MediaSource, jitter: JitterBuffer, remoteSsrc: number, payloadType: number, from: { address: string; port: number }, nowMs: number): RtpPeer {
   return {
     source,
     remoteSsrc,
     jitter,
     address: from.address,
     port: from.port,
+    lastLatchedMs: nowMs,
+    moveAddress: '',
+    movePort: 0,
+    moveSeq: 0,
+    moveRun: 0,
+    proofBase: 0,
+    proven: false,
     ssrc: randomInt(1, 0xffffffff),
     sequence: randomInt(0, 0xffff),
     timestamp: randomInt(0, 0xffffffff),
