@@ -97,9 +97,11 @@ describe('Teams meeting artifacts after a meeting', () => {
 
     // The events WebSocket and the signed webhook carried it.
     const fromSocket = await until('the event on /v1/events', () => onSocket.find((e) => e.type === 'call.meetingArtifacts' && e.callId === callId), 10_000);
+    // Outside the worker, files are named, not given as paths.
     expect(fromSocket).toMatchObject({ attendanceRecords: 1, meetingId: meeting.id });
+    expect(fromSocket.files.sort()).toEqual(['teams-attendance.json', 'teams-transcript.vtt']);
     const hook = await until('the webhook', () => receiver.accepted().find((r) => r.payload.type === 'meeting_artifacts.stored' && r.payload.data['callId'] === callId), 20_000);
-    expect(hook.payload.data).toMatchObject({ attendanceRecords: 1, url: `/v1/calls/${encodeURIComponent(callId)}/meeting-artifacts`, meetingId: meeting.id });
+    expect(hook.payload.data).toMatchObject({ attendanceRecords: 1, url: `/v1/calls/${encodeURIComponent(callId)}/meeting-artifacts`, meetingId: meeting.id, files: expect.arrayContaining(['teams-attendance.json', 'teams-transcript.vtt']) });
     expect(receiver.bad).toEqual([]);
   }, 120_000);
 
