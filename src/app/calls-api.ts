@@ -11,6 +11,7 @@
  *   GET /v1/calls/:id/transcript        transcript(), transcriptVtt() (?format=vtt)
  *   GET /v1/calls/:id/recordings(/:f)   recordings(), recordingPath()
  *   GET /v1/calls/:id/analytics         analytics()
+ *   GET /v1/calls/:id/meeting-artifacts meetingArtifacts()
  *   GET /v1/events                      Mediabot.events
  *
  * plus what only code needs: the live speaker list and the artifacts once a call is finalized.
@@ -18,6 +19,7 @@
 import type { CallArtifacts, CallService, MediaMode, RecordingEntry, SpeakerInfo, TargetInput } from '../calls/service.js';
 import type { LeaveOverride } from '../calls/leave/input.js';
 import type { CallSettings } from '../calls/call-settings.js';
+import type { MeetingArtifactsView } from '../calls/meeting-artifacts.js';
 import { MediabotError } from '../errors.js';
 import { callJson, type CallJson } from '../server/routes/v1-calls.js';
 import type { CallRegistry } from '../signaling/registry.js';
@@ -89,6 +91,8 @@ export interface MediabotCalls {
   recordingPath(callId: string, file: string): Promise<string>;
   /** Final analytics once the call ended, live talk times before. */
   analytics(callId: string): unknown;
+  /** Teams' attendance report and transcript (WebVTT) of a meeting call, once fetched; MEDIABOT_NOT_FOUND before. */
+  meetingArtifacts(callId: string): Promise<MeetingArtifactsView>;
   /** Resolves with the call's artifacts (recordings, transcript, analytics) once it ended and they were written. */
   whenFinalized(callId: string, timeoutMs?: number): Promise<CallArtifacts>;
 }
@@ -119,6 +123,7 @@ export function callsApi(service: CallService, registry: CallRegistry): Mediabot
     recordings: (callId) => service.recordings(callId),
     recordingPath: (callId, file) => service.recordingPath(callId, file),
     analytics: (callId) => service.analytics(callId),
+    meetingArtifacts: (callId) => service.meetingArtifacts(callId),
     whenFinalized: (callId, timeoutMs) => service.whenFinalized(callId, timeoutMs),
   };
 }

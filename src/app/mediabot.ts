@@ -78,6 +78,8 @@ export interface MediabotOptions {
   mediaSessions?: MediaSessionProvider;
   /** Subscribe to callRecords change notifications (default true when Graph can reach us). */
   subscribeCallRecords?: boolean;
+  /** Fetching Teams' meeting artifacts (MEDIABOT_FETCH_MEETING_ARTIFACTS): how long to keep asking Graph after a meeting, and between attempts (defaults 30 min, 30 s). */
+  meetingArtifacts?: { waitMs?: number; pollMs?: number };
 }
 
 /** A composed mediabot with its parts, for the CLI and tests; the public API narrows it to `Mediabot`. */
@@ -325,6 +327,7 @@ async function assemble(
     admission,
     leave: cfg.leave,
     callSettings: perCall.port,
+    meetingArtifacts: { defaultOn: cfg.fetchMeetingArtifacts, callTenant: (id) => graph.callTenants.tenantOf(id), ...opts.meetingArtifacts },
   });
   const service = calls;
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.

@@ -13,6 +13,7 @@ import { MediabotError, isMediabotError } from '../errors.js';
 import { CallHookOverrides, CallSettingsPolicy, callSettingsPort, type CallSettings, type CallSettingsPort } from '../calls/call-settings.js';
 import { CallRequests, type CallRequestInput } from '../calls/call-requests.js';
 import type { CallService } from '../calls/service.js';
+import { checkMeetingArtifactsSetting } from '../calls/meeting-artifacts.js';
 import type { CallRegistry } from '../signaling/registry.js';
 import type { Database } from '../store/db.js';
 import { CallSettingsStore } from '../store/call-settings.js';
@@ -100,6 +101,7 @@ export function composeWebhooks(o: {
         }
       }
       if (input.settings !== undefined) o.perCall.port.validate(input.settings, input.media ?? 'app');
+      checkMeetingArtifactsSetting(input);
     },
     store: o.perCall.store,
     registry: o.registry,

@@ -23,6 +23,8 @@ export interface CallSettings {
   webhookUrl?: string;
   /** Echoed in every webhook of the call and in GET /v1/calls/:id. */
   metadata?: Record<string, unknown>;
+  /** After the meeting, fetch Teams' attendance report and transcript (default MEDIABOT_FETCH_MEETING_ARTIFACTS). */
+  fetchMeetingArtifacts?: boolean;
 }
 
 /** The settings JSON schema (fastify/ajv), shared by POST /v1/calls and the OpenAPI document. */
@@ -47,6 +49,7 @@ export const callSettingsSchemaProperties = {
   },
   webhookUrl: { type: 'string', minLength: 1, maxLength: 2048, format: 'uri', description: 'an http(s) URL that receives this call\'s signed webhooks (needs MEDIABOT_WEBHOOK_SECRET)' },
   metadata: { type: 'object', description: `free-form JSON echoed in every webhook of the call (at most ${METADATA_MAX_BYTES} bytes as JSON)` },
+  fetchMeetingArtifacts: { type: 'boolean', description: 'after the meeting, fetch Teams\' attendance report and transcript into the call\'s folder (default MEDIABOT_FETCH_MEETING_ARTIFACTS; needs a long joinWebUrl)' },
 } as const;
 
 export interface CallSettingsPolicyOptions {
@@ -93,6 +96,7 @@ export class CallSettingsPolicy {
       if (cfg.webhooks.secret === undefined) throw badRequest('webhookUrl needs MEDIABOT_WEBHOOK_SECRET on this worker (webhooks are always signed)');
       this.o.checkWebhookUrl?.(s.webhookUrl);
     }
+    if (s.fetchMeetingArtifacts !== undefined && typeof s.fetchMeetingArtifacts !== 'boolean') throw badRequest('fetchMeetingArtifacts must be true or false');
     if (s.metadata !== undefined) {
       if (s.metadata === null || typeof s.metadata !== 'object' || Array.isArray(s.metadata)) throw badRequest('metadata must be a JSON object');
       const bytes = Buffer.byteLength(JSON.stringify(s.metadata), 'utf8');

@@ -2,12 +2,14 @@
  * The worker's call service: what the operator API, the demo and incoming calls use. A facade over
  * one module per job: call control (control.ts), media id ↔ call id (media-links.ts), speakers
  * (speakers.ts, live-state.ts), prompts (prompt-playback.ts), transcripts (transcripts.ts), the
- * artifacts written when a call ends (artifacts.ts) and the operator's queries (queries.ts).
+ * artifacts written when a call ends (artifacts.ts), Teams' meeting artifacts fetched after a
+ * meeting (meeting-artifacts.ts) and the operator's queries (queries.ts).
  */
 import type { MediabotEvent } from '../events/bus.js';
 import type { WorkerEvent } from '../events/live.js';
 import type { TranscriptLine } from '../media/hooks/export.js';
 import type { CallView } from '../signaling/registry.js';
+import { MediabotError, isMediabotError } from '../errors.js';
 import { Emitter } from '../util/emitter.js';
 import { CallArtifactsWriter } from './artifacts.js';
 import { CallTable } from './call-table.js';
@@ -17,6 +19,7 @@ import { LeaveWatcher } from './leave/watcher.js';
 import { LEAVE_DEFAULTS, type LeaveSettings } from '../config/leave-settings.js';
 import { trackLiveState } from './live-state.js';
 import { MediaLinks } from './media-links.js';
+import { MeetingArtifactsFetcher, callsDirOf, checkMeetingArtifactsSetting, type MeetingArtifactsView } from './meeting-artifacts.js';
 import { PromptPlayback } from './prompt-playback.js';
 import { CallQueries } from './queries.js';
 import { Speakers } from './speakers.js';
@@ -37,11 +40,13 @@ export class CallService {
   private readonly queries: CallQueries;
   private readonly admission: NonNullable<CallServiceOptions['admission']>;
   private readonly leave: LeaveWatcher;
+  private readonly teams: MeetingArtifactsFetcher;
+  private readonly registry: CallServiceOptions['signaling']['registry'];
 
   constructor(o: CallServiceOptions) {
     this.admission = o.admission ?? { admit: (place) => place() };
     const log = o.logger;
-    const registry = o.signaling.registry;
+    const registry = (this.registry = o.signaling.registry);
     const table = (this.table = new CallTable(registry));
     this.workerEvents = new Emitter((err) => log.warn({ err }, 'worker event listener failed'));
     const emit = (e: WorkerEvent): void => this.workerEvents.emit(e);
@@ -52,6 +57,21 @@ export class CallService {
     this.transcripts = new Transcripts(table, this.speakerMap);
     this.files = new CallArtifactsWriter(o, table, this.links, this.speakerMap, emit);
     this.queries = new CallQueries(table, this.speakerMap);
+    const ma = o.meetingArtifacts;
+    this.teams = new MeetingArtifactsFetcher({
+      graph: o.graph,
+      callsDir: callsDirOf(o.dataDir),
+      defaultOn: ma?.defaultOn ?? false,
+      tenantId: o.tenantId,
+      emit,
+      logger: log.child({ component: 'meeting-artifacts' }),
+      ...(ma?.callTenant !== undefined ? { callTenant: ma.callTenant } : {}),
+      ...(ma?.waitMs !== undefined ? { waitMs: ma.waitMs } : {}),
+      ...(ma?.pollMs !== undefined ? { pollMs: ma.pollMs } : {}),
+    });
+    this.workerEvents.on((e) => {
+      if (e.type === 'call.artifacts') this.teams.callArtifactsWritten(e.callId, e.dir);
+    });
 
     registry.use((item) => this.speakerMap.onNotification(item));
     registry.onStateChange((call) => {
@@ -85,13 +105,19 @@ export class CallService {
   /** Joins a meeting; `leave` overrides the leave rules' defaults for this call (docs/leave-rules.md). */
   async join(input: JoinCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
+    checkMeetingArtifactsSetting(input ?? {});
     const view = await this.admission.admit(() => this.control.join(input));
+    this.teams.joinedMeeting(view.id, input);
+    // A call that ended before join() returned already has its artifacts.
+    const written = this.files.artifacts(view.id);
+    if (written) this.teams.callArtifactsWritten(view.id, written.dir);
     this.leave.watch(view.id, leave);
     return view;
   }
 
   async place(input: PlaceCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
+    checkMeetingArtifactsSetting({ ...(input?.settings !== undefined ? { settings: input.settings } : {}) });
     const view = await this.admission.admit(() => this.control.place(input));
     this.leave.watch(view.id, leave);
     return view;
@@ -171,6 +197,16 @@ export class CallService {
     return this.files.artifacts(callId);
   }
 
+  /** Teams' attendance report and transcript of a meeting call; MEDIABOT_NOT_FOUND before they were fetched. */
+  meetingArtifacts(callId: string): Promise<MeetingArtifactsView> {
+    // The folder is named by the id as Graph spelled it; ids are case-insensitive.
+    const view = this.registry.get(callId);
+    return this.teams.read(view?.id ?? callId).catch((err: unknown) => {
+      if (view === undefined && isMediabotError(err) && err.code === 'MEDIABOT_NOT_FOUND') throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', `no call with id ${callId}`);
+      throw err;
+    });
+  }
+
   whenFinalized(callId: string, timeoutMs?: number): Promise<CallArtifacts> {
     return this.files.whenFinalized(callId, timeoutMs);
   }
@@ -181,8 +217,8 @@ export class CallService {
   }
 
   /** Ends every call's media (shutdown). */
-  closeAll(): Promise<void> {
+  async closeAll(): Promise<void> {
     this.leave.close();
-    return this.files.closeAll();
+    await Promise.all([this.files.closeAll(), this.teams.close()]);
   }
 }

@@ -136,4 +136,14 @@ export interface CallServiceOptions {
   leave?: LeaveSettings;
   /** Per-call settings: validated before anything is created, applied to the call's media hooks, stored with the call. */
   callSettings?: CallSettingsPort;
+  /** Teams' attendance report and transcript after a meeting (meeting-artifacts.ts); absent: off. */
+  meetingArtifacts?: {
+    /** MEDIABOT_FETCH_MEETING_ARTIFACTS: for every meeting call unless its settings say otherwise. */
+    defaultOn: boolean;
+    /** The tenant of a call (the Graph client's CallTenants). */
+    callTenant?: (callId: string) => string | undefined;
+    /** How long to keep asking Graph after the call, and between attempts (defaults 30 min, 30 s). */
+    waitMs?: number;
+    pollMs?: number;
+  };
 }

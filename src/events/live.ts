@@ -14,10 +14,12 @@ export interface SpeakerRef {
   prompt: boolean;
 }
 
-/** Events the call service adds to the bus's: speaker mapping and finished artifacts. */
+/** Events the call service adds to the bus's: speaker mapping, finished artifacts and Teams' meeting artifacts. */
 export type WorkerEvent =
   | { type: 'call.speakers'; callId: string; speakers: SpeakerRef[]; at: string }
-  | { type: 'call.artifacts'; callId: string; dir: string; files: string[]; at: string };
+  | { type: 'call.artifacts'; callId: string; dir: string; files: string[]; at: string }
+  /** Teams' attendance report and transcript of a meeting call, stored beside its artifacts (attendanceRecords: null without the report). */
+  | { type: 'call.meetingArtifacts'; callId: string; meetingId: string; files: string[]; attendanceRecords: number | null; at: string };
 
 export type LiveEvent = MediabotEvent | WorkerEvent;
 

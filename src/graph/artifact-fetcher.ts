@@ -22,6 +22,8 @@ export interface FetchArtifactsOptions {
   callId: string;
   /** Where to write attendance.json and transcript.vtt. */
   dir: string;
+  /** Other file names (beside files of the same names in `dir`). */
+  names?: { attendance?: string; transcript?: string };
   /** How long to keep asking (Graph takes minutes); default 30 min. */
   waitMs?: number;
   /** Between attempts; default 30 s. */
@@ -69,7 +71,7 @@ export async function fetchMeetingArtifacts(graph: GraphClient, o: FetchArtifact
         const latest = reports.at(-1);
         if (latest?.id) {
           const report = await graph.artifacts.attendanceReports.get(meetingId, latest.id, { ...owner, records: true });
-          const path = join(o.dir, 'attendance.json');
+          const path = join(o.dir, o.names?.attendance ?? 'attendance.json');
           await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
           out.attendance = { path, reportId: latest.id, records: report.attendanceRecords?.length ?? 0 };
         }
@@ -81,7 +83,7 @@ export async function fetchMeetingArtifacts(graph: GraphClient, o: FetchArtifact
       try {
         const mine = (await graph.artifacts.transcripts.list(meetingId, owner)).find((t) => t.callId === o.callId);
         if (mine?.id) {
-          const path = join(o.dir, 'transcript.vtt');
+          const path = join(o.dir, o.names?.transcript ?? 'transcript.vtt');
           await writeFile(path, await graph.artifacts.transcripts.content(meetingId, mine.id, owner));
           out.transcript = { path, id: mine.id };
         }

@@ -33,6 +33,8 @@ export function publicEvent<T extends { type: string }>(event: T): T {
       return typeof e['path'] === 'string' ? ({ ...e, path: basename(e['path']) } as unknown as T) : event;
     case 'call.artifacts':
       return { ...e, dir: typeof e['dir'] === 'string' ? basename(e['dir']) : e['dir'], files: Array.isArray(e['files']) ? e['files'].map((f) => (typeof f === 'string' ? basename(f) : f)) : e['files'] } as unknown as T;
+    case 'call.meetingArtifacts':
+      return { ...e, files: Array.isArray(e['files']) ? e['files'].map((f) => (typeof f === 'string' ? basename(f) : f)) : e['files'] } as unknown as T;
     default:
       return event;
   }

@@ -1,7 +1,8 @@
 /**
  * Turns live events into webhook messages for the outbox: call state with reasons, the lobby,
  * participants joined and left, final transcript lines (partial ones when the call asked for them),
- * artifacts written and recording ready with its files; `data.deleted` is published by whoever
+ * artifacts written and recording ready with its files, Teams' meeting artifacts stored;
+ * `data.deleted` is published by whoever
  * deletes. Each message goes to MEDIABOT_WEBHOOK_URL and to the call's own URL, and carries the
  * call's metadata.
  */
@@ -20,6 +21,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'transcript.partial',
   'artifacts.written',
   'recording.ready',
+  'meeting_artifacts.stored',
   'call.join_failed',
   'data.deleted',
 ] as const;
@@ -118,6 +120,9 @@ export class WebhookPublisher {
         }
         return;
       }
+      case 'call.meetingArtifacts':
+        this.publish(e.callId, 'meeting_artifacts.stored', { meetingId: e.meetingId, files: e.files, attendanceRecords: e.attendanceRecords, url: `/v1/calls/${encodeURIComponent(e.callId)}/meeting-artifacts`, at: e.at });
+        return;
       default:
         return;
     }

@@ -97,7 +97,7 @@ export const v1CallsRoutes: FastifyPluginAsync<V1CallsRoutesOptions> = async (ap
 
 /**
  * The per-call settings POST /v1/calls takes beside joinWebUrl/targets (JSON schema, shown in the
- * OpenAPI document): transcription, recording, webhookUrl, metadata, dedupKey, joinAt.
+ * OpenAPI document): transcription, recording, webhookUrl, metadata, fetchMeetingArtifacts, dedupKey, joinAt.
  */
 export const callCreateSettingsProperties = {
   ...callSettingsSchemaProperties,
@@ -110,6 +110,7 @@ export interface CallCreateSettingsBody {
   recording?: CallSettings['recording'];
   webhookUrl?: string;
   metadata?: Record<string, unknown>;
+  fetchMeetingArtifacts?: boolean;
   dedupKey?: string;
   joinAt?: string;
 }
@@ -128,6 +129,7 @@ export function callRequestSettings(body: CallCreateSettingsBody & Record<string
     ...(body.recording !== undefined ? { recording: body.recording } : {}),
     ...(body.webhookUrl !== undefined ? { webhookUrl: body.webhookUrl } : {}),
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+    ...(body.fetchMeetingArtifacts !== undefined ? { fetchMeetingArtifacts: body.fetchMeetingArtifacts } : {}),
   };
   return {
     ...(Object.keys(settings).length > 0 ? { settings } : {}),

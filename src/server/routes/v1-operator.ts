@@ -1,7 +1,7 @@
 /**
  * The operator API under /v1 (registered in the bearer-protected /v1 scope): create calls (join by
  * joinWebUrl or place to targets), hang up, play, mute/unmute, participants, transcript,
- * recordings and analytics. GET /v1/calls and GET /v1/calls/:id live in v1-calls.ts.
+ * recordings, analytics and Teams' meeting artifacts. GET /v1/calls and GET /v1/calls/:id live in v1-calls.ts.
  * Every route has a JSON schema; schema violations answer 400 MEDIABOT_BAD_REQUEST.
  */
 import { dirname } from 'node:path';
@@ -207,6 +207,19 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     '/calls/:id/analytics',
     { schema: { tags: ['calls'], summary: 'Talk time, overlap, interruptions (final after the call ended, live before)', params: idParams, response: { 200: { type: 'object', additionalProperties: true }, 404: errorSchema } } },
     async (request) => calls.analytics(request.params.id) as Record<string, unknown>,
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/calls/:id/meeting-artifacts',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'Teams\' attendance report and transcript of a meeting call, once fetched (MEDIABOT_FETCH_MEETING_ARTIFACTS or the call\'s fetchMeetingArtifacts)',
+        params: idParams,
+        response: { 200: { type: 'object', properties: { attendance: { type: ['object', 'null'], additionalProperties: true }, transcriptVtt: { type: ['string', 'null'] } } }, 404: errorSchema },
+      },
+    },
+    async (request) => calls.meetingArtifacts(request.params.id),
   );
 };
 
