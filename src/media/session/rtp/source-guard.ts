@@ -14,7 +14,7 @@
  *   from anywhere else are dropped and counted, unless the latched address has been silent for
  *   RELATCH_SILENCE_MS and the new one has sent RELATCH_PACKETS valid packets in sequence
  *   (NAT rebinding): then the participant moves there, and has to prove itself again.
- * - **Proof.** No media goes to a participant until PROVE_FRAMES of its packets have decoded
+ * - **Proof.** No media goes to a participant until PROVE_FRAMES of its packets have played (decoded, or known silent without a decode)
  *   (see udp-transport.ts), so a sender cannot point the mix at an address it does not hear from.
  */
 import ipaddr from 'ipaddr.js';
