@@ -3,7 +3,9 @@
  * separate processes. A call joined through one instance is listed, read and hung up through the
  * other, whose events socket carries its events; kill -9 of an instance mid-call gets its call
  * hung up through Graph by the survivor with MEDIABOT_WORKER_LOST; Redis stopped and restarted
- * (empty) mid-call leaves both calls going and the registry whole again.
+ * (empty) mid-call leaves both calls going and the registry whole again; SIGTERM to an instance
+ * mid-call turns it unready, sends new calls to the other, keeps its live call to the meeting's
+ * end, then it exits 0 (last, since it stops that instance).
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -52,18 +54,21 @@ async function events(i: Instance, query = ''): Promise<Collected> {
 
 const emulatorCall = (id: string): any => graph.emulator.callDetails(id);
 
-/** GET /_emulator/calls/{id} on the emulator's control plane, with its control token and CA. */
-function controlPlaneCall(id: string): Promise<any> {
+/** A request to the emulator's control plane, with its control token and CA. */
+function controlPlane(method: string, path: string): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${graph.emulator.baseUrl}/_emulator/calls/${id}`, { ca: graph.caPem, headers: { authorization: `Bearer ${graph.emulator.controlToken}` } }, (res) => {
+    const req = request(`${graph.emulator.baseUrl}${path}`, { method, ca: graph.caPem, headers: { authorization: `Bearer ${graph.emulator.controlToken}` } }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(JSON.parse(body)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: body === '' ? null : JSON.parse(body) }));
     });
     req.on('error', reject);
     req.end();
   });
 }
+
+/** GET /_emulator/calls/{id} on the emulator's control plane. */
+const controlPlaneCall = async (id: string): Promise<any> => (await controlPlane('GET', `/_emulator/calls/${id}`)).json;
 
 async function startB(): Promise<Instance> {
   return startInstance({ id: 'b', port: b?.port ?? (await freePort()), rtpBase: rtpBase + 20, env });
@@ -250,4 +255,82 @@ describe.skipIf(missing !== null)('many instances on Redis', () => {
     for (const [i, id] of [[a, aCall], [b, bCall]] as const) expect((await i.api('DELETE', `/v1/calls/${id}`)).status).toBe(202);
     await until('both ended', () => (emulatorCall(aCall).state === 'terminated' && emulatorCall(bCall).state === 'terminated' ? true : undefined), 30_000);
   }, 300_000);
+  it('SIGTERM to A mid-call: A turns unready, new calls land on B, the live call goes on to its end, then A exits 0', async () => {
+    // One person who talks through the whole drain, in a meeting held until it is ended.
+    const talker: SpeakerScript[] = [{ ...DEFAULT_SCRIPT[0]!, sentences: Array.from({ length: 6 }, () => DEFAULT_SCRIPT[0]!.sentences).flat() }];
+    const meeting = graph.emulator.createMeeting({ subject: 'fleet drain', people: talker, endWhenEmpty: false });
+    const created = await a.api('POST', '/v1/calls', { joinWebUrl: meeting.joinWebUrl });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const live = created.json.id as string;
+    const r = new Redis(redis.url);
+    const owner = async (id: string): Promise<string | undefined> => {
+      const raw = await r.hget('mediabot:calls', id);
+      return raw === null ? undefined : (JSON.parse(raw).owner as string);
+    };
+    const moved: string[] = [];
+    try {
+      // Both are idle, so the call stays on A, the instance it was posted to.
+      expect(await until('the live call registered', () => owner(live), 20_000)).toBe('a');
+      await established(a, live);
+      const atB = await events(b);
+      const fromA = (): any[] => atB.events.filter((e) => e.callId === live && e.instance === 'a');
+      const talk = (e: any): boolean => e.type === 'talk.start' || e.type === 'talk.stop';
+      await until('talk from A\'s call on B\'s socket', () => (fromA().some(talk) ? true : undefined), 60_000, 250);
+
+      a.child.kill('SIGTERM');
+      const signalledAt = Date.now();
+      const seenAtSignal = atB.events.length;
+      const after = (): any[] => atB.events.slice(seenAtSignal).filter((e) => e.callId === live && e.instance === 'a');
+      const ready = await until('A unready', async () => {
+        const res = await fetch(`${a.url}/readyz`);
+        return res.status === 503 ? ((await res.json()) as { draining: boolean }) : undefined;
+      }, 5_000, 20);
+      console.log(`fleet: SIGTERM to /readyz 503: ${Date.now() - signalledAt} ms`);
+      expect(ready.draining).toBe(true);
+
+      // A takes no new call: one posted to A is placed on B (docs/deploy.md: the live, non-draining
+      // instance with the most free capacity), twice, so that B ends up busier than A.
+      for (let n = 0; n < 2; n++) {
+        const m = graph.emulator.createMeeting({ subject: `posted to draining A ${n}`, people: 1, endWhenEmpty: false });
+        const posted = await a.api('POST', '/v1/calls', { joinWebUrl: m.joinWebUrl });
+        expect(posted.status, JSON.stringify(posted.json)).toBe(201);
+        expect(posted.headers.get('x-mediabot-instance')).toBe('b');
+        moved.push(posted.json.id as string);
+        expect(await until('the moved call registered', () => owner(posted.json.id as string), 20_000)).toBe('b');
+      }
+      // A's only live call in the fleet registry is still the one it had.
+      const ownedByA = Object.values(await r.hgetall('mediabot:calls')).map((v) => JSON.parse(v)).filter((c) => c.owner === 'a' && c.state !== 'terminated').map((c) => c.id);
+      expect(ownedByA).toEqual([live]);
+      // Once A's heartbeat says it drains, a call posted to B stays on B, though A has more free capacity.
+      await until('A\'s heartbeat says draining', async () => ((await r.hget('mediabot:instance:a', 'draining')) === '1' ? true : undefined), 10_000, 100);
+      const m = graph.emulator.createMeeting({ subject: 'posted to B while A drains', people: 1, endWhenEmpty: false });
+      const onB = await b.api('POST', '/v1/calls', { joinWebUrl: m.joinWebUrl });
+      expect(onB.status, JSON.stringify(onB.json)).toBe(201);
+      expect(onB.headers.get('x-mediabot-instance')).toBeNull();
+      moved.push(onB.json.id as string);
+      expect(await until('the call posted to B registered', () => owner(onB.json.id as string), 20_000)).toBe('b');
+      for (const id of moved) await established(b, id);
+      for (const id of moved) expect((await b.api('DELETE', `/v1/calls/${id}`)).status).toBe(202);
+
+      // The live call goes on on A: its events keep coming (to B's socket), and it stays established.
+      await until('talk from A\'s call after SIGTERM', () => (after().filter(talk).length >= 2 ? true : undefined), 60_000, 250);
+      if (pocketsphinx) await until('a transcript line from A\'s call after SIGTERM', () => (after().some((e) => e.type === 'transcript.final' && String(e.text ?? '').length > 0) ? true : undefined), 120_000, 500);
+      expect(emulatorCall(live).state).toBe('established');
+      expect((await b.api('GET', `/v1/calls/${live}`)).json.state).toBe('established');
+      expect(a.child.exitCode).toBeNull();
+
+      // The meeting ends: A's call terminates, A writes its artifacts and exits 0.
+      const ended = await controlPlane('POST', `/_emulator/meetings/${meeting.id}/end`);
+      expect(ended.status).toBe(200);
+      expect(ended.json.ended).toEqual([live]);
+      const code = await Promise.race([a.exit, new Promise<string>((res) => setTimeout(() => res('still running'), 120_000))]);
+      expect(code, a.output()).toBe(0);
+      expect(a.output()).toMatch(/drained \(1 call\(s\) ended on their own, 0 hung up\)/);
+      expect(after().some((e) => e.type === 'call.state' && e.state === 'terminated')).toBe(true);
+      await until('B reads A\'s call terminated', async () => ((await b.api('GET', `/v1/calls/${live}`)).json?.state === 'terminated' ? true : undefined), 30_000);
+      await until('the moved calls ended', () => (moved.every((id) => emulatorCall(id).state === 'terminated') ? true : undefined), 30_000);
+    } finally {
+      r.disconnect();
+    }
+  }, 400_000);
 });
