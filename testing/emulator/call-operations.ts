@@ -9,7 +9,8 @@ import { obj, clientContextOf, TONES, SUCCESS } from './call-support.js';
 import type { EmulatorContext } from './context.js';
 import { badRequest, GraphErrorReply } from './graph-error.js';
 import type { SimulatedPeople } from './simulated-people.js';
-import { DEFAULT_SCRIPT, SPEECH_RATE, encodeWavPcm16 } from './speech.js';
+import { DEFAULT_SCRIPT, SPEECH_RATE } from './speech.js';
+import { encodeWavPcm16 } from '../../src/media/wire/wav.js';
 import type { EmuCall, EmuOperation } from './state.js';
 
 const MAX_RECORDINGS = 200;

@@ -8,6 +8,7 @@ import { speechAssetsIgnored } from '../../src/config/process-settings.js';
 import { MediabotError } from '../../src/errors.js';
 import { decodeOggOpusFile } from '../../src/media/codec/ogg-opus-file.js';
 import { speechAssetPath, speechKey } from '../../src/media/speech/assets.js';
+import { parseWavPcm16 } from '../../src/media/wire/wav.js';
 
 const run = promisify(execFile);
 
@@ -65,56 +66,6 @@ export const DEFAULT_SCRIPT: readonly SpeakerScript[] = [
 
 export function defaultSpeechCacheDir(): string {
   return join(tmpdir(), 'mediabot-emulator-speech');
-}
-
-/** Reads a 16-bit PCM mono WAV produced by sox into samples (the data chunk is located by walking chunks). */
-export function parseWavPcm16(buf: Buffer): { sampleRate: number; samples: Int16Array } {
-  if (buf.length < 44 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new MediabotError('MEDIABOT_EMULATOR_SPEECH_FAILED', 'not a RIFF/WAVE file');
-  }
-  let off = 12;
-  let sampleRate = 0;
-  let channels = 0;
-  let bits = 0;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('ascii', off, off + 4);
-    const size = buf.readUInt32LE(off + 4);
-    const body = off + 8;
-    if (id === 'fmt ') {
-      channels = buf.readUInt16LE(body + 2);
-      sampleRate = buf.readUInt32LE(body + 4);
-      bits = buf.readUInt16LE(body + 14);
-    } else if (id === 'data') {
-      if (channels !== 1 || bits !== 16) throw new MediabotError('MEDIABOT_EMULATOR_SPEECH_FAILED', 'expected 16-bit mono PCM');
-      const end = Math.min(buf.length, body + size);
-      const n = Math.floor((end - body) / 2);
-      const samples = new Int16Array(n);
-      for (let i = 0; i < n; i++) samples[i] = buf.readInt16LE(body + 2 * i);
-      return { sampleRate, samples };
-    }
-    off = body + size + (size % 2);
-  }
-  throw new MediabotError('MEDIABOT_EMULATOR_SPEECH_FAILED', 'WAV has no data chunk');
-}
-
-/** Serializes 16-bit mono PCM as a WAV file. */
-export function encodeWavPcm16(samples: Int16Array, sampleRate: number): Buffer {
-  const out = Buffer.alloc(44 + samples.length * 2);
-  out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(36 + samples.length * 2, 4);
-  out.write('WAVE', 8, 'ascii');
-  out.write('fmt ', 12, 'ascii');
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(1, 22);
-  out.writeUInt32LE(sampleRate, 24);
-  out.writeUInt32LE(sampleRate * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36, 'ascii');
-  out.writeUInt32LE(samples.length * 2, 40);
-  for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i]!, 44 + 2 * i);
-  return out;
 }
 
 /**

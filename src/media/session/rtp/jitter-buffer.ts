@@ -532,13 +532,7 @@ export class JitterBuffer {
       if (this.decode(payload, out)) {
         st.decoded++;
         this.decodedSinceSilent = true;
-        this.played = true;
-        this.concealRun = 0;
-        this.lastPayload = payload;
-        if (lv !== NO_LEVEL) {
-          this.level.voice = (lv & 0x80) !== 0;
-          this.level.level = lv & 0x7f;
-          this.lastAudioLevel = this.level;
+        if (this.notePlayed(payload, lv)) {
           this.lastQuiet = !this.level.voice;
         } else {
           // Not judged (no change pending) counts as not quiet: a change waits a tick for a fresh judgement.
@@ -567,6 +561,18 @@ export class JitterBuffer {
     return this.fill(out);
   }
 
+  /** A packet played (decoded or known silent): the run of concealment ends; its RFC 6464 level, if any, is kept. True when it had one. */
+  private notePlayed(payload: Uint8Array, lv: number): boolean {
+    this.played = true;
+    this.concealRun = 0;
+    this.lastPayload = payload;
+    if (lv === NO_LEVEL) return false;
+    this.level.voice = (lv & 0x80) !== 0;
+    this.level.level = lv & 0x7f;
+    this.lastAudioLevel = this.level;
+    return true;
+  }
+
   /**
    * A packet known silent without decoding it: zeros, quiet for talk detection. The decoder is
    * reset on the first one after speech, so the next decode does not continue from a stale tail.
@@ -578,14 +584,7 @@ export class JitterBuffer {
     }
     out.fill(0, 0, this.frameSamples);
     this.stats.silentSkipped++;
-    this.played = true;
-    this.concealRun = 0;
-    this.lastPayload = payload;
-    if (lv !== NO_LEVEL) {
-      this.level.voice = (lv & 0x80) !== 0;
-      this.level.level = lv & 0x7f;
-      this.lastAudioLevel = this.level;
-    }
+    this.notePlayed(payload, lv);
     this.lastQuiet = true;
     return 'packet';
   }
