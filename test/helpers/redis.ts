@@ -77,7 +77,8 @@ export async function startRedis(): Promise<RedisServer> {
 }
 
 /** Polls `probe` until it returns something other than undefined, or throws after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+/** Polls `probe` until it gives a value; on timeout the error names `what`, the probe's last error and `diagnostics()`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 100, diagnostics?: () => string): Promise<T> {
   const end = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -87,7 +88,7 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}${diagnostics ? `\n${diagnostics()}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -8,36 +8,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, until } from '../../helpers/redis.js';
 import { createEmulator, type Emulator } from '../../../testing/emulator/index.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const PRELOAD = join(REPO, 'test/fixtures/modules/record-loaded-modules.mjs');
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, diagnostics: () => string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${diagnostics()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Module URLs per thread, from the preload's log. */
 function loaded(log: string): Map<string, string[]> {
@@ -121,7 +100,7 @@ describe('a production worker (mediabot start with credentials)', () => {
     await until('the worker listening', () => {
       if (exited()) throw new Error(`mediabot start exited with ${child!.exitCode}\n${diagnostics()}`);
       return /mediabot: listening on/.test(output) ? true : undefined;
-    }, 60_000, diagnostics);
+    }, 60_000, 200, diagnostics);
     expect(output).not.toMatch(/embedded Graph emulator/);
 
     // A call with app-hosted media: a media thread creates it and loads its hooks.
@@ -129,12 +108,13 @@ describe('a production worker (mediabot start with credentials)', () => {
     const created = await fetch(`${base}/v1/calls`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ joinWebUrl: meeting.joinWebUrl, media: 'app' }) });
     expect(created.status, await created.clone().text()).toBe(201);
     const callId = ((await created.json()) as { id: string }).id;
-    await until('the call established', async () => ((await (await fetch(`${base}/v1/calls/${callId}`, { headers: auth })).json()) as { state?: string }).state === 'established' ? true : undefined, 30_000, diagnostics);
+    await until('the call established', async () => ((await (await fetch(`${base}/v1/calls/${callId}`, { headers: auth })).json()) as { state?: string }).state === 'established' ? true : undefined, 30_000, 200, diagnostics);
     // The media thread has loaded the configured engine's module: its hooks were created.
     const mediaThread = await until(
       'the media thread loading the pocketsphinx engine',
       () => [...loaded(log)].find(([thread, urls]) => thread !== 'main' && urls.some((u) => u.endsWith('/media/hooks/transcribe/pocketsphinx.ts') || u.endsWith('/media/hooks/transcribe/pocketsphinx.js')))?.[0],
       30_000,
+      200,
       diagnostics,
     );
 

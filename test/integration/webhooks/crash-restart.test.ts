@@ -10,36 +10,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, until } from '../../helpers/redis.js';
 import WebSocket from 'ws';
 import { startGraphEmulator, type GraphEmulator } from '../../../testing/index.js';
 import { newSecret, startReceiver, type Receiver } from './receiver.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => res(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, diagnostics: () => string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${diagnostics()}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 interface Delivery {
   seq: number;
@@ -112,7 +91,7 @@ describe('webhooks across a kill -9 of mediabot', () => {
     await until('the worker listening', () => {
       if (c.exitCode !== null) throw new Error(`mediabot start exited with ${c.exitCode}\n${diagnostics()}`);
       return /mediabot: listening on/.test(output) ? true : undefined;
-    }, 60_000, diagnostics);
+    }, 60_000, 150, diagnostics);
   }
 
   const api = async <T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
@@ -133,10 +112,10 @@ describe('webhooks across a kill -9 of mediabot', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const firstCall = created.body.id;
-    await until('the call established', async () => ((await api<{ state: string }>(`/v1/calls/${firstCall}`)).body.state === 'established' ? true : undefined), 30_000, diagnostics);
-    await until('participants joined queued', async () => ((await deliveries()).some((d) => d.type === 'participant.joined') ? true : undefined), 30_000, diagnostics);
+    await until('the call established', async () => ((await api<{ state: string }>(`/v1/calls/${firstCall}`)).body.state === 'established' ? true : undefined), 30_000, 150, diagnostics);
+    await until('participants joined queued', async () => ((await deliveries()).some((d) => d.type === 'participant.joined') ? true : undefined), 30_000, 150, diagnostics);
     // Some attempts refused, messages pending: now the crash.
-    await until('deliveries accepted on the call URL before the crash', () => (receiver.accepted().some((r) => r.path === '/call' && r.payload.type === 'participant.joined') ? true : undefined), 30_000, diagnostics);
+    await until('deliveries accepted on the call URL before the crash', () => (receiver.accepted().some((r) => r.path === '/call' && r.payload.type === 'participant.joined') ? true : undefined), 30_000, 150, diagnostics);
     const beforeKill = await deliveries();
     expect(beforeKill.filter((d) => d.status === 'pending').length).toBeGreaterThan(0);
     expect(beforeKill.filter((d) => d.status === 'delivered').length).toBeGreaterThan(0);
@@ -150,7 +129,7 @@ describe('webhooks across a kill -9 of mediabot', () => {
     const requestsAtRestart = receiver.requests.length;
     receiver.refuse = (_r, i) => i < requestsAtRestart + 2;
     await startWorker();
-    await until('the outbox drained after the restart', async () => ((await pending()) === 0 ? true : undefined), 60_000, diagnostics);
+    await until('the outbox drained after the restart', async () => ((await pending()) === 0 ? true : undefined), 60_000, 150, diagnostics);
 
     // A call after the restart, to its end: state, artifacts, recordings.
     const meeting2 = graph.emulator.createMeeting({ subject: 'webhooks 2', people: 1 });
@@ -160,11 +139,11 @@ describe('webhooks across a kill -9 of mediabot', () => {
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(second.body.id);
     const secondCall = second.body.id;
-    await until('the second call established', async () => ((await api<{ state: string }>(`/v1/calls/${secondCall}`)).body.state === 'established' ? true : undefined), 30_000, diagnostics);
+    await until('the second call established', async () => ((await api<{ state: string }>(`/v1/calls/${secondCall}`)).body.state === 'established' ? true : undefined), 30_000, 150, diagnostics);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await api(`/v1/calls/${secondCall}`, { method: 'DELETE' })).status).toBe(202);
-    await until('recording.ready queued', async () => ((await deliveries()).some((d) => d.callId === secondCall && d.type === 'recording.ready') ? true : undefined), 60_000, diagnostics);
-    await until('the outbox drained', async () => ((await pending()) === 0 ? true : undefined), 60_000, diagnostics);
+    await until('recording.ready queued', async () => ((await deliveries()).some((d) => d.callId === secondCall && d.type === 'recording.ready') ? true : undefined), 60_000, 150, diagnostics);
+    await until('the outbox drained', async () => ((await pending()) === 0 ? true : undefined), 60_000, 150, diagnostics);
 
     // Every signature verified; every outbox message arrived, and nothing else.
     expect(receiver.bad).toEqual([]);
@@ -218,7 +197,7 @@ describe('webhooks across a kill -9 of mediabot', () => {
     const replay = await api<Delivery>(`/v1/webhooks/deliveries/${target.id}/replay`, { method: 'POST' });
     expect(replay.status).toBe(202);
     expect(replay.body).toMatchObject({ id: target.id, status: 'pending' });
-    const replayed = await until('the replayed message', () => receiver.requests.slice(before).find((r) => r.id === target.id), 20_000, diagnostics);
+    const replayed = await until('the replayed message', () => receiver.requests.slice(before).find((r) => r.id === target.id), 20_000, 150, diagnostics);
     expect(replayed.verified).toBe(true);
     expect(JSON.parse(replayed.body)).toEqual(target.payload);
     expect((await api(`/v1/webhooks/deliveries/msg_nope/replay`, { method: 'POST' })).status).toBe(404);
@@ -291,17 +270,18 @@ describe('webhooks across a kill -9 of mediabot', () => {
         return s.state === 'created' ? s : undefined;
       },
       40_000,
+      150,
       diagnostics,
     );
     expect(Date.now()).toBeGreaterThanOrEqual(joinAt.getTime());
     const callId = done.callId!;
-    await until('the scheduled call established', async () => ((await api<{ state: string }>(`/v1/calls/${callId}`)).body.state === 'established' ? true : undefined), 30_000, diagnostics);
-    const own = await until('its webhook on its own URL', () => receiver.accepted().find((a) => a.path === '/scheduled' && a.payload.data['callId'] === callId && a.payload.data['state'] === 'established'), 30_000, diagnostics);
+    await until('the scheduled call established', async () => ((await api<{ state: string }>(`/v1/calls/${callId}`)).body.state === 'established' ? true : undefined), 30_000, 150, diagnostics);
+    const own = await until('its webhook on its own URL', () => receiver.accepted().find((a) => a.path === '/scheduled' && a.payload.data['callId'] === callId && a.payload.data['state'] === 'established'), 30_000, 150, diagnostics);
     expect(own.payload.data['metadata']).toEqual({ ticket: 'T-3' });
     const liveOfCall = await until('live events of the call', () => {
       const l = live.filter((m) => m['callId'] === callId);
       return l.some((m) => m['type'] === 'call.state') ? l : undefined;
-    }, 20_000, diagnostics);
+    }, 20_000, 150, diagnostics);
     for (const m of liveOfCall) expect(m['metadata']).toEqual({ ticket: 'T-3' });
     socket.close();
     // Created once, not joined again by the restart.
