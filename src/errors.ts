@@ -100,6 +100,9 @@ export const ERROR_CODES = {
   MEDIABOT_FLEET_UNAVAILABLE: { http: 503, doc: 'The call is not this instance\'s and the fleet registry (Redis) cannot be reached to find its owner' },
   MEDIABOT_FLEET_FULL: { http: 503, doc: 'Every instance of the fleet is at MEDIABOT_MAX_CALLS or draining' },
   MEDIABOT_WORKER_LOST: { http: 503, doc: 'The instance that owned the call stopped without hanging up; another instance hung the call up (a call end reason, and the answer for such a call\'s routes)' },
+  // object storage (MEDIABOT_STORAGE_URL)
+  MEDIABOT_STORAGE_FAILED: { http: 502, doc: 'The object storage (Azure Blob Storage, S3) refused or did not answer an upload, listing, signed URL or deletion' },
+  MEDIABOT_STORAGE_MISMATCH: { http: 502, doc: 'An uploaded object is missing or differs in size or MD5 from the local file; the upload is retried and the local file kept' },
 } as const satisfies Record<`MEDIABOT_${string}`, ErrorCodeInfo>;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES;

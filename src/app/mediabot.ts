@@ -64,6 +64,9 @@ import { composeCallSettings, composeWebhooks } from './webhooks.js';
 import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
+import { composeStorage, uploadArtifactsOf } from './storage.js';
+import type { StorageService } from '../storage/service.js';
+import type { RetryPolicy } from '../storage/uploader.js';
 import { clusterSettings } from '../cluster/settings.js';
 
 export interface MediabotOptions {
@@ -80,6 +83,8 @@ export interface MediabotOptions {
   subscribeCallRecords?: boolean;
   /** Fetching Teams' meeting artifacts (MEDIABOT_FETCH_MEETING_ARTIFACTS): how long to keep asking Graph after a meeting, and between attempts (defaults 30 min, 30 s). */
   meetingArtifacts?: { waitMs?: number; pollMs?: number };
+  /** Object storage uploads (MEDIABOT_STORAGE_URL): delays between attempts and attempts before giving up (defaults 2 s doubling to 5 min, 12). */
+  storageRetry?: Partial<RetryPolicy>;
 }
 
 /** A composed mediabot with its parts, for the CLI and tests; the public API narrows it to `Mediabot`. */
@@ -96,6 +101,8 @@ export interface ComposedMediabot extends Mediabot {
   caPem: string | undefined;
   /** The WebSocket media ingresses on the main port: /media/acs and /media/bridge. */
   ingress: WorkerIngress;
+  /** Object storage (MEDIABOT_STORAGE_URL): uploads, signed URLs, `deleteCall`. */
+  storage: StorageService;
 }
 
 async function freePort(host: string): Promise<number> {
@@ -376,8 +383,15 @@ async function assemble(
   events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
 
+  // Call artifacts to object storage (MEDIABOT_STORAGE_URL): queued when written, uploaded with retries.
+  let publishWebhook: ((callId: string, recordings: Array<Record<string, unknown>>) => void) | null = null;
+  const storage = await composeStorage({ cfg, db, registry: metrics.registry, logger: log, ...(opts.storageRetry !== undefined ? { retry: opts.storageRetry } : {}), publish: (callId, recordings) => publishWebhook?.(callId, recordings) });
+  cleanups.push(() => storage.stop());
+  uploadArtifactsOf(service, storage, log);
+
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
-  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log, recordingReadyAfterUpload: storage.remote });
+  publishWebhook = (callId, recordings) => void webhooks.api.publish(callId, 'recording.ready', { recordings, at: new Date().toISOString() });
   cleanups.push(() => webhooks.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
@@ -435,7 +449,7 @@ async function assemble(
     ],
     v1PreHandlers: inFleet ? [inFleet.preHandler] : [],
     v1Plugins: [
-      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
+      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests, storage } },
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
       { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
     ],
@@ -487,6 +501,8 @@ async function assemble(
       void validator.warm();
       // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
       webhooks.start();
+      // Uploads an earlier run left (interrupted ones are redone) resume, as new ones start.
+      storage.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -522,5 +538,6 @@ async function assemble(
     metrics,
     caPem,
     ingress,
+    storage,
   };
 }

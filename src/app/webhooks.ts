@@ -70,6 +70,8 @@ export function composeWebhooks(o: {
   metrics: Registry;
   subscribe: (listener: (e: LiveEvent) => void) => () => void;
   logger: Logger;
+  /** Files go to an object storage: it publishes recording.ready once they are uploaded. */
+  recordingReadyAfterUpload?: boolean;
 }): Webhooks {
   const log = o.logger.child({ component: 'webhooks' });
   const secret = o.cfg.webhooks.secret;
@@ -83,6 +85,7 @@ export function composeWebhooks(o: {
           settings: (callId) => o.perCall.store.settings(callId),
           speakerName: (callId, sourceId) => o.service.speakers(callId).find((s) => s.sourceId === sourceId)?.displayName ?? null,
           recordings: (callId) => o.service.artifacts(callId)?.recordings ?? [],
+          recordingReadyAfterUpload: o.recordingReadyAfterUpload === true,
           logger: log,
         });
   if (publisher) {

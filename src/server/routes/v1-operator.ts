@@ -6,12 +6,13 @@
  */
 import { dirname } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { MediabotError } from '../../errors.js';
+import { MediabotError, isMediabotError } from '../../errors.js';
 import type { CallService, TargetInput } from '../../calls/service.js';
 import type { PromptStore } from '../../calls/prompts.js';
 import { LEAVE_SCHEMA, type LeaveOverride } from '../../calls/leave/input.js';
 import { isServableFile, openRegularFileUnder } from '../../util/safe-path.js';
 import type { CallRequests } from '../../calls/call-requests.js';
+import type { RecordingEntry } from '../../calls/types.js';
 import { callCreateSettingsProperties, callJson, callRequestSettings, type CallCreateSettingsBody } from './v1-calls.js';
 
 export interface V1OperatorRoutesOptions {
@@ -20,6 +21,8 @@ export interface V1OperatorRoutesOptions {
   recordingsRoot?: string;
   /** dedupKey and joinAt (call-requests.ts); without it, requests carrying them are refused. */
   requests?: CallRequests;
+  /** Object storage: uploaded recordings are listed with signed URLs, and downloaded by a redirect once the local copy is gone. */
+  storage?: { uploadedRecordings(callId: string): Promise<Array<RecordingEntry & { url: string; expiresAt: string }>> };
 }
 
 const errorSchema = {
@@ -176,7 +179,12 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
         if (path !== null && (await isServableFile(opts.recordingsRoot ?? dirname(dirname(path)), path))) list.push(r);
       }
       const base = `/v1/calls/${encodeURIComponent(request.params.id)}/recordings/`;
-      return { recordings: list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) })) };
+      const local: Array<Record<string, unknown> & { file: string }> = list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) }));
+      if (!opts.storage) return { recordings: local };
+      // Uploaded ones carry their signed URL (and are listed even once the local copy is gone).
+      const uploaded = new Map((await opts.storage.uploadedRecordings(request.params.id)).map((r) => [r.file, r]));
+      const merged = [...local.map((r) => uploaded.get(r.file) ?? r), ...[...uploaded.values()].filter((u) => !local.some((r) => r.file === u.file))];
+      return { recordings: merged.sort((a, b) => a.file.localeCompare(b.file)) };
     },
   );
 
@@ -191,7 +199,16 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
       },
     },
     async (request, reply) => {
-      const path = await calls.recordingPath(request.params.id, request.params.file);
+      const path = await calls.recordingPath(request.params.id, request.params.file).catch((err: unknown) => {
+        if (!opts.storage || !isMediabotError(err) || err.code !== 'MEDIABOT_NOT_FOUND') throw err;
+        return null;
+      });
+      if (path === null) {
+        // The local copy was removed after its upload: a redirect to a signed, time-limited URL.
+        const hit = (await opts.storage!.uploadedRecordings(request.params.id)).find((r) => r.file === request.params.file);
+        if (!hit) throw new MediabotError('MEDIABOT_NOT_FOUND', `no recording ${request.params.file} for call ${request.params.id}`);
+        return reply.header('cache-control', 'no-store').redirect(hit.url, 302);
+      }
       // lstat/realpath/O_NOFOLLOW: a symlink placed in the folder is never followed.
       const { handle, size } = await openRegularFileUnder(opts.recordingsRoot ?? dirname(dirname(path)), path);
       const type = path.endsWith('.wav') ? 'audio/wav' : 'audio/ogg';
