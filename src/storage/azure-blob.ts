@@ -8,7 +8,8 @@ import { checkStored, storageError, type ObjectStorage, type PutResult, type Sto
 /** Blocks of 8 MiB: one Put Block each, its MD5 checked by the service on receipt. */
 const BLOCK_BYTES = 8 * 1024 * 1024;
 // Integrity is checked with per-block MD5s (below), which every Blob service and emulator speaks.
-const CLIENT_OPTIONS = { uploadContentChecksumAlgorithm: 'None', downloadContentChecksumAlgorithm: 'None' } as const;
+// Few tries per request: the upload queue retries with its own backoff.
+const CLIENT_OPTIONS = { uploadContentChecksumAlgorithm: 'None', downloadContentChecksumAlgorithm: 'None', retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 120_000 } } as const;
 
 /**
  * Uploads a file as staged blocks, each with its MD5 (the service refuses a block whose bytes do
