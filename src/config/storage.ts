@@ -113,6 +113,8 @@ function parseStorageTarget(get: (k: string) => string | undefined): StorageTarg
   }
   if (u.username !== '' || u.password !== '') throw invalid(URL_VAR, shown, 'a URL without credentials (give them in MEDIABOT_STORAGE_AZURE_* or MEDIABOT_STORAGE_S3_*)');
   if (u.hash !== '') throw invalid(URL_VAR, shown, 'a URL without a #fragment');
+  // The URL parser would quietly resolve `..`: refuse it rather than write somewhere unexpected.
+  if (/(^|\/)(\.|%2e){1,2}(\/|$|\?)/i.test(raw.replace(/^[a-z0-9+.-]+:\/\//i, ''))) throw invalid(URL_VAR, shown, 'a key prefix of plain segments (no . or ..)');
   switch (u.protocol) {
     case 'azure-blob:':
       return azureByName(u, shown, get);
