@@ -107,7 +107,8 @@ export class StorageService implements MediabotStorage {
       callId,
       () => {
         const rows = this.o.store.ofCall(callId);
-        return rows.length > 0 && rows.every((r) => r.status === 'done' || r.status === 'failed') ? rows.map(publicRow) : undefined;
+        const settled = rows.length > 0 && rows.every((r) => r.status === 'done' || r.status === 'failed') && !this.uploader!.busy(callId);
+        return settled ? rows.map(publicRow) : undefined;
       },
       timeoutMs,
     );

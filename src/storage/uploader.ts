@@ -107,6 +107,12 @@ export class Uploader {
     return this.changed.on(listener);
   }
 
+  /** Whether an upload of the call is in flight (its row may already say done while its local copy is being removed). */
+  busy(callId: string): boolean {
+    const k = callId.toLowerCase();
+    return [...this.inFlight.values()].some((f) => f.callId.toLowerCase() === k);
+  }
+
   /** Waits for the uploads of a call that are in flight now (before deleting its objects). */
   async settleInFlight(callId: string): Promise<void> {
     const k = callId.toLowerCase();
