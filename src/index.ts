@@ -29,7 +29,7 @@ export type { CallInfo, CallStateFilter, JoinInput, MediabotCalls, ParticipantIn
 export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-api.js';
 export type { MediabotWebhooks, WebhookDelivery, WebhookEventType } from './webhooks/api.js';
 export type { CallSettings } from './calls/call-settings.js';
-export type { MediabotStorage, StorageUpload, SignedUrl, UploadKind, UploadStatus } from './storage/api.js';
+export type { MediabotStorage, StorageUpload, StoredRecording, SignedUrl, UploadKind, UploadStatus } from './storage/api.js';
 export type { StorageSettings, StorageTarget } from './config/storage.js';
 
 // The fastify app on its own (it never listens), e.g. to mount mediabot's routes in tests with inject().

@@ -7,7 +7,7 @@
 import type { Registry } from 'prom-client';
 import type { MediabotConfig } from '../config/config.js';
 import type { CallService } from '../calls/service.js';
-import type { RecordingEntry } from '../calls/types.js';
+import type { StoredRecording } from '../storage/api.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import { StorageUploadStore } from '../store/storage-uploads.js';
@@ -45,7 +45,7 @@ export async function composeStorage(o: ComposeStorageOptions): Promise<StorageS
 }
 
 /** Uploaded recordings with their signed URLs; any not uploaded (given up) with the worker's own route. */
-function recordingReadyList(callId: string, uploaded: UploadedRecording[], notUploaded: RecordingEntry[]): Array<Record<string, unknown>> {
+function recordingReadyList(callId: string, uploaded: UploadedRecording[], notUploaded: StoredRecording[]): Array<Record<string, unknown>> {
   const base = `/v1/calls/${encodeURIComponent(callId)}/recordings/`;
   return [...uploaded.map((r) => ({ ...r, stored: true })), ...notUploaded.map((r) => ({ ...r, url: base + encodeURIComponent(r.file), expiresAt: null, stored: false }))].sort((a, b) => String(a.file).localeCompare(String(b.file)));
 }

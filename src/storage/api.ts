@@ -26,6 +26,15 @@ export interface StorageUpload {
   localRemoved: boolean;
 }
 
+/** A recording as the recordings API lists it (the call service's RecordingEntry). */
+export interface StoredRecording {
+  file: string;
+  sourceId: string;
+  speaker: string | null;
+  format: 'ogg' | 'wav';
+  bytes: number;
+}
+
 /** A time-limited download URL. */
 export interface SignedUrl {
   url: string;

@@ -3,11 +3,10 @@
  * (Uploader), signs download URLs, deletes a call's objects. With local storage it does nothing
  * and every query answers "nothing uploaded".
  */
-import type { RecordingEntry } from '../calls/types.js';
 import type { Logger } from '../logger.js';
 import type { StorageUploadStore, UploadRow } from '../store/storage-uploads.js';
 import type { Registry } from 'prom-client';
-import type { MediabotStorage, SignedUrl, StorageUpload } from './api.js';
+import type { MediabotStorage, SignedUrl, StorageUpload, StoredRecording } from './api.js';
 import { artifactKey, callKeyPrefix, contentTypeOf, recordingKey } from './keys.js';
 import type { ObjectStorage } from './object-storage.js';
 import { Uploader, waitForCall, type RetryPolicy } from './uploader.js';
@@ -17,11 +16,11 @@ export interface CallFiles {
   callId: string;
   /** Absolute paths of the call's output files (call.json, transcript, analytics…). */
   files: readonly string[];
-  recordings: ReadonlyArray<{ entry: RecordingEntry; path: string }>;
+  recordings: ReadonlyArray<{ entry: StoredRecording; path: string }>;
 }
 
 /** An uploaded recording with its signed URL. */
-export type UploadedRecording = RecordingEntry & SignedUrl;
+export type UploadedRecording = StoredRecording & SignedUrl;
 
 export interface StorageServiceOptions {
   store: StorageUploadStore;
@@ -36,7 +35,7 @@ export interface StorageServiceOptions {
   retry?: Partial<RetryPolicy>;
   registry?: Registry;
   /** A call's uploads settled: its uploaded recordings with signed URLs, and the names of those not uploaded. */
-  onRecordingsSettled?: (callId: string, uploaded: UploadedRecording[], notUploaded: RecordingEntry[]) => void;
+  onRecordingsSettled?: (callId: string, uploaded: UploadedRecording[], notUploaded: StoredRecording[]) => void;
   logger: Logger;
 }
 
@@ -150,7 +149,7 @@ export class StorageService implements MediabotStorage {
   }
 }
 
-function recordingEntry(r: UploadRow): RecordingEntry {
+function recordingEntry(r: UploadRow): StoredRecording {
   const m = r.meta ?? {};
   return {
     file: r.file,

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMediabot } from '../../../src/app/mediabot.js';
+import { createMediabot, type ComposedMediabot } from '../../../src/app/mediabot.js';
 import { silentLogger } from '../../../src/logger.js';
 import { testConfig, until } from '../app/helpers.js';
 import { newSecret, startReceiver, type Receiver } from '../webhooks/receiver.js';
@@ -102,8 +102,8 @@ describe.each(backends)('a recorded call with storage in %s', (_name, storageEnv
     }
 
     // The operator API: the listing carries signed URLs, the download route redirects to one.
-    const api = await (await fetch(`${bot.url}/v1/calls/${call.id}/recordings`)).json();
-    expect(api.recordings.map((r: any) => r.file).sort()).toEqual(listed.map((r) => r.file).sort());
+    const api = (await (await fetch(`${bot.url}/v1/calls/${call.id}/recordings`)).json()) as { recordings: Array<{ file: string; url: string }> };
+    expect(api.recordings.map((r) => r.file).sort()).toEqual(listed.map((r) => r.file).sort());
     for (const r of api.recordings) expect(new URL(r.url).hostname).toBe('127.0.0.1');
     const file = artifacts.recordings[0]!.file;
     const redirect = await fetch(`${bot.url}/v1/calls/${call.id}/recordings/${file}`, { redirect: 'manual' });
