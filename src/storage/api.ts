@@ -53,6 +53,8 @@ export interface MediabotStorage {
    * after its retries); at once with [] for local storage. MEDIABOT_OPERATION_TIMEOUT after `timeoutMs` (default 5 min).
    */
   whenUploaded(callId: string, timeoutMs?: number): Promise<StorageUpload[]>;
+  /** The call's uploaded recordings, each with a fresh signed `url` and its `expiresAt` (what GET /v1/calls/:id/recordings lists for them). */
+  recordings(callId: string): Promise<Array<StoredRecording & SignedUrl>>;
   /** A signed, time-limited URL for an uploaded file of a call (a recording's name, or `call.json`…), else null. */
   downloadUrl(callId: string, file: string): Promise<SignedUrl | null>;
   /** Deletes every object of the call from the storage and forgets its uploads; returns the keys deleted ([] for local storage). */

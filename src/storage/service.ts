@@ -120,7 +120,7 @@ export class StorageService implements MediabotStorage {
   }
 
   /** The call's uploaded recordings with signed URLs (for the recordings API). */
-  async uploadedRecordings(callId: string): Promise<UploadedRecording[]> {
+  async recordings(callId: string): Promise<UploadedRecording[]> {
     if (!this.o.storage) return [];
     const rows = this.o.store.ofCall(callId).filter((r) => r.kind === 'recording' && r.status === 'done');
     return Promise.all(rows.map(async (r) => ({ ...recordingEntry(r), ...(await this.sign(r.key)) })));

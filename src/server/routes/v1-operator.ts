@@ -22,7 +22,7 @@ export interface V1OperatorRoutesOptions {
   /** dedupKey and joinAt (call-requests.ts); without it, requests carrying them are refused. */
   requests?: CallRequests;
   /** Object storage: uploaded recordings are listed with signed URLs, and downloaded by a redirect once the local copy is gone. */
-  storage?: { uploadedRecordings(callId: string): Promise<Array<RecordingEntry & { url: string; expiresAt: string }>> };
+  storage?: { recordings(callId: string): Promise<Array<RecordingEntry & { url: string; expiresAt: string }>> };
 }
 
 const errorSchema = {
@@ -182,7 +182,7 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
       const local: Array<Record<string, unknown> & { file: string }> = list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) }));
       if (!opts.storage) return { recordings: local };
       // Uploaded ones carry their signed URL (and are listed even once the local copy is gone).
-      const uploaded = new Map((await opts.storage.uploadedRecordings(request.params.id)).map((r) => [r.file, r]));
+      const uploaded = new Map((await opts.storage.recordings(request.params.id)).map((r) => [r.file, r]));
       const merged = [...local.map((r) => uploaded.get(r.file) ?? r), ...[...uploaded.values()].filter((u) => !local.some((r) => r.file === u.file))];
       return { recordings: merged.sort((a, b) => a.file.localeCompare(b.file)) };
     },
@@ -205,7 +205,7 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
       });
       if (path === null) {
         // The local copy was removed after its upload: a redirect to a signed, time-limited URL.
-        const hit = (await opts.storage!.uploadedRecordings(request.params.id)).find((r) => r.file === request.params.file);
+        const hit = (await opts.storage!.recordings(request.params.id)).find((r) => r.file === request.params.file);
         if (!hit) throw new MediabotError('MEDIABOT_NOT_FOUND', `no recording ${request.params.file} for call ${request.params.id}`);
         return reply.header('cache-control', 'no-store').redirect(hit.url, 302);
       }

@@ -105,6 +105,8 @@ describe.each(backends)('a recorded call with storage in %s', (_name, storageEnv
     const api = (await (await fetch(`${bot.url}/v1/calls/${call.id}/recordings`)).json()) as { recordings: Array<{ file: string; url: string }> };
     expect(api.recordings.map((r) => r.file).sort()).toEqual(listed.map((r) => r.file).sort());
     for (const r of api.recordings) expect(new URL(r.url).hostname).toBe('127.0.0.1');
+    // The same in code.
+    expect((await bot.storage.recordings(call.id)).map((r) => r.file).sort()).toEqual(api.recordings.map((r) => r.file).sort());
     const file = artifacts.recordings[0]!.file;
     const redirect = await fetch(`${bot.url}/v1/calls/${call.id}/recordings/${file}`, { redirect: 'manual' });
     expect(redirect.status).toBe(302);
