@@ -27,8 +27,8 @@ export interface ComposeStorageOptions {
 
 export async function composeStorage(o: ComposeStorageOptions): Promise<StorageService> {
   const target = o.cfg.storage.target;
-  const storage = await openObjectStorage(target);
   const log = o.logger.child({ component: 'storage' });
+  const storage = await openObjectStorage(target, log);
   if (storage) log.info({ location: storage.location, keepLocal: o.cfg.storage.keepLocal }, 'call artifacts are uploaded to object storage');
   return new StorageService({
     store: new StorageUploadStore(o.db),

@@ -3,9 +3,10 @@ import { createReadStream } from 'node:fs';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Target } from '../config/storage.js';
+import type { Logger } from '../logger.js';
 import { checkStored, fileDigest, storageError, type ObjectStorage, type PutResult, type StoredObject } from './object-storage.js';
 
-export function createS3Storage(t: S3Target): ObjectStorage {
+export function createS3Storage(t: S3Target, log?: Logger): ObjectStorage {
   const config: S3ClientConfig = {
     region: t.region,
     forcePathStyle: t.forcePathStyle,
@@ -13,6 +14,8 @@ export function createS3Storage(t: S3Target): ObjectStorage {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 2,
+    // The SDK's own notes (otherwise on the console) at debug: the upload queue logs each failure itself.
+    logger: { debug: () => undefined, info: () => undefined, warn: (...a: unknown[]) => log?.debug({ sdk: a.map(String).join(' ') }, 's3 client'), error: (...a: unknown[]) => log?.debug({ sdk: a.map(String).join(' ') }, 's3 client') },
   };
   if (t.endpoint !== undefined) config.endpoint = t.endpoint;
   if (t.accessKeyId !== undefined && t.secretAccessKey !== undefined) config.credentials = { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey };

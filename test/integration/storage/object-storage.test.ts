@@ -51,6 +51,13 @@ const backends: Array<[string, () => Promise<{ storage: ObjectStorage; server: A
     },
   ],
   [
+    'Azure Blob Storage by URL and account key (Azurite)',
+    async () => {
+      const cfg = parseStorageSettings((k) => ({ MEDIABOT_STORAGE_URL: `${azurite.url}/mediabot-by-url/unit`, MEDIABOT_STORAGE_AZURE_ACCOUNT_KEY: AZURITE_KEY })[k]);
+      return { storage: (await openObjectStorage(cfg.target))!, server: azurite };
+    },
+  ],
+  [
     'S3 (s3rver)',
     async () => {
       const cfg = parseStorageSettings(
