@@ -14,6 +14,8 @@ export function createS3Storage(t: S3Target, log?: Logger): ObjectStorage {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 2,
+    // A server that takes the connection and never answers must not hold an upload (and shutdown) forever.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
     // The SDK's own notes (otherwise on the console) at debug: the upload queue logs each failure itself.
     logger: { debug: () => undefined, info: () => undefined, warn: (...a: unknown[]) => log?.debug({ sdk: a.map(String).join(' ') }, 's3 client'), error: (...a: unknown[]) => log?.debug({ sdk: a.map(String).join(' ') }, 's3 client') },
   };

@@ -84,13 +84,18 @@ export class Uploader {
     this.kick();
   }
 
-  /** Stops taking new uploads and waits for those in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking new uploads and waits for those in flight, at most `waitMs`: one still going then
+   * stays `uploading` in the queue and is redone by the next start.
+   */
+  async stop(waitMs = 10_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.pumping;
-    await Promise.all([...this.inFlight.values()].map((f) => f.done));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, waitMs)));
+    await Promise.race([Promise.all([this.pumping, ...[...this.inFlight.values()].map((f) => f.done)]), deadline]);
+    clearTimeout(timer);
   }
 
   /** Queues files (one call's, usually) and starts on them. */
@@ -149,7 +154,8 @@ export class Uploader {
     while (!this.stopped) {
       const rows = this.o.store.due(this.now(), this.concurrency);
       if (rows.length === 0) return;
-      await Promise.all(rows.map((r) => this.attempt(r)));
+      // An attempt that outlives stop() may find the database closed: logged, never an unhandled rejection.
+      await Promise.all(rows.map((r) => this.attempt(r).catch((err: unknown) => this.o.logger.warn({ err, callId: r.callId }, 'storage upload attempt failed'))));
     }
   }
 
