@@ -6,8 +6,13 @@ export function callSegment(callId: string): string {
   return callId.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
+/** Where every call's objects are: `<prefix>/calls/`. */
+export function callsKeyPrefix(prefix: string): string {
+  return `${prefix !== '' ? `${prefix}/` : ''}calls/`;
+}
+
 export function callKeyPrefix(prefix: string, callId: string): string {
-  return `${prefix !== '' ? `${prefix}/` : ''}calls/${callSegment(callId)}/`;
+  return `${callsKeyPrefix(prefix)}${callSegment(callId)}/`;
 }
 
 export function artifactKey(prefix: string, callId: string, file: string): string {

@@ -128,10 +128,13 @@ export class StorageService implements MediabotStorage {
 
   async deleteCall(callId: string): Promise<string[]> {
     if (!this.o.storage || !this.uploader) return [];
+    // Keys keep the call id's case as it was queued; the id given may differ in case only.
+    const prefixes = new Set([callId, ...this.o.store.ofCall(callId).map((r) => r.callId)].map((id) => callKeyPrefix(this.o.prefix, id)));
     // Rows first, so nothing new starts for the call; then what is in flight ends before the objects go.
     const forgotten = this.o.store.forgetCall(callId);
     await this.uploader.settleInFlight(callId);
-    const keys = await this.o.storage.deletePrefix(callKeyPrefix(this.o.prefix, callId));
+    const keys: string[] = [];
+    for (const p of prefixes) keys.push(...(await this.o.storage.deletePrefix(p)));
     this.o.logger.info({ callId, objects: keys.length, uploads: forgotten }, 'call objects deleted from storage');
     return keys;
   }

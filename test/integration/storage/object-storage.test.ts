@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStorageSettings } from '../../../src/config/storage.js';
 import { openObjectStorage } from '../../../src/storage/open.js';
+import { checkStorage } from '../../../src/storage/check.js';
 import type { ObjectStorage } from '../../../src/storage/object-storage.js';
 import { AZURITE_KEY, removeS3rverFolder, S3RVER_KEY_ID, S3RVER_SECRET, startAzurite, startS3rver, type Azurite, type S3Server } from '../../helpers/storage-servers.js';
 
@@ -130,4 +131,20 @@ describe.each(backends)('%s', (_name, open) => {
     }
     await storage.close();
   }, 60_000);
+});
+
+describe('the doctor\'s storage check', () => {
+  it('says local, reachable, or why not', async () => {
+    expect(await checkStorage({ kind: 'local' }, '/srv/mediabot')).toMatchObject({ ok: null });
+    const s3Target = parseStorageSettings(
+      (k) => ({ MEDIABOT_STORAGE_URL: `s3://calls-bucket/doctor?endpoint=${encodeURIComponent(s3.url)}&forcePathStyle=true`, MEDIABOT_STORAGE_S3_ACCESS_KEY_ID: S3RVER_KEY_ID, MEDIABOT_STORAGE_S3_SECRET_ACCESS_KEY: S3RVER_SECRET })[k],
+    ).target;
+    expect(await checkStorage(s3Target, '/unused')).toEqual({ ok: true, detail: 's3://calls-bucket/doctor answers (0 objects under doctor/calls/)' });
+    const missing = parseStorageSettings((k) => ({ MEDIABOT_STORAGE_URL: `s3://no-such-bucket?endpoint=${encodeURIComponent(s3.url)}&forcePathStyle=true`, MEDIABOT_STORAGE_S3_ACCESS_KEY_ID: S3RVER_KEY_ID, MEDIABOT_STORAGE_S3_SECRET_ACCESS_KEY: S3RVER_SECRET })[k]).target;
+    const bad = await checkStorage(missing, '/unused');
+    expect(bad.ok).toBe(false);
+    expect(bad.detail).toMatch(/MEDIABOT_STORAGE_FAILED.*NoSuchBucket/);
+    const azureTarget = parseStorageSettings((k) => ({ MEDIABOT_STORAGE_URL: 'azure-blob://mediabot-test/unit', MEDIABOT_STORAGE_AZURE_CONNECTION_STRING: azurite.connectionString })[k]).target;
+    expect(await checkStorage(azureTarget, '/unused')).toMatchObject({ ok: true });
+  }, 30_000);
 });
