@@ -37,6 +37,7 @@ export function composeRetention(o: {
   const log = o.logger.child({ component: 'retention' });
   const deleter = new CallDataDeleter({
     dataDir: o.cfg.dataDir,
+    db: o.db,
     speech: o.speech,
     settings: o.perCall.store,
     // The table exists whether or not webhooks are on (a call's messages are deleted with it).
