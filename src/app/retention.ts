@@ -6,7 +6,7 @@
 import type { MediabotConfig } from '../config/config.js';
 import type { CallService } from '../calls/service.js';
 import type { Logger } from '../logger.js';
-import { CallDataDeleter, type RemoteCallStore } from '../retention/call-data.js';
+import { CallDataDeleter, type CallRowsStore, type RemoteCallStore } from '../retention/call-data.js';
 import { DeletionLog } from '../retention/deletion-log.js';
 import { RetentionSweeper } from '../retention/schedule.js';
 import type { Database } from '../store/db.js';
@@ -32,6 +32,8 @@ export function composeRetention(o: {
   events: MediabotEvents;
   webhooks: Webhooks;
   remote: RemoteCallStore | undefined;
+  /** Other features' tables with rows of calls. */
+  moreRows?: readonly CallRowsStore[];
   logger: Logger;
 }): Retention {
   const log = o.logger.child({ component: 'retention' });
@@ -49,6 +51,7 @@ export function composeRetention(o: {
       forget: (id) => o.service.forgetCall(id),
     },
     ...(o.remote !== undefined ? { remote: o.remote } : {}),
+    ...(o.moreRows !== undefined ? { moreRows: o.moreRows } : {}),
     onDeleted: (record, call) => {
       // Cached settings and metadata of the call are gone with its rows.
       o.perCall.changed(record.callId);

@@ -27,6 +27,11 @@ export interface RemoteCallStore {
   deleteCall(callId: string): Promise<string[]>;
 }
 
+/** Another store with rows of calls (a feature's own table): deletes one call's rows, returns the count per table. */
+export interface CallRowsStore {
+  deleteCall(callId: string): Record<string, number>;
+}
+
 /** What the live side (the call service) knows of a call. */
 export interface LiveCallsPort {
   /** `live` while the call is up, `writing` while its artifacts are being written, else null. */
@@ -48,6 +53,8 @@ export interface CallDataOptions {
   calls: LiveCallsPort;
   /** Object storage, when configured. */
   remote?: RemoteCallStore;
+  /** More tables with rows of calls, deleted in the same step as the stores above. */
+  moreRows?: readonly CallRowsStore[];
   /** After a deletion was logged (complete or not): the call's own webhook URL, read before its settings were deleted. */
   onDeleted?: (record: DeletionRecord, call: { webhookUrl: string | null }) => void;
   now?: () => Date;
@@ -129,6 +136,7 @@ export class CallDataDeleter {
       const speech = this.o.speech.deleteCall(callId);
       recordingPaths = speech.recordingPaths;
       rows = { ...speech.rows, ...this.o.settings.deleteCall(callId), webhook_outbox: this.o.outbox.deleteCall(callId) };
+      for (const more of this.o.moreRows ?? []) for (const [table, n] of Object.entries(more.deleteCall(callId))) rows[table] = (rows[table] ?? 0) + n;
     } catch (err) {
       failed.push('rows');
       this.o.logger.error({ err, callId }, 'deleting the call\'s rows failed');

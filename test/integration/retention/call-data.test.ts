@@ -254,6 +254,25 @@ describe('deleting one call\'s data', () => {
     expect(log.list({ callId: 'call-fail' }).map((x) => x.complete)).toEqual([true, false]);
   });
 
+  it('deletes the rows of other features\' tables given as moreRows', async () => {
+    db.exec('CREATE TABLE feature_notes (call_id TEXT NOT NULL, note TEXT NOT NULL)');
+    db.prepare('INSERT INTO feature_notes VALUES (?, ?), (?, ?), (?, ?)').run('call-x', 'one', 'call-x', 'two', 'call-y', 'three');
+    const withMore = new CallDataDeleter({
+      dataDir: dir,
+      db,
+      speech,
+      settings,
+      outbox,
+      log,
+      calls,
+      moreRows: [{ deleteCall: (id) => ({ feature_notes: db.prepare('DELETE FROM feature_notes WHERE call_id = ?').run(id).changes }) }],
+      logger: silentLogger,
+    });
+    const r = await withMore.delete('call-x', 'request');
+    expect(r.deleted.rows['feature_notes']).toBe(2);
+    expect((db.prepare('SELECT call_id FROM feature_notes').all() as Array<{ call_id: string }>).map((x) => x.call_id)).toEqual(['call-y']);
+  });
+
   it('runs one deletion of a call at a time', async () => {
     await seedCall('call-twice', T0, 'two requests at once');
     const [x, y] = await Promise.all([deleter.delete('call-twice', 'request'), deleter.delete('call-twice', 'request')]);
