@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import WebSocket from 'ws';
-import { startMediabot, type ComposedMediabot } from '../../../src/app/mediabot.js';
+import { createMediabot, startMediabot, type ComposedMediabot } from '../../../src/app/mediabot.js';
 import { silentLogger } from '../../../src/logger.js';
 import { until } from '../../helpers/redis.js';
 import { FolderObjectStore } from '../retention/folder-store.js';
@@ -248,4 +249,43 @@ describe('DELETE /v1/calls/:id/data', () => {
     expect(Object.keys(spec.paths['/v1/calls/{id}/data'] ?? {})).toContain('delete');
     expect(Object.keys(spec.paths['/v1/deletions'] ?? {})).toContain('get');
   });
+});
+
+describe('deleting the data of a call whose Teams artifacts are still being fetched', () => {
+  it('stops the fetch first, so nothing is written into the deleted folder', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    // Graph (the emulator) has the meeting's artifacts only 3 s after the call ends.
+    const slow = await createMediabot(testConfig({ MEDIABOT_TRANSCRIBER: 'none', MEDIABOT_FETCH_MEETING_ARTIFACTS: 'on' }), {
+      logger,
+      emulatorOptions: { timing: { establishMs: 30, callRecordDelayMs: 3000 } },
+      meetingArtifacts: { pollMs: 100, waitMs: 60_000 },
+    });
+    try {
+      await slow.listen();
+      const meeting = slow.emulator!.createMeeting({ people: 0, endWhenEmpty: false });
+      const established = slow.events.next('call.state', (e) => e.state === 'established', 30_000);
+      const call = await slow.calls.join({ joinWebUrl: meeting.joinWebUrl, media: 'service' });
+      await established;
+      await slow.calls.hangUp(call.id);
+      const { dir } = await slow.calls.whenFinalized(call.id, 30_000);
+      await expect(slow.calls.meetingArtifacts(call.id)).rejects.toMatchObject({ code: 'MEDIABOT_NOT_FOUND', message: expect.stringContaining('being fetched') });
+      const stored: unknown[] = [];
+      slow.events.on('call.meetingArtifacts', (e) => stored.push(e));
+
+      const started = Date.now();
+      const record = await slow.calls.deleteData(call.id);
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(record).toMatchObject({ complete: true, deleted: { inMemory: true, fileKinds: { call: 1 } } });
+      // Past the moment Graph has the artifacts: the fetch was stopped, not left to write or fail.
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(existsSync(dir)).toBe(false);
+      expect(stored).toEqual([]);
+      const fetchLog = lines.filter((l) => l['component'] === 'meeting-artifacts');
+      expect(fetchLog).toEqual([expect.objectContaining({ callId: call.id, aborted: true, attendance: false, transcript: false })]);
+    } finally {
+      await slow.close();
+      rmSync(slow.config.dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
