@@ -66,12 +66,11 @@ export type DeletionResult = DeletionRecord & { alreadyDeleted: boolean };
 
 const key = (id: string): string => id.toLowerCase();
 
-/** Checks a caller-given call id (MEDIABOT_BAD_REQUEST): 1-200 characters that can name a folder. */
+/** Checks a caller-given call id (MEDIABOT_BAD_REQUEST): 1-200 characters, no control characters, not `.` or `..`. */
 export function checkCallId(callId: unknown): string {
-  if (typeof callId !== 'string' || callId.length === 0 || callId.length > 200 || /[\x00-\x1f]/.test(callId)) {
-    throw new MediabotError('MEDIABOT_BAD_REQUEST', 'a call id is 1-200 characters without control characters');
+  if (typeof callId !== 'string' || callId.length === 0 || callId.length > 200 || /[\x00-\x1f\x7f]/.test(callId) || callId === '.' || callId === '..') {
+    throw new MediabotError('MEDIABOT_BAD_REQUEST', 'a call id is 1-200 characters without control characters, and not . or ..');
   }
-  folderForId('/calls', callId);
   return callId;
 }
 
