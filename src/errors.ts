@@ -103,6 +103,9 @@ export const ERROR_CODES = {
   // object storage (MEDIABOT_STORAGE_URL)
   MEDIABOT_STORAGE_FAILED: { http: 502, doc: 'The object storage (Azure Blob Storage, S3) refused or did not answer an upload, listing, signed URL or deletion' },
   MEDIABOT_STORAGE_MISMATCH: { http: 502, doc: 'An uploaded object is missing or differs in size or MD5 from the local file; the upload is retried and the local file kept' },
+  // retention and deletion (docs/retention.md)
+  MEDIABOT_CALL_ACTIVE: { http: 409, doc: 'The call is live, or has ended and its artifacts are still being written: its data cannot be deleted yet' },
+  MEDIABOT_DELETION_INCOMPLETE: { http: 500, doc: 'Deleting a call\'s data failed partway (files, database rows or object storage); the deletion log records what was removed, and repeating the request removes the rest' },
 } as const satisfies Record<`MEDIABOT_${string}`, ErrorCodeInfo>;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES;

@@ -68,6 +68,9 @@ import { composeStorage, uploadArtifactsOf } from './storage.js';
 import type { StorageService } from '../storage/service.js';
 import type { RetryPolicy } from '../storage/uploader.js';
 import { clusterSettings } from '../cluster/settings.js';
+import { composeRetention, type Retention } from './retention.js';
+import type { RemoteCallStore } from '../retention/call-data.js';
+import { v1RetentionRoutes } from '../server/routes/v1-retention.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -85,6 +88,8 @@ export interface MediabotOptions {
   meetingArtifacts?: { waitMs?: number; pollMs?: number };
   /** Object storage uploads (MEDIABOT_STORAGE_URL): delays between attempts and attempts before giving up (defaults 2 s doubling to 5 min, 12). */
   storageRetry?: Partial<RetryPolicy>;
+  /** Object storage holding calls' data (uploaded recordings, artifacts): deleting a call's data deletes its objects there too (default: the MEDIABOT_STORAGE_URL storage, when one is set). */
+  remoteCallData?: RemoteCallStore;
 }
 
 /** A composed mediabot with its parts, for the CLI and tests; the public API narrows it to `Mediabot`. */
@@ -103,6 +108,8 @@ export interface ComposedMediabot extends Mediabot {
   ingress: WorkerIngress;
   /** Object storage (MEDIABOT_STORAGE_URL): uploads, signed URLs, `deleteCall`. */
   storage: StorageService;
+  /** Deleting calls' data, the deletion log and the MEDIABOT_RETENTION_DAYS sweep (`retention.sweeper.sweep(at)`). */
+  retention: Retention;
 }
 
 async function freePort(host: string): Promise<number> {
@@ -393,6 +400,9 @@ async function assemble(
   const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log, recordingReadyAfterUpload: storage.remote });
   publishWebhook = (callId, recordings) => void webhooks.api.publish(callId, 'recording.ready', { recordings, at: new Date().toISOString() });
   cleanups.push(() => webhooks.stop());
+  // DELETE /v1/calls/:id/data, the deletion log, MEDIABOT_RETENTION_DAYS; `data.deleted` to events and webhooks.
+  const retention = composeRetention({ cfg, db, speech, perCall, service, events, webhooks, remote: opts.remoteCallData ?? (storage.remote ? storage : undefined), logger: log });
+  cleanups.push(() => retention.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({
@@ -452,6 +462,7 @@ async function assemble(
       { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests, storage } },
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
       { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+      { plugin: v1RetentionRoutes as FastifyPluginAsync<never>, options: { deleter: retention.deleter } },
     ],
     plugins: [
       {
@@ -503,6 +514,7 @@ async function assemble(
       webhooks.start();
       // Uploads an earlier run left (interrupted ones are redone) resume, as new ones start.
       storage.start();
+      retention.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -518,7 +530,7 @@ async function assemble(
     app,
     url,
     callbackUri,
-    calls: callsApi(service, signaling.registry),
+    calls: callsApi(service, signaling.registry, retention.deleter),
     events,
     webhooks: webhooks.api,
     emulator,
@@ -539,5 +551,6 @@ async function assemble(
     caPem,
     ingress,
     storage,
+    retention,
   };
 }

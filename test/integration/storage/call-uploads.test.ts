@@ -3,7 +3,7 @@
  * joined on the Graph emulator, recorded, hung up; its files land in Azurite and in s3rver with
  * the right sizes and content, the local copies go, `recording.ready` (a signed webhook, verified
  * by a receiver) carries signed URLs that download the recordings, the recordings API lists them
- * and the download route redirects to them, and `deleteCall` removes every object.
+ * and the download route redirects to them, and deleting the call's data removes every object.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -118,9 +118,12 @@ describe.each(backends)('a recorded call with storage in %s', (_name, storageEnv
     expect(metrics).toMatch(new RegExp(`mediabot_storage_uploads_total\\{outcome="done"\\} ${uploads.length}\\b`));
     expect(metrics).toMatch(/mediabot_storage_uploads_pending 0\b/);
 
-    // deleteCall (what DELETE /v1/calls/:id/data uses): every object goes, the uploads are forgotten.
+    // DELETE /v1/calls/:id/data (retention) deletes the call's objects through storage.deleteCall, and forgets its uploads.
     const someUrl = (await bot.storage.downloadUrl(call.id, 'call.json'))!.url;
-    expect((await bot.storage.deleteCall(call.id)).sort()).toEqual(expectedKeys);
+    const deletion = await fetch(`${bot.url}/v1/calls/${call.id}/data`, { method: 'DELETE' });
+    const record = (await deletion.json()) as { deleted: { objects: number }; complete?: boolean };
+    expect(deletion.status, JSON.stringify(record)).toBe(200);
+    expect(record.deleted.objects).toBe(expectedKeys.length);
     expect(bot.storage.uploads({ callId: call.id })).toEqual([]);
     expect((await fetch(someUrl)).status).toBe(404);
     expect(await bot.storage.deleteCall(call.id)).toEqual([]);
