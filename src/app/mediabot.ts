@@ -65,6 +65,8 @@ import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
 import { clusterSettings } from '../cluster/settings.js';
+import { composeHistory, type HistoryParts } from './history.js';
+import { historyFileRoutes, v1HistoryRoutes } from '../server/routes/v1-history.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -88,6 +90,8 @@ export interface ComposedMediabot extends Mediabot {
   signaling: Signaling;
   graph: GraphBundle;
   store: { db: Database; callRecords: CallRecordStore; speech: SpeechStore };
+  /** The ended-call history, its `call_endings` table and the signed file links it hands out. */
+  history: HistoryParts;
   bus: EventBus;
   /** The call service behind `calls` (every method of it, for the CLI and tests). */
   service: CallService;
@@ -378,6 +382,8 @@ async function assemble(
 
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
   const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
+  // Ended calls from what is stored (end reasons written with the artifacts), for GET /v1/history and the dashboard.
+  const history = composeHistory({ cfg, db, speech, service, registry: signaling.registry, webhooks: webhooks.api, logger: log.child({ component: 'history' }) });
   cleanups.push(() => webhooks.stop());
   const cluster = clusterSettings(cfg);
   fleet = cluster
@@ -438,6 +444,7 @@ async function assemble(
       { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
       { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+      { plugin: v1HistoryRoutes as FastifyPluginAsync<never>, options: { history: history.history } },
     ],
     plugins: [
       {
@@ -454,6 +461,7 @@ async function assemble(
         },
       },
       { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
+      { plugin: historyFileRoutes as FastifyPluginAsync<never>, options: { history: history.history, links: history.links } },
       { plugin: dashboardRoutes as FastifyPluginAsync<never> },
       ...ingress.plugins(),
     ],
@@ -502,7 +510,7 @@ async function assemble(
     app,
     url,
     callbackUri,
-    calls: callsApi(service, signaling.registry),
+    calls: callsApi(service, signaling.registry, history.history),
     events,
     webhooks: webhooks.api,
     emulator,
@@ -517,6 +525,7 @@ async function assemble(
     signaling,
     graph,
     store: { db, callRecords, speech },
+    history,
     bus,
     service,
     metrics,
