@@ -10,12 +10,27 @@ import { basename, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { MediabotError } from '../errors.js';
 import type { SpeakerRef } from '../events/live.js';
-import type { TerminationView } from '../signaling/registry.js';
-import { endingFromRow, type CallEnding, type CallEndingStore } from '../store/call-endings.js';
+import { endingFromRow, type CallEnding, type CallEndingStore, type StoredEndReason } from '../store/call-endings.js';
 import type { SpeechStore, StoredRecording } from '../store/speech-store.js';
 import { folderForId, isServableFile, resolveUnder } from '../util/safe-path.js';
-import type { WebhookDelivery } from '../webhooks/api.js';
-import type { SignedLink } from '../server/file-links.js';
+
+/** A signed, expiring link to a file (made by the server's FileLinks). */
+export interface SignedLink {
+  url: string;
+  expiresAt: string;
+}
+
+/** What the history shows of a webhook delivery (the outbox's view of it, without the payload). */
+export interface DeliveryInfo {
+  id: string;
+  type: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
 
 export interface HistoryQuery {
   /** At most this many (1-500, default 50). */
@@ -33,7 +48,7 @@ export interface EndedCall {
   durationMs: number | null;
   /** The people who spoke (media sources with a name; mediabot's own prompts left out). */
   people: string[];
-  endReason: TerminationView | null;
+  endReason: StoredEndReason | null;
   talkMs: number;
   transcriptLines: number;
   recordingFiles: number;
@@ -89,7 +104,7 @@ export interface HistoryDeliveries {
   delivered: number;
   pending: number;
   failed: number;
-  items: Array<Pick<WebhookDelivery, 'id' | 'type' | 'status' | 'attempts' | 'lastStatus' | 'lastError' | 'createdAt' | 'deliveredAt'>>;
+  items: DeliveryInfo[];
 }
 
 /** One ended call, whole: what GET /v1/history/:id answers. */
@@ -116,7 +131,7 @@ export interface CallHistoryOptions {
   /** Where recordings are written; undefined when recording is off. */
   recordDir?: string | undefined;
   /** The call's webhook deliveries, newest first. */
-  deliveries?: (callId: string) => WebhookDelivery[];
+  deliveries?: (callId: string) => DeliveryInfo[];
   /** True while the call is known and not yet terminated. */
   isLive?: (callId: string) => boolean;
   sign: (path: string) => SignedLink;

@@ -7,10 +7,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MediabotError } from '../errors.js';
 
-export interface SignedLink {
-  url: string;
-  expiresAt: string;
-}
+import type { SignedLink } from '../calls/history.js';
+
+export type { SignedLink };
 
 export class FileLinks {
   private readonly key: Buffer;

@@ -1,8 +1,18 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SpeakerRef } from '../events/live.js';
-import type { TerminationView } from '../signaling/registry.js';
 
 type Db = BetterSqlite3.Database;
+
+/** The explained end reason as the registry gives it (its TerminationView). */
+export interface StoredEndReason {
+  code: number | null;
+  subcode: number | null;
+  message: string | null;
+  terminationReason: string | null;
+  explanation: string;
+  hint: string;
+  reasonCode: string | null;
+}
 
 /** How a call ended, kept once its artifacts are written, so the history outlives the in-memory registry. */
 export interface CallEnding {
@@ -12,7 +22,7 @@ export interface CallEnding {
   createdAt: string | null;
   endedAt: string;
   /** The explained end reason (code, subcode, explanation, hint, reasonCode), or null when none was given. */
-  termination: TerminationView | null;
+  termination: StoredEndReason | null;
   /** Who is behind each media source (for labels after a restart). */
   speakers: SpeakerRef[];
 }
@@ -49,7 +59,7 @@ function parse<T>(json: string | null, fallback: T): T {
 }
 
 export function endingFromRow(r: Row): CallEnding {
-  return { callId: r.call_id, mediaMode: r.media_mode, createdAt: r.created_at, endedAt: r.ended_at, termination: parse<TerminationView | null>(r.termination, null), speakers: parse<SpeakerRef[]>(r.speakers, []) };
+  return { callId: r.call_id, mediaMode: r.media_mode, createdAt: r.created_at, endedAt: r.ended_at, termination: parse<StoredEndReason | null>(r.termination, null), speakers: parse<SpeakerRef[]>(r.speakers, []) };
 }
 
 /** The `call_endings` table (needs the speech store's tables: create the SpeechStore on the same database first). */
