@@ -96,6 +96,8 @@ describe('dashboard: ended calls', () => {
     await bot.calls.whenFinalized(id, 60_000);
     expect(await bot.webhooks.whenIdle(30_000, id)).toBe(0);
 
+    // The live card of the ended call links to its page once the artifacts are written.
+    await page.waitForSelector(`.call[data-state="terminated"] a.call-page-link[href="/call.html?id=${encodeURIComponent(id)}"]`, { timeout: 15_000 });
     // The main page lists it (refreshed by the call.artifacts event) and links to its page.
     const row = `#history-list tr[data-call-id="${id}"]`;
     await page.waitForSelector(row, { timeout: 15_000 });

@@ -84,6 +84,10 @@ function apply(e) {
     case 'level':
       for (const [id, db] of Object.entries(e.levels)) c.levels.set(id, db);
       break;
+    case 'call.artifacts':
+      // Its recordings, transcript and analytics are written: the call's own page has them.
+      c.artifacts = true;
+      break;
     case 'transcript.final':
       if (e.text && e.text.trim()) {
         c.captions.push({ sourceId: e.sourceId, text: e.text.trim(), startMs: e.startMs });
@@ -166,6 +170,7 @@ function renderCall(c) {
         t.hint ? el('p', { class: 'hint' }, t.hint) : null,
         t.reasonCode ? el('p', { class: 'code reason-code' }, t.reasonCode) : null,
         t.code !== null && t.code !== undefined ? el('p', { class: 'code' }, `code ${t.code}${t.subcode !== null && t.subcode !== undefined ? ` / ${t.subcode}` : ''}`) : null,
+        c.artifacts ? el('p', {}, el('a', { href: `/call.html?id=${encodeURIComponent(c.id)}`, class: 'call-page-link' }, 'Timeline, transcript and recording →')) : null,
       ),
     );
   }
