@@ -130,6 +130,12 @@ describe('call history API', () => {
     expect(cj.status).toBe(200);
     expect(cj.json.callId).toBe(id);
 
+    // In the OpenAPI document, with their schemas; the signed-link route is not an API route.
+    const spec = (await (await fetch(`${bot.url}/docs/json`)).json()) as any;
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/history', '/v1/history/{id}', '/v1/history/{id}/recordings/{name}', '/v1/history/{id}/files/{name}']));
+    expect(spec.paths['/v1/history/{id}'].get.responses['200'].content['application/json'].schema.properties.overlaps).toBeDefined();
+    expect(Object.keys(spec.paths).some((p) => p.startsWith('/files/'))).toBe(false);
+
     // Bad input: clear errors.
     expect((await api('/v1/history?limit=0')).json.error.code).toBe('MEDIABOT_BAD_REQUEST');
     expect((await api('/v1/history?before=yesterday')).status).toBe(400);
