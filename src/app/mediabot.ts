@@ -65,7 +65,7 @@ import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
 import { clusterSettings } from '../cluster/settings.js';
-import { composeHistory, type HistoryParts } from './history.js';
+import { composeHistory, recordEndings, type HistoryParts } from './history.js';
 import { historyFileRoutes, v1HistoryRoutes } from '../server/routes/v1-history.js';
 
 export interface MediabotOptions {
@@ -334,6 +334,8 @@ async function assemble(
     meetingArtifacts: { defaultOn: cfg.fetchMeetingArtifacts, callTenant: (id) => graph.callTenants.tenantOf(id), ...opts.meetingArtifacts },
   });
   const service = calls;
+  // Each call's end reason, times and speakers, stored when its artifacts are written (first listener: see recordEndings).
+  const endings = recordEndings({ db, speech, service, registry: signaling.registry, logger: log.child({ component: 'history' }) });
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
   let fleet: Fleet | null = null;
   cleanups.push(() => fleet?.close());
@@ -382,9 +384,9 @@ async function assemble(
 
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
   const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
-  // Ended calls from what is stored (end reasons written with the artifacts), for GET /v1/history and the dashboard.
-  const history = composeHistory({ cfg, db, speech, service, registry: signaling.registry, webhooks: webhooks.api, logger: log.child({ component: 'history' }) });
   cleanups.push(() => webhooks.stop());
+  // Ended calls from what is stored, for GET /v1/history and the dashboard.
+  const history = composeHistory({ cfg, db, speech, endings, registry: signaling.registry, webhooks: webhooks.api });
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({

@@ -52,8 +52,17 @@ describe('call history API', () => {
 
     await until('two people talked', () => (new Set(bot!.store.speech.getTalkSegments(id).map((s) => s.sourceId)).size >= 2 ? true : undefined), 60_000, 250);
     if (transcribe) await until('a transcript line', () => (bot!.store.speech.getTranscript(id).length > 0 ? true : undefined), 40_000, 250);
+    // A listener of call.artifacts already finds the call in the history, end reason included.
+    const atArtifacts = new Promise<Awaited<ReturnType<ComposedMediabot['calls']['summary']>>>((resolve, reject) => {
+      const off = bot!.events.on('call.artifacts', (e) => {
+        if (e.callId !== id) return;
+        off();
+        bot!.calls.summary(id).then(resolve, reject);
+      });
+    });
     await bot.calls.hangUp(id);
     await bot.calls.whenFinalized(id, 60_000);
+    expect((await atArtifacts).endReason?.explanation).toBeTruthy();
 
     expect((await api('/v1/history', { token: null })).status).toBe(401);
     const list = await api('/v1/history');
