@@ -92,6 +92,8 @@ describe('dashboard: ended calls', () => {
     const id = (await bot.calls.join({ joinWebUrl: meeting.joinWebUrl })).id;
     await until('three people talked', () => (new Set(bot!.store.speech.getTalkSegments(id).map((s) => s.sourceId)).size >= 3 ? true : undefined), 90_000, 250);
     if (transcribe) await until('transcript lines', () => (bot!.store.speech.getTranscript(id).length >= 3 ? true : undefined), 60_000, 250);
+    // mediabot speaks too: its prompt is a lane of its own.
+    await bot.calls.play(id, { text: 'This meeting was recorded by mediabot. Goodbye.' });
     await bot.calls.hangUp(id);
     await bot.calls.whenFinalized(id, 60_000);
     expect(await bot.webhooks.whenIdle(30_000, id)).toBe(0);
@@ -116,6 +118,9 @@ describe('dashboard: ended calls', () => {
     expect(new Set(bars).size).toBeGreaterThanOrEqual(2);
     expect(await page.locator('#timeline rect.overlap').count()).toBe(summary.overlaps.reduce((a, o) => a + o.sourceIds.length, 0));
     expect(summary.overlaps.length).toBeGreaterThan(0);
+    const laneNames = await page.$$eval('#timeline text.lane-label', (els) => els.map((e) => (e as unknown as { textContent: string }).textContent));
+    expect(laneNames.filter((n) => n === 'mediabot (prompt)')).toHaveLength(1);
+    for (const name of summary.people) expect(laneNames).toContain(name);
 
     // Talk time per speaker: the API's numbers.
     const shown = await page.$$eval('.share', (els) =>

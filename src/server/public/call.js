@@ -13,6 +13,8 @@ const FILE_NOTES = {
 };
 
 const callId = new URLSearchParams(location.search).get('id') ?? '';
+/** A speaker's name; audio mediabot played itself is marked as a prompt (its name may say so already). */
+const label = (s) => (s.prompt && !/prompt/i.test(s.name) ? `${s.name} (prompt)` : s.name);
 const player = $('#player');
 /** The recording the player plays, with the media time of its first sample. */
 let playing = null;
@@ -127,7 +129,7 @@ function renderTimeline(c, colors) {
   lanes.forEach((s, i) => {
     root.append(
       svg('rect', { x: LABEL, y: y(i) + 4, width: W - LABEL - 12, height: LANE - 8, class: 'lane' }),
-      svg('text', { x: LABEL - 10, y: y(i) + LANE / 2 + 5, class: 'lane-label', 'text-anchor': 'end' }, s.prompt ? `${s.name} (prompt)` : s.name),
+      svg('text', { x: LABEL - 10, y: y(i) + LANE / 2 + 5, class: 'lane-label', 'text-anchor': 'end' }, label(s)),
     );
   });
   // Overlaps: a band behind every lane, so they show across the call.
@@ -136,7 +138,7 @@ function renderTimeline(c, colors) {
   for (const g of c.segments) {
     const i = laneOf.get(g.sourceId);
     if (i === undefined) continue;
-    const who = lanes[i].name;
+    const who = label(lanes[i]);
     const bar = svg(
       'rect',
       { x: x(g.startMs), y: y(i) + 7, width: Math.max(1.5, x(g.endMs) - x(g.startMs)), height: LANE - 14, rx: 3, fill: colors.get(g.sourceId), class: 'seg', 'data-source-id': g.sourceId, 'data-start-ms': g.startMs, 'data-end-ms': g.endMs },
@@ -183,7 +185,7 @@ function renderTalk(c, colors) {
       return el(
         'li',
         { class: 'share', 'data-source-id': s.sourceId },
-        el('span', { class: 'who' }, s.name, s.prompt ? el('span', { class: 'tag' }, 'prompt') : null),
+        el('span', { class: 'who' }, label(s)),
         el(
           'div',
           { class: 'bar', role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct, 'aria-label': `${s.name}: ${pct}% of the talk time` },
