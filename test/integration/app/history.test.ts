@@ -134,6 +134,10 @@ describe('call history API', () => {
     expect(forged.json.error.code).toBe('MEDIABOT_LINK_EXPIRED');
     const otherFile = await api(mix.link.url.replace('mix.wav', 'mix.opus'), { token: null });
     expect(otherFile.status).toBe(403);
+    // What the page's download links ask for: an attachment.
+    const attachment = await api(`${mix.link.url}&download=1`, { token: null });
+    expect(attachment.headers.get('content-disposition')).toBe('attachment; filename="mix.wav"');
+    expect(whole.headers.get('content-disposition')).toBeNull();
     const callJson = s.files.find((f: any) => f.name === 'call.json');
     const cj = await api(callJson.link.url, { token: null });
     expect(cj.status).toBe(200);
