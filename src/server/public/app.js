@@ -268,20 +268,44 @@ function historyRow(c) {
   );
 }
 
+const HISTORY_PAGE = 50;
+const moreButton = $('#history-more');
+/** The `before` of the next page of ended calls, or null when all are shown. */
+let historyNext = null;
+
+function showHistoryPage(json, append) {
+  const rows = json.calls.map(historyRow);
+  if (append) historyEl.append(...rows);
+  else historyEl.replaceChildren(...rows);
+  historyNext = json.next;
+  historyEmpty.hidden = historyEl.children.length > 0;
+  $('#history-table').hidden = historyEl.children.length === 0;
+  moreButton.hidden = historyNext === null;
+}
+
 let historyLoading = null;
+/** The newest page of ended calls (again, when a call ended). */
 async function loadHistory() {
   historyLoading ??= (async () => {
     try {
-      const { status, json } = await getJson('/v1/history?limit=50');
-      if (status !== 200) return;
-      historyEmpty.hidden = json.calls.length > 0;
-      historyEl.replaceChildren(...json.calls.map(historyRow));
-      $('#history-table').hidden = json.calls.length === 0;
+      const { status, json } = await getJson(`/v1/history?limit=${HISTORY_PAGE}`);
+      if (status === 200) showHistoryPage(json, false);
     } finally {
       historyLoading = null;
     }
   })();
   return historyLoading;
 }
+
+moreButton.addEventListener('click', async () => {
+  if (historyNext === null) return;
+  moreButton.disabled = true;
+  try {
+    const { status, json } = await getJson(`/v1/history?limit=${HISTORY_PAGE}&before=${encodeURIComponent(historyNext)}`);
+    if (status === 200) showHistoryPage(json, true);
+  } finally {
+    moreButton.disabled = false;
+  }
+});
 
 start();
