@@ -103,6 +103,9 @@ export const ERROR_CODES = {
   MEDIABOT_FLEET_UNAVAILABLE: { http: 503, doc: 'The call is not this instance\'s and the fleet registry (Redis) cannot be reached to find its owner' },
   MEDIABOT_FLEET_FULL: { http: 503, doc: 'Every instance of the fleet is at MEDIABOT_MAX_CALLS or draining' },
   MEDIABOT_WORKER_LOST: { http: 503, doc: 'The instance that owned the call stopped without hanging up; another instance hung the call up (a call end reason, and the answer for such a call\'s routes)' },
+  // retention and deletion (docs/retention.md)
+  MEDIABOT_CALL_ACTIVE: { http: 409, doc: 'The call is live, or has ended and its artifacts are still being written: its data cannot be deleted yet' },
+  MEDIABOT_DELETION_INCOMPLETE: { http: 500, doc: 'Deleting a call\'s data failed partway (files, database rows or object storage); the deletion log records what was removed, and repeating the request removes the rest' },
 } as const satisfies Record<`MEDIABOT_${string}`, ErrorCodeInfo>;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES;

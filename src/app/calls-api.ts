@@ -13,6 +13,8 @@
  *   GET /v1/calls/:id/analytics         analytics()
  *   GET /v1/calls/:id/meeting-artifacts meetingArtifacts()
  *   GET /v1/history, /v1/history/:id   history(), summary()
+ *   DELETE /v1/calls/:id/data           deleteData()
+ *   GET /v1/deletions                   deletions()
  *   GET /v1/events                      Mediabot.events
  *
  * plus what only code needs: the live speaker list and the artifacts once a call is finalized.
@@ -25,6 +27,8 @@ import { MediabotError } from '../errors.js';
 import { callJson, type CallJson } from '../server/routes/v1-calls.js';
 import type { CallRegistry } from '../signaling/registry.js';
 import type { CallHistory, CallSummaryView, HistoryPage, HistoryQuery } from '../calls/history.js';
+import type { CallDataDeleter, DeletionResult } from '../retention/call-data.js';
+import type { DeletionFilter, DeletionRecord } from '../retention/deletion-log.js';
 
 /** A call as GET /v1/calls/:id shows it, with how its media is hosted (null before it is known). */
 export interface CallInfo extends CallJson {
@@ -105,9 +109,19 @@ export interface MediabotCalls {
    * is live, MEDIABOT_CALL_NOT_FOUND when nothing is stored for it.
    */
   summary(callId: string): Promise<CallSummaryView>;
+  /**
+   * Deletes an ended call's data everywhere (recordings, transcript, analytics, stored rows, objects
+   * in storage), logs counts of what was removed and emits `data.deleted` (docs/retention.md).
+   * MEDIABOT_CALL_ACTIVE while the call is live or its artifacts are being written; once nothing is
+   * left, resolves with the earlier record (`alreadyDeleted: true`); MEDIABOT_CALL_NOT_FOUND for a
+   * call that never had data stored.
+   */
+  deleteData(callId: string): Promise<DeletionResult>;
+  /** The deletion log, newest first. */
+  deletions(filter?: DeletionFilter): DeletionRecord[];
 }
 
-export function callsApi(service: CallService, registry: CallRegistry, history?: CallHistory): MediabotCalls {
+export function callsApi(service: CallService, registry: CallRegistry, deleter: CallDataDeleter, history?: CallHistory): MediabotCalls {
   const noHistory = (): never => {
     throw new MediabotError('MEDIABOT_NOT_FOUND', 'this mediabot keeps no call history');
   };
@@ -138,6 +152,8 @@ export function callsApi(service: CallService, registry: CallRegistry, history?:
     analytics: (callId) => service.analytics(callId),
     meetingArtifacts: (callId) => service.meetingArtifacts(callId),
     whenFinalized: (callId, timeoutMs) => service.whenFinalized(callId, timeoutMs),
+    deleteData: (callId) => deleter.delete(callId, 'request'),
+    deletions: (filter) => deleter.deletions(filter),
     history: (query) => (history ? history.list(query) : noHistory()),
     summary: async (callId) => (history ? history.summary(callId) : noHistory()),
   };

@@ -67,6 +67,9 @@ import { Fleet } from '../cluster/fleet.js';
 import { clusterSettings } from '../cluster/settings.js';
 import { composeHistory, recordEndings, type HistoryParts } from './history.js';
 import { historyFileRoutes, v1HistoryRoutes } from '../server/routes/v1-history.js';
+import { composeRetention, type Retention } from './retention.js';
+import type { RemoteCallStore } from '../retention/call-data.js';
+import { v1RetentionRoutes } from '../server/routes/v1-retention.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -82,6 +85,8 @@ export interface MediabotOptions {
   subscribeCallRecords?: boolean;
   /** Fetching Teams' meeting artifacts (MEDIABOT_FETCH_MEETING_ARTIFACTS): how long to keep asking Graph after a meeting, and between attempts (defaults 30 min, 30 s). */
   meetingArtifacts?: { waitMs?: number; pollMs?: number };
+  /** Object storage holding calls' data (uploaded recordings, artifacts): deleting a call's data deletes its objects there too. */
+  remoteCallData?: RemoteCallStore;
 }
 
 /** A composed mediabot with its parts, for the CLI and tests; the public API narrows it to `Mediabot`. */
@@ -100,6 +105,8 @@ export interface ComposedMediabot extends Mediabot {
   caPem: string | undefined;
   /** The WebSocket media ingresses on the main port: /media/acs and /media/bridge. */
   ingress: WorkerIngress;
+  /** Deleting calls' data, the deletion log and the MEDIABOT_RETENTION_DAYS sweep (`retention.sweeper.sweep(at)`). */
+  retention: Retention;
 }
 
 async function freePort(host: string): Promise<number> {
@@ -385,6 +392,9 @@ async function assemble(
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
   const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
   cleanups.push(() => webhooks.stop());
+  // DELETE /v1/calls/:id/data, the deletion log, MEDIABOT_RETENTION_DAYS; `data.deleted` to events and webhooks.
+  const retention = composeRetention({ cfg, db, speech, perCall, service, events, webhooks, remote: opts.remoteCallData, logger: log });
+  cleanups.push(() => retention.stop());
   // Ended calls from what is stored, for GET /v1/history and the dashboard.
   const history = composeHistory({ cfg, db, speech, endings, registry: signaling.registry, webhooks: webhooks.api });
   const cluster = clusterSettings(cfg);
@@ -447,6 +457,7 @@ async function assemble(
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
       { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
       { plugin: v1HistoryRoutes as FastifyPluginAsync<never>, options: { history: history.history } },
+      { plugin: v1RetentionRoutes as FastifyPluginAsync<never>, options: { deleter: retention.deleter } },
     ],
     plugins: [
       {
@@ -497,6 +508,7 @@ async function assemble(
       void validator.warm();
       // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
       webhooks.start();
+      retention.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -512,7 +524,7 @@ async function assemble(
     app,
     url,
     callbackUri,
-    calls: callsApi(service, signaling.registry, history.history),
+    calls: callsApi(service, signaling.registry, retention.deleter, history.history),
     events,
     webhooks: webhooks.api,
     emulator,
@@ -533,5 +545,6 @@ async function assemble(
     metrics,
     caPem,
     ingress,
+    retention,
   };
 }

@@ -187,8 +187,8 @@ describe('call history API', () => {
     expect(gone.recordings.every((r: any) => r.available === false && r.link === null)).toBe(true);
     expect((await api(`/v1/history/${id}/recordings/mix.wav`)).status).toBe(404);
 
-    // Its stored rows deleted: the call leaves the history (its ending row goes with the call's row).
-    bot.store.db.prepare('DELETE FROM calls WHERE call_id = ?').run(id);
+    // Its data deleted (DELETE /v1/calls/:id/data): the call leaves the history (its ending row goes with the call's row).
+    await bot.calls.deleteData(id);
     expect(bot.store.db.prepare('SELECT count(*) AS n FROM call_endings WHERE call_id = ?').get(id)).toEqual({ n: 0 });
     expect((await api('/v1/history')).json.calls.map((c: any) => c.id)).not.toContain(id);
     expect((await api(`/v1/history/${id}`)).json.error.code).toBe('MEDIABOT_CALL_NOT_FOUND');
