@@ -26,6 +26,7 @@ export const createMediabot: (config: MediabotConfig, options?: MediabotOptions)
 export type { Mediabot, DrainResult } from './app/api.js';
 export type { MediabotOptions } from './app/mediabot.js';
 export type { CallInfo, CallStateFilter, JoinInput, MediabotCalls, ParticipantInfo, PlaceInput, PlayResult, PromptInput, Transcript } from './app/calls-api.js';
+export type { CallSummaryView, DeliveryInfo, EndedCall, HistoryDeliveries, HistoryFile, HistoryOverlap, HistoryPage, HistoryQuery, HistoryRecording, HistorySpeaker, SignedLink } from './calls/history.js';
 export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-api.js';
 export type { MediabotWebhooks, WebhookDelivery, WebhookEventType } from './webhooks/api.js';
 export type { CallSettings } from './calls/call-settings.js';

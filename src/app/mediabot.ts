@@ -68,6 +68,8 @@ import { composeStorage, uploadArtifactsOf } from './storage.js';
 import type { StorageService } from '../storage/service.js';
 import type { RetryPolicy } from '../storage/uploader.js';
 import { clusterSettings } from '../cluster/settings.js';
+import { composeHistory, recordEndings, type HistoryParts } from './history.js';
+import { historyFileRoutes, v1HistoryRoutes } from '../server/routes/v1-history.js';
 import { composeRetention, type Retention } from './retention.js';
 import type { RemoteCallStore } from '../retention/call-data.js';
 import { v1RetentionRoutes } from '../server/routes/v1-retention.js';
@@ -98,6 +100,8 @@ export interface ComposedMediabot extends Mediabot {
   signaling: Signaling;
   graph: GraphBundle;
   store: { db: Database; callRecords: CallRecordStore; speech: SpeechStore };
+  /** The ended-call history, its `call_endings` table and the signed file links it hands out. */
+  history: HistoryParts;
   bus: EventBus;
   /** The call service behind `calls` (every method of it, for the CLI and tests). */
   service: CallService;
@@ -344,6 +348,8 @@ async function assemble(
     meetingArtifacts: { defaultOn: cfg.fetchMeetingArtifacts, callTenant: (id) => graph.callTenants.tenantOf(id), ...opts.meetingArtifacts },
   });
   const service = calls;
+  // Each call's end reason, times and speakers, stored when its artifacts are written (first listener: see recordEndings).
+  const endings = recordEndings({ db, speech, service, registry: signaling.registry, logger: log.child({ component: 'history' }) });
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
   let fleet: Fleet | null = null;
   cleanups.push(() => fleet?.close());
@@ -403,6 +409,8 @@ async function assemble(
   // DELETE /v1/calls/:id/data, the deletion log, MEDIABOT_RETENTION_DAYS; `data.deleted` to events and webhooks.
   const retention = composeRetention({ cfg, db, speech, perCall, service, events, webhooks, remote: opts.remoteCallData ?? (storage.remote ? storage : undefined), logger: log });
   cleanups.push(() => retention.stop());
+  // Ended calls from what is stored, for GET /v1/history and the dashboard.
+  const history = composeHistory({ cfg, db, speech, endings, registry: signaling.registry, webhooks: webhooks.api });
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({
@@ -438,6 +446,11 @@ async function assemble(
     },
   };
 
+  // History files whose local copy went after its upload are redirected to a signed storage URL.
+  const historyRemote = storage.remote
+    ? { remoteUrl: async (callId: string, kind: 'files' | 'recordings', name: string) => (await storage.downloadUrl(callId, name, kind === 'recordings' ? 'recording' : 'artifact'))?.url ?? null }
+    : {};
+
   // In a fleet, requests forwarded by the other instances name this one by its internal URL's host.
   const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cluster ? [...cfg.allowedOrigins, new URL(cluster.internalUrl).origin] : cfg.allowedOrigins };
   const app = await buildApp({
@@ -462,6 +475,7 @@ async function assemble(
       { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests, storage } },
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
       { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+      { plugin: v1HistoryRoutes as FastifyPluginAsync<never>, options: { history: history.history, ...historyRemote } },
       { plugin: v1RetentionRoutes as FastifyPluginAsync<never>, options: { deleter: retention.deleter } },
     ],
     plugins: [
@@ -479,6 +493,7 @@ async function assemble(
         },
       },
       { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
+      { plugin: historyFileRoutes as FastifyPluginAsync<never>, options: { history: history.history, links: history.links, ...historyRemote } },
       { plugin: dashboardRoutes as FastifyPluginAsync<never> },
       ...ingress.plugins(),
     ],
@@ -530,7 +545,7 @@ async function assemble(
     app,
     url,
     callbackUri,
-    calls: callsApi(service, signaling.registry, retention.deleter),
+    calls: callsApi(service, signaling.registry, retention.deleter, history.history),
     events,
     webhooks: webhooks.api,
     emulator,
@@ -545,6 +560,7 @@ async function assemble(
     signaling,
     graph,
     store: { db, callRecords, speech },
+    history,
     bus,
     service,
     metrics,

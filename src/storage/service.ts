@@ -113,9 +113,10 @@ export class StorageService implements MediabotStorage {
     );
   }
 
-  async downloadUrl(callId: string, file: string): Promise<SignedUrl | null> {
+  /** `kind` narrows to recordings or to the call's other files (their names never collide today, but may). */
+  async downloadUrl(callId: string, file: string, kind?: UploadRow['kind']): Promise<SignedUrl | null> {
     if (!this.o.storage) return null;
-    const row = this.o.store.ofCall(callId).find((r) => r.file === file && r.status === 'done');
+    const row = this.o.store.ofCall(callId).find((r) => r.file === file && r.status === 'done' && (kind === undefined || r.kind === kind));
     return row === undefined ? null : this.sign(row.key);
   }
 

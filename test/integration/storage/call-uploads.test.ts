@@ -114,6 +114,14 @@ describe.each(backends)('a recorded call with storage in %s', (_name, storageEnv
     expect((await followed.arrayBuffer()).byteLength).toBe(artifacts.recordings[0]!.bytes);
     expect((await fetch(`${bot.url}/v1/calls/${call.id}/recordings/nothing.opus`, { redirect: 'manual' })).status).toBe(404);
 
+    // The call history's file routes redirect too, once the local copies are gone.
+    for (const path of [`/v1/history/${call.id}/recordings/${file}`, `/v1/history/${call.id}/files/call.json`]) {
+      const r = await fetch(`${bot.url}${path}`, { redirect: 'manual' });
+      expect(r.status, path).toBe(302);
+      expect(new URL(r.headers.get('location')!).hostname).toBe('127.0.0.1');
+      expect((await fetch(r.headers.get('location')!)).status).toBe(200);
+    }
+
     const metrics = await (await fetch(`${bot.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`mediabot_storage_uploads_total\\{outcome="done"\\} ${uploads.length}\\b`));
     expect(metrics).toMatch(/mediabot_storage_uploads_pending 0\b/);
