@@ -46,6 +46,7 @@ export { createLogger, silentLogger, type Logger } from './logger.js';
 // Events.
 export type { LiveEvent, SpeakerRef, WorkerEvent as CallServiceEvent, DataDeletedEvent, DeletedCounts, DeletionReason } from './events/live.js';
 export type { CallArtifacts, MediaMode, RecordingEntry, SpeakerInfo, TargetInput } from './calls/service.js';
+export type { ListedRecording } from './calls/recording-list.js';
 export type { MediabotEvent, SignalingEvent } from './events/bus.js';
 export type { MediaEvent, MediaEventType } from './media/hooks/api.js';
 export type { HookSpec } from './media/session/spec.js';

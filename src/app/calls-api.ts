@@ -19,7 +19,7 @@
  *
  * plus what only code needs: the live speaker list and the artifacts once a call is finalized.
  */
-import type { CallArtifacts, CallService, MediaMode, RecordingEntry, SpeakerInfo, TargetInput } from '../calls/service.js';
+import type { CallArtifacts, CallService, MediaMode, SpeakerInfo, TargetInput } from '../calls/service.js';
 import type { LeaveOverride } from '../calls/leave/input.js';
 import type { CallSettings } from '../calls/call-settings.js';
 import type { MeetingArtifactsView } from '../calls/meeting-artifacts.js';
@@ -28,6 +28,7 @@ import { callJson, type CallJson } from '../server/routes/v1-calls.js';
 import type { CallRegistry } from '../signaling/registry.js';
 import type { CallHistory, CallSummaryView, HistoryPage, HistoryQuery } from '../calls/history.js';
 import type { CallDataDeleter, DeletionResult } from '../retention/call-data.js';
+import type { ListedRecording } from '../calls/recording-list.js';
 import type { DeletionFilter, DeletionRecord } from '../retention/deletion-log.js';
 
 /** A call as GET /v1/calls/:id shows it, with how its media is hosted (null before it is known). */
@@ -92,7 +93,8 @@ export interface MediabotCalls {
   speakers(callId: string): SpeakerInfo[];
   transcript(callId: string): Transcript;
   transcriptVtt(callId: string): string;
-  recordings(callId: string): Promise<RecordingEntry[]>;
+  /** The recordings: local files, and with object storage the uploaded ones with a signed `url` (listed even once their local copy is gone). */
+  recordings(callId: string): Promise<ListedRecording[]>;
   /** The absolute path of one listed recording; MEDIABOT_NOT_FOUND for anything else. */
   recordingPath(callId: string, file: string): Promise<string>;
   /** Final analytics once the call ended, live talk times before. */
@@ -121,7 +123,7 @@ export interface MediabotCalls {
   deletions(filter?: DeletionFilter): DeletionRecord[];
 }
 
-export function callsApi(service: CallService, registry: CallRegistry, deleter: CallDataDeleter, history?: CallHistory): MediabotCalls {
+export function callsApi(service: CallService, registry: CallRegistry, deleter: CallDataDeleter, listRecordings: (callId: string) => Promise<ListedRecording[]>, history?: CallHistory): MediabotCalls {
   const noHistory = (): never => {
     throw new MediabotError('MEDIABOT_NOT_FOUND', 'this mediabot keeps no call history');
   };
@@ -147,7 +149,7 @@ export function callsApi(service: CallService, registry: CallRegistry, deleter: 
     speakers: (callId) => service.speakers(callId),
     transcript: (callId) => service.transcript(callId),
     transcriptVtt: (callId) => service.transcriptVtt(callId),
-    recordings: (callId) => service.recordings(callId),
+    recordings: listRecordings,
     recordingPath: (callId, file) => service.recordingPath(callId, file),
     analytics: (callId) => service.analytics(callId),
     meetingArtifacts: (callId) => service.meetingArtifacts(callId),

@@ -65,6 +65,7 @@ import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
 import { composeStorage, uploadArtifactsOf } from './storage.js';
+import { recordingLister } from '../calls/recording-list.js';
 import type { StorageService } from '../storage/service.js';
 import type { RetryPolicy } from '../storage/uploader.js';
 import { clusterSettings } from '../cluster/settings.js';
@@ -545,7 +546,7 @@ async function assemble(
     app,
     url,
     callbackUri,
-    calls: callsApi(service, signaling.registry, retention.deleter, history.history),
+    calls: callsApi(service, signaling.registry, retention.deleter, recordingLister(service, join(cfg.dataDir, 'recordings'), storage), history.history),
     events,
     webhooks: webhooks.api,
     emulator,

@@ -10,10 +10,10 @@ import { MediabotError, isMediabotError } from '../../errors.js';
 import type { CallService, TargetInput } from '../../calls/service.js';
 import type { PromptStore } from '../../calls/prompts.js';
 import { LEAVE_SCHEMA, type LeaveOverride } from '../../calls/leave/input.js';
-import { isServableFile, openRegularFileUnder } from '../../util/safe-path.js';
+import { openRegularFileUnder } from '../../util/safe-path.js';
+import { recordingLister, type UploadedRecordings } from '../../calls/recording-list.js';
 import { sendFile } from '../file-reply.js';
 import type { CallRequests } from '../../calls/call-requests.js';
-import type { RecordingEntry } from '../../calls/types.js';
 import { callCreateSettingsProperties, callJson, callRequestSettings, type CallCreateSettingsBody } from './v1-calls.js';
 
 export interface V1OperatorRoutesOptions {
@@ -23,7 +23,7 @@ export interface V1OperatorRoutesOptions {
   /** dedupKey and joinAt (call-requests.ts); without it, requests carrying them are refused. */
   requests?: CallRequests;
   /** Object storage: uploaded recordings are listed with signed URLs, and downloaded by a redirect once the local copy is gone. */
-  storage?: { recordings(callId: string): Promise<Array<RecordingEntry & { url: string; expiresAt: string }>> };
+  storage?: UploadedRecordings;
 }
 
 const errorSchema = {
@@ -48,6 +48,7 @@ interface CreateBody extends CallCreateSettingsBody {
 
 export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = async (app, opts) => {
   const calls = opts.calls;
+  const listRecordings = recordingLister(calls, opts.recordingsRoot, opts.storage);
 
   app.post<{ Body: CreateBody }>(
     '/calls',
@@ -172,20 +173,9 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     '/calls/:id/recordings',
     { schema: { tags: ['calls'], summary: 'Recordings with download URLs', params: idParams, response: { 200: { type: 'object', properties: { recordings: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 404: errorSchema } } },
     async (request) => {
-      const listed = await calls.recordings(request.params.id);
-      // Only what the download route would serve: regular files, no symlinks, inside the root.
-      const list = [];
-      for (const r of listed) {
-        const path = await calls.recordingPath(request.params.id, r.file).catch(() => null);
-        if (path !== null && (await isServableFile(opts.recordingsRoot ?? dirname(dirname(path)), path))) list.push(r);
-      }
       const base = `/v1/calls/${encodeURIComponent(request.params.id)}/recordings/`;
-      const local: Array<Record<string, unknown> & { file: string }> = list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) }));
-      if (!opts.storage) return { recordings: local };
-      // Uploaded ones carry their signed URL (and are listed even once the local copy is gone).
-      const uploaded = new Map((await opts.storage.recordings(request.params.id)).map((r) => [r.file, r]));
-      const merged = [...local.map((r) => uploaded.get(r.file) ?? r), ...[...uploaded.values()].filter((u) => !local.some((r) => r.file === u.file))];
-      return { recordings: merged.sort((a, b) => a.file.localeCompare(b.file)) };
+      // Local ones are downloaded here; uploaded ones carry their signed URL.
+      return { recordings: (await listRecordings(request.params.id)).map((r) => ({ ...r, url: r.url ?? base + encodeURIComponent(r.file) })) };
     },
   );
 

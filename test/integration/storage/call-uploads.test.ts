@@ -107,6 +107,9 @@ describe.each(backends)('a recorded call with storage in %s', (_name, storageEnv
     for (const r of api.recordings) expect(new URL(r.url).hostname).toBe('127.0.0.1');
     // The same in code.
     expect((await bot.storage.recordings(call.id)).map((r) => r.file).sort()).toEqual(api.recordings.map((r) => r.file).sort());
+    const inCode = await bot.calls.recordings(call.id);
+    expect(inCode.map((r) => r.file)).toEqual(api.recordings.map((r) => r.file).sort());
+    for (const r of inCode) expect(r.url).toBeDefined();
     const file = artifacts.recordings[0]!.file;
     const redirect = await fetch(`${bot.url}/v1/calls/${call.id}/recordings/${file}`, { redirect: 'manual' });
     expect(redirect.status).toBe(302);
