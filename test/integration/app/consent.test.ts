@@ -218,4 +218,33 @@ describe.skipIf(!HAVE_TOOLS)('consent announcement and recording pause', () => {
     expect(((await late.json()) as any).error.code).toBe('MEDIABOT_CALL_TERMINATED');
     expect(bot.calls.recordingState(ended.id).state).toBe('recording');
   });
+
+  it("takes a call's own announcement in POST /v1/calls: off means none; bad values are 400 and create nothing", async () => {
+    const post = async (body: unknown) => {
+      const r = await fetch(`${bot.url}/v1/calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, json: (await r.json()) as any };
+    };
+    const meeting = bot.emulator!.createMeeting({ subject: 'no announcement', people: [{ name: 'Ada Quinn', voice: VOICE, sentences: [ADA[0]!] }] });
+    const before = bot.calls.list().length;
+    for (const consent of [{ announcement: '' }, { announcement: { text: 'x' } }, { announcement: 'off', when: 'now' }, 'off']) {
+      const r = await post({ joinWebUrl: meeting.joinWebUrl, consent });
+      expect(r.status, JSON.stringify(consent)).toBe(400);
+      expect(r.json.error.code).toBe('MEDIABOT_BAD_REQUEST');
+    }
+    const service = await post({ joinWebUrl: meeting.joinWebUrl, media: 'service', consent: { announcement: 'Recorded.' } });
+    expect(service.status).toBe(400);
+    expect(bot.calls.list().length).toBe(before);
+
+    const consent: Array<LiveEventOf<'call.consent'>> = [];
+    const off = bot.events.on('call.consent', (e) => consent.push(e));
+    const created = await post({ joinWebUrl: meeting.joinWebUrl, consent: { announcement: 'off' } });
+    expect(created.status).toBe(201);
+    const id: string = created.json.id;
+    await until('someone talking', () => (bot.calls.speakers(id).some((s) => !s.prompt && s.talkMs > 500) ? true : undefined), 30_000);
+    await bot.calls.hangUp(id);
+    await bot.calls.whenFinalized(id, 60_000);
+    off();
+    expect(consent.filter((e) => e.callId === id)).toEqual([]);
+    expect(bot.calls.transcript(id).lines.every((l) => !l.sourceId.startsWith('prompt-'))).toBe(true);
+  }, 90_000);
 });
