@@ -217,6 +217,8 @@ export class CallService {
 
   ingressCallStarted(info: { callId: string; adapter: string }): void {
     this.control.ingressCallStarted(info);
+    // An ACS stream is a call established with its media at once (its state change came before its media mode was known).
+    if (this.registry.get(info.callId)?.state === 'established' && this.table.find(info.callId)?.mode === 'app') this.announcer.mediaStarted(info.callId);
   }
 
   /** The media sidecar said which roster participant each media source (MSI) of a call is. */
