@@ -106,6 +106,15 @@ export interface CallMedia {
   rtpMedia: boolean;
   /** Who is behind each media source, as the media sidecar reported it (bridge sourceMap). */
   sourceMap: Map<string, { participantId: string; displayName: string | null }>;
+  /** Stretches of call media time when nothing was recorded or transcribed (toMs null: to the end); in call.json. */
+  recordingPauses: RecordingPause[];
+}
+
+export interface RecordingPause {
+  fromMs: number;
+  toMs: number | null;
+  /** The operator paused, or the policy-based recording status was awaited or refused. */
+  reason: 'operator' | 'policy';
 }
 
 export interface CallServiceOptions {

@@ -82,6 +82,7 @@ export class RecordingControl {
   holdForPolicy(callId: string, mediaId: string): void {
     this.entry(callId).policy = 'pending';
     this.o.media.holdRecordingAtStart(mediaId);
+    this.markPaused(callId, 0, 'policy');
     this.emit(callId, 'paused', 'policy-pending', null);
   }
 
@@ -98,6 +99,7 @@ export class RecordingControl {
     }
     e.policy = 'confirmed';
     const mediaTimeMs = e.operatorPaused ? null : await this.applyToMedia(callId, false);
+    if (!e.operatorPaused) this.markResumed(callId, mediaTimeMs);
     this.emit(callId, e.operatorPaused ? 'paused' : 'recording', 'policy-confirmed', mediaTimeMs);
     this.o.onPolicyConfirmed?.(callId);
   }
@@ -117,8 +119,10 @@ export class RecordingControl {
     const e = this.entry(call.id);
     const policyBased = this.o.isPolicyBased(call.id);
     if (state === 'paused') {
+      const already = this.paused(e);
       e.operatorPaused = true;
       const mediaTimeMs = await this.applyToMedia(call.id, true);
+      if (!already) this.markPaused(call.id, mediaTimeMs ?? 0, 'operator');
       if (policyBased && e.policy === 'confirmed') {
         try {
           await this.o.operations.updateRecordingStatus(call.id, 'notRecording', { timeoutMs: STATUS_TIMEOUT_MS });
@@ -142,8 +146,10 @@ export class RecordingControl {
       e.policy = 'confirmed';
       if (wasHeld) this.o.onPolicyConfirmed?.(call.id);
     }
+    const wasPaused = this.paused(e);
     e.operatorPaused = false;
     const mediaTimeMs = this.paused(e) ? null : await this.applyToMedia(call.id, false);
+    if (wasPaused && !this.paused(e)) this.markResumed(call.id, mediaTimeMs);
     this.emit(call.id, 'recording', 'operator', mediaTimeMs);
     return this.view(e, mediaTimeMs);
   }
@@ -155,6 +161,16 @@ export class RecordingControl {
 
   forget(callId: string): void {
     this.calls.delete(callId.toLowerCase());
+  }
+
+  /** A stretch without recording starts (kept with the call for its call.json). */
+  private markPaused(callId: string, fromMs: number, reason: 'operator' | 'policy'): void {
+    this.o.table.state(callId).recordingPauses.push({ fromMs, toMs: null, reason });
+  }
+
+  private markResumed(callId: string, toMs: number | null): void {
+    const open = this.o.table.find(callId)?.recordingPauses.findLast((p) => p.toMs === null);
+    if (open) open.toMs = toMs ?? open.fromMs;
   }
 
   private view(e: CallRecording, mediaTimeMs: number | null): RecordingView {

@@ -4,6 +4,7 @@
  * `notRecording` and a resume `recording`; when Graph refuses the status, the call goes on and no
  * recording or transcript is made of it.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMediabot, type ComposedMediabot } from '../../../src/app/mediabot.js';
 import type { LiveEventOf } from '../../../src/app/events-api.js';
@@ -52,6 +53,11 @@ describe('policy-based recording calls', () => {
     // What the refused call below must not have: the same caller, recorded and transcribed.
     expect(artifacts.recordings.some((r) => r.sourceId === 'mix')).toBe(true);
     expect(artifacts.transcript.length).toBeGreaterThan(0);
+    const callJson = JSON.parse(readFileSync(artifacts.files.find((f) => f.endsWith('call.json'))!, 'utf8'));
+    expect(callJson.recordingPauses).toEqual([
+      { fromMs: 0, toMs: expect.any(Number), reason: 'policy' },
+      { fromMs: paused.mediaTimeMs, toMs: resumed.mediaTimeMs, reason: 'operator' },
+    ]);
   }, 90_000);
 
   it('records and transcribes nothing when Graph refuses the recording status; the call goes on', async () => {
@@ -75,6 +81,8 @@ describe('policy-based recording calls', () => {
       await bot.calls.hangUp(id);
       const artifacts = await bot.calls.whenFinalized(id, 60_000);
       expect(artifacts.recordings).toEqual([]);
+      const callJson = JSON.parse(readFileSync(artifacts.files.find((f) => f.endsWith('call.json'))!, 'utf8'));
+      expect(callJson.recordingPauses).toEqual([{ fromMs: 0, toMs: null, reason: 'policy' }]);
       expect(artifacts.transcript).toEqual([]);
       // No announcement: there was nothing it could have been about.
       expect(consent.filter((e) => e.callId === id)).toEqual([]);

@@ -13,7 +13,7 @@
  * own direct run on the same sentence (DESIGN.md): the words it does hear there.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,8 +155,10 @@ describe.skipIf(!HAVE_TOOLS)('consent announcement and recording pause', () => {
 
     await sleepUntil(t0 + last.endMs + 1500);
     await bot.calls.hangUp(id);
-    await bot.calls.whenFinalized(id, 60_000);
+    const artifacts = await bot.calls.whenFinalized(id, 60_000);
     for (const off of offs) off();
+    const callJson = JSON.parse(readFileSync(artifacts.files.find((f) => f.endsWith('call.json'))!, 'utf8'));
+    expect(callJson.recordingPauses).toEqual([{ fromMs: pause.mediaTimeMs, toMs: resume.mediaTimeMs, reason: 'operator' }]);
 
     // Two announcements: media start, then the second person joining (4 s later, past the 2 s repeat).
     expect(consent.map((e) => e.reason)).toEqual(['media-start', 'joined']);
