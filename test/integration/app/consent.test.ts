@@ -210,7 +210,7 @@ describe.skipIf(!HAVE_TOOLS)('consent announcement and recording pause', () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as any).error.code).toBe('MEDIABOT_CALL_NOT_FOUND');
     const ended = bot.calls.list().find((c) => c.state === 'terminated')!;
-    for (const body of [{}, { state: 'stopped' }, { state: ['paused'] }, '{not json']) {
+    for (const body of [{}, { state: 'stopped' }, { state: { value: 'paused' } }, '{not json']) {
       const r = await post(`/v1/calls/${ended.id}/recording`, body);
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(((await r.json()) as any).error.code).toBe('MEDIABOT_BAD_REQUEST');
