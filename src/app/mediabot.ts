@@ -66,6 +66,11 @@ import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
 import { clusterSettings } from '../cluster/settings.js';
+import { composeHistory, recordEndings, type HistoryParts } from './history.js';
+import { historyFileRoutes, v1HistoryRoutes } from '../server/routes/v1-history.js';
+import { composeRetention, type Retention } from './retention.js';
+import type { RemoteCallStore } from '../retention/call-data.js';
+import { v1RetentionRoutes } from '../server/routes/v1-retention.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -81,6 +86,8 @@ export interface MediabotOptions {
   subscribeCallRecords?: boolean;
   /** Fetching Teams' meeting artifacts (MEDIABOT_FETCH_MEETING_ARTIFACTS): how long to keep asking Graph after a meeting, and between attempts (defaults 30 min, 30 s). */
   meetingArtifacts?: { waitMs?: number; pollMs?: number };
+  /** Object storage holding calls' data (uploaded recordings, artifacts): deleting a call's data deletes its objects there too. */
+  remoteCallData?: RemoteCallStore;
 }
 
 /** A composed mediabot with its parts, for the CLI and tests; the public API narrows it to `Mediabot`. */
@@ -89,6 +96,8 @@ export interface ComposedMediabot extends Mediabot {
   signaling: Signaling;
   graph: GraphBundle;
   store: { db: Database; callRecords: CallRecordStore; speech: SpeechStore };
+  /** The ended-call history, its `call_endings` table and the signed file links it hands out. */
+  history: HistoryParts;
   bus: EventBus;
   /** The call service behind `calls` (every method of it, for the CLI and tests). */
   service: CallService;
@@ -97,6 +106,8 @@ export interface ComposedMediabot extends Mediabot {
   caPem: string | undefined;
   /** The WebSocket media ingresses on the main port: /media/acs and /media/bridge. */
   ingress: WorkerIngress;
+  /** Deleting calls' data, the deletion log and the MEDIABOT_RETENTION_DAYS sweep (`retention.sweeper.sweep(at)`). */
+  retention: Retention;
 }
 
 async function freePort(host: string): Promise<number> {
@@ -334,6 +345,8 @@ async function assemble(
     consent: { settings: cfg.consent, keepsMedia: (mediaId) => keepsAudio(perCall.hooksFor(mediaId, hooks)) },
   });
   const service = calls;
+  // Each call's end reason, times and speakers, stored when its artifacts are written (first listener: see recordEndings).
+  const endings = recordEndings({ db, speech, service, registry: signaling.registry, logger: log.child({ component: 'history' }) });
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
   let fleet: Fleet | null = null;
   cleanups.push(() => fleet?.close());
@@ -383,6 +396,11 @@ async function assemble(
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
   const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
   cleanups.push(() => webhooks.stop());
+  // DELETE /v1/calls/:id/data, the deletion log, MEDIABOT_RETENTION_DAYS; `data.deleted` to events and webhooks.
+  const retention = composeRetention({ cfg, db, speech, perCall, service, events, webhooks, remote: opts.remoteCallData, logger: log });
+  cleanups.push(() => retention.stop());
+  // Ended calls from what is stored, for GET /v1/history and the dashboard.
+  const history = composeHistory({ cfg, db, speech, endings, registry: signaling.registry, webhooks: webhooks.api });
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({
@@ -442,6 +460,8 @@ async function assemble(
       { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
       { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+      { plugin: v1HistoryRoutes as FastifyPluginAsync<never>, options: { history: history.history } },
+      { plugin: v1RetentionRoutes as FastifyPluginAsync<never>, options: { deleter: retention.deleter } },
     ],
     plugins: [
       {
@@ -458,6 +478,7 @@ async function assemble(
         },
       },
       { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
+      { plugin: historyFileRoutes as FastifyPluginAsync<never>, options: { history: history.history, links: history.links } },
       { plugin: dashboardRoutes as FastifyPluginAsync<never> },
       ...ingress.plugins(),
     ],
@@ -491,6 +512,7 @@ async function assemble(
       void validator.warm();
       // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
       webhooks.start();
+      retention.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -506,7 +528,7 @@ async function assemble(
     app,
     url,
     callbackUri,
-    calls: callsApi(service, signaling.registry),
+    calls: callsApi(service, signaling.registry, retention.deleter, history.history),
     events,
     webhooks: webhooks.api,
     emulator,
@@ -521,10 +543,12 @@ async function assemble(
     signaling,
     graph,
     store: { db, callRecords, speech },
+    history,
     bus,
     service,
     metrics,
     caPem,
     ingress,
+    retention,
   };
 }

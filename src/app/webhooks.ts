@@ -21,7 +21,7 @@ import { WebhookOutbox } from '../store/webhook-outbox.js';
 import { webhooksApi, type MediabotWebhooks } from '../webhooks/api.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { checkWebhookUrl } from '../webhooks/post.js';
-import { WebhookPublisher } from '../webhooks/publisher.js';
+import { WebhookPublisher, type WebhookEventType } from '../webhooks/publisher.js';
 
 export interface PerCallSettings {
   store: CallSettingsStore;
@@ -31,6 +31,8 @@ export interface PerCallSettings {
   hooksFor: (mediaId: string, base: HookSpec[]) => HookSpec[];
   /** Called with a call's id when its settings were stored (the publisher forgets its cache). */
   onSaved: (listener: (callId: string) => void) => void;
+  /** Tells the onSaved listeners a call's settings changed outside `save` (they were deleted). */
+  changed: (callId: string) => void;
 }
 
 export function composeCallSettings(cfg: MediabotConfig, db: Database, baseHooks: readonly HookSpec[]): PerCallSettings {
@@ -49,12 +51,17 @@ export function composeCallSettings(cfg: MediabotConfig, db: Database, baseHooks
     port: callSettingsPort({ policy, overrides, baseHooks, save }),
     hooksFor: (mediaId, base) => overrides.hooksFor(mediaId, base),
     onSaved: (l) => listeners.push(l),
+    changed: (callId) => {
+      for (const l of listeners) l(callId);
+    },
   };
 }
 
 export interface Webhooks {
   api: MediabotWebhooks;
   requests: CallRequests;
+  /** Publishes one message with an extra target URL and metadata of the caller's choosing (a deleted call's notice); 0 when webhooks are off. */
+  publishWith: (callId: string | null, type: WebhookEventType, data: Record<string, unknown>, extra: { url?: string; metadata?: Record<string, unknown> | null }) => number;
   /** Adds the call's metadata to a live event of a call that has some (the events WebSocket). */
   withMetadata: (e: LiveEvent) => LiveEvent;
   start(): void;
@@ -123,6 +130,7 @@ export function composeWebhooks(o: {
   };
   return {
     api: webhooksApi(dispatcher, publisher),
+    publishWith: (callId, type, data, extra) => publisher?.publish(callId, type, data, extra) ?? 0,
     requests,
     withMetadata,
     start: () => {

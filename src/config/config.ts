@@ -9,6 +9,7 @@ import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
 import { consentSettingsFromEnv, type ConsentSettings } from './consent-settings.js';
 import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
+import { parseRetentionSettings, type RetentionSettings } from './retention.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -99,6 +100,8 @@ export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'pub
   consent: ConsentSettings;
   /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
   webhooks: WebhookSettings;
+  /** How long a call's data is kept after it ended (MEDIABOT_RETENTION_DAYS; 0: forever). */
+  retention: RetentionSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -280,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     leave: leaveSettingsFromEnv(get),
     consent: consentSettingsFromEnv(get),
     webhooks: parseWebhookSettings(get),
+    retention: parseRetentionSettings(get),
     ...fleet,
   };
 }

@@ -11,6 +11,7 @@ import type { CallService, TargetInput } from '../../calls/service.js';
 import type { PromptStore } from '../../calls/prompts.js';
 import { LEAVE_SCHEMA, type LeaveOverride } from '../../calls/leave/input.js';
 import { isServableFile, openRegularFileUnder } from '../../util/safe-path.js';
+import { sendFile } from '../file-reply.js';
 import type { CallRequests } from '../../calls/call-requests.js';
 import { callCreateSettingsProperties, callJson, callRequestSettings, type CallCreateSettingsBody } from './v1-calls.js';
 
@@ -214,21 +215,17 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     {
       schema: {
         tags: ['calls'],
-        summary: 'Download one recording',
+        summary: 'Download one recording (supports HTTP Range)',
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 }, file: { type: 'string', minLength: 1, maxLength: 300 } }, required: ['id', 'file'] },
-        response: { 404: errorSchema },
+        response: { 404: errorSchema, 416: errorSchema },
       },
     },
     async (request, reply) => {
       const path = await calls.recordingPath(request.params.id, request.params.file);
       // lstat/realpath/O_NOFOLLOW: a symlink placed in the folder is never followed.
-      const { handle, size } = await openRegularFileUnder(opts.recordingsRoot ?? dirname(dirname(path)), path);
-      const type = path.endsWith('.wav') ? 'audio/wav' : 'audio/ogg';
-      return reply
-        .type(type)
-        .header('content-length', size)
-        .header('content-disposition', `attachment; filename="${request.params.file.replace(/[^A-Za-z0-9_.-]/g, '_')}"`)
-        .send(handle.createReadStream());
+      const file = await openRegularFileUnder(opts.recordingsRoot ?? dirname(dirname(path)), path);
+      // HTTP Range (206) so a player can seek.
+      return sendFile(request, reply, file, { type: path.endsWith('.wav') ? 'audio/wav' : 'audio/ogg', attachmentName: request.params.file });
     },
   );
 
