@@ -36,7 +36,12 @@ await bot.listen();
 const speaker = (callId: string, sourceId: string): string =>
   bot.calls.speakers(callId).find((s) => s.sourceId === sourceId)?.displayName ?? sourceId;
 
-bot.events.on('transcript.final', (e) => console.log(`${speaker(e.callId, e.sourceId)}: ${e.text}`));
+// mediabot's own audio (its consent announcement, prompts) is transcribed too: not a caption.
+const ownAudio = (callId: string, sourceId: string): boolean => bot.calls.speakers(callId).some((s) => s.sourceId === sourceId && s.prompt);
+
+bot.events.on('transcript.final', (e) => {
+  if (!ownAudio(e.callId, e.sourceId)) console.log(`${speaker(e.callId, e.sourceId)}: ${e.text}`);
+});
 bot.events.on('call.state', (e) => console.error(`(call ${e.state})`));
 
 const meeting = graph.emulator.createMeeting({ subject: 'live captions', people: 2 });

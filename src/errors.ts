@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   MEDIABOT_RECORDING_FAILED: { doc: 'A recording file could not be opened or written' },
   MEDIABOT_AUDIO_INVALID: { doc: 'An audio file (WAV or Ogg Opus) is malformed or not 16-bit mono PCM' },
   MEDIABOT_RECORDING_INVALID: { doc: 'The recorder was given a malformed packet or option' },
+  MEDIABOT_RECORDING_STATUS_FAILED: { http: 502, doc: 'Graph did not accept the recording status of a policy-based recording call (updateRecordingStatus): nothing of the call is recorded or transcribed until it does' },
+  MEDIABOT_RECORDING_UNAVAILABLE: { http: 409, doc: 'The call has no media mediabot records or transcribes (service-hosted media, or media not started), so there is no recording to pause or resume' },
   // signaling (inbound callbacks, operations, subscriptions)
   MEDIABOT_CALLBACK_UNAUTHORIZED: { http: 401, doc: 'A Graph callback carried no valid bearer token' },
   MEDIABOT_NOTIFICATION_INVALID: { http: 400, doc: 'A notification body is not a recognised notification envelope' },

@@ -7,6 +7,7 @@
  *   DELETE /v1/calls/:id                hangUp()
  *   POST /v1/calls/:id/play             play()
  *   POST /v1/calls/:id/mute, /unmute    mute(), unmute()
+ *   POST|GET /v1/calls/:id/recording    setRecording(), recordingState()
  *   GET /v1/calls/:id/participants      participants()
  *   GET /v1/calls/:id/transcript        transcript(), transcriptVtt() (?format=vtt)
  *   GET /v1/calls/:id/recordings(/:f)   recordings(), recordingPath()
@@ -24,6 +25,8 @@ import type { LeaveOverride } from '../calls/leave/input.js';
 import type { CallSettings } from '../calls/call-settings.js';
 import type { MeetingArtifactsView } from '../calls/meeting-artifacts.js';
 import { MediabotError } from '../errors.js';
+import type { RecordingView } from '../calls/consent/recording-control.js';
+import type { RecordingState } from '../events/live.js';
 import { callJson, type CallJson } from '../server/routes/v1-calls.js';
 import type { CallRegistry } from '../signaling/registry.js';
 import type { CallHistory, CallSummaryView, HistoryPage, HistoryQuery } from '../calls/history.js';
@@ -87,6 +90,14 @@ export interface MediabotCalls {
   play(callId: string, prompt: PromptInput): Promise<PlayResult>;
   mute(callId: string): Promise<{ muted: true; operationId: string | null }>;
   unmute(callId: string): Promise<{ muted: false; operationId: string | null }>;
+  /**
+   * Pauses (`paused`) or resumes (`recording`) the call's recording and transcription: the recordings
+   * keep a silent gap, the transcript has nothing of it (docs/consent.md). MEDIABOT_CALL_TERMINATED
+   * on an ended call, MEDIABOT_RECORDING_UNAVAILABLE without app-hosted media.
+   */
+  setRecording(callId: string, state: RecordingState): Promise<RecordingView>;
+  /** Whether the call's recording and transcription run, and what holds them. */
+  recordingState(callId: string): RecordingView;
   /** The roster with live media state (talking, level, talk time). */
   participants(callId: string): ParticipantInfo[];
   /** The media sources of the call and who is behind each (sourceId → participant). */
@@ -145,6 +156,8 @@ export function callsApi(service: CallService, registry: CallRegistry, deleter: 
     play: (callId, prompt) => service.play(callId, prompt),
     mute: async (callId) => ({ muted: true, ...(await service.mute(callId, true)) }),
     unmute: async (callId) => ({ muted: false, ...(await service.mute(callId, false)) }),
+    setRecording: (callId, state) => service.setRecording(callId, state),
+    recordingState: (callId) => service.recordingState(callId),
     participants: (callId) => service.participants(callId),
     speakers: (callId) => service.speakers(callId),
     transcript: (callId) => service.transcript(callId),

@@ -28,6 +28,7 @@ import { createLogger, type Logger } from '../logger.js';
 import type { HookSpec } from '../media/session/spec.js';
 import { MediaThreadPool } from '../media/threads/pool.js';
 import { checkHookModules, resolveHooksFromConfig } from '../media/hooks/transcribe/engines.js';
+import { checkConsentAnnouncement, keepsAudio } from '../calls/consent/media-checks.js';
 import { buildApp } from '../server/app.js';
 import { createMetrics, type Metrics } from '../server/metrics.js';
 import { Readiness } from '../server/readiness.js';
@@ -219,6 +220,7 @@ async function checkedExtraHooks(specs: readonly HookSpec[]): Promise<HookSpec[]
 export async function resolveConfiguredHooks(cfg: MediabotConfig): Promise<HookSpec[]> {
   const hookModules = cfg.hookModules;
   await checkHookModules(hookModules);
+  await checkConsentAnnouncement(cfg.consent);
   return resolveHooksFromConfig({
     transcriber: cfg.transcriber,
     transcriberWsUrl: cfg.transcriberWsUrl,
@@ -322,6 +324,7 @@ async function assemble(
     }),
     acceptsIncoming: () => admission.acceptsIncoming(),
     appMediaConfig: (call) => calls!.answerMedia(call.callId),
+    onRecordingStatus: (callId, outcome) => calls?.recordingStatusReported(callId, outcome.ok),
     // `metrics` is created below; this only runs once callbacks arrive.
     onTerminationUnconfirmed: () => metrics.callbackRejected.inc({ reason: 'unconfirmed' }),
   });
@@ -347,6 +350,7 @@ async function assemble(
     leave: cfg.leave,
     callSettings: perCall.port,
     meetingArtifacts: { defaultOn: cfg.fetchMeetingArtifacts, callTenant: (id) => graph.callTenants.tenantOf(id), ...opts.meetingArtifacts },
+    consent: { settings: cfg.consent, keepsMedia: (mediaId) => keepsAudio(perCall.hooksFor(mediaId, hooks)) },
   });
   const service = calls;
   // Each call's end reason, times and speakers, stored when its artifacts are written (first listener: see recordEndings).

@@ -126,6 +126,8 @@ export class CallArtifactsWriter {
           endedAt: view?.updatedAt ?? null,
           termination: view?.termination ?? null,
           speakers: this.speakerList(m),
+          // Stretches with nothing recorded or transcribed (silent in the recordings; docs/consent.md).
+          recordingPauses: m.recordingPauses,
           recordings: recordings.map((r) => ({ ...r, path: this.o.recordDir !== undefined && m.mediaId !== null ? join(folderForId(this.o.recordDir, m.mediaId), r.file) : null })),
           media: mediaStats ? { ticks: mediaStats.ticks, mediaTimeMs: mediaStats.mediaTimeMs, encodes: mediaStats.encodes, clock: mediaStats.clock, stages: { tick: { p50Us: mediaStats.stages.tick.p50Us, p99Us: mediaStats.stages.tick.p99Us, maxUs: mediaStats.stages.tick.maxUs } } } : null,
         },

@@ -9,6 +9,7 @@ import type { MediabotConfig, TranscriberName } from '../config/config.js';
 import { TRANSCRIBER_NAMES } from '../config/config.js';
 import type { HookSpec } from '../media/session/spec.js';
 import { badRequest } from './call-table.js';
+import { CONSENT_TEXT_MAX, type ConsentAnnouncement } from '../config/consent-settings.js';
 
 export const RECORDING_FILES = ['mix', 'speakers'] as const;
 export type RecordingFile = (typeof RECORDING_FILES)[number];
@@ -25,6 +26,8 @@ export interface CallSettings {
   metadata?: Record<string, unknown>;
   /** After the meeting, fetch Teams' attendance report and transcript (default MEDIABOT_FETCH_MEETING_ARTIFACTS). */
   fetchMeetingArtifacts?: boolean;
+  /** The consent announcement of this call: a text to speak, or `off` (default MEDIABOT_CONSENT_ANNOUNCEMENT; docs/consent.md). */
+  consent?: { announcement?: string };
 }
 
 /** The settings JSON schema (fastify/ajv), shared by POST /v1/calls and the OpenAPI document. */
@@ -49,6 +52,13 @@ export const callSettingsSchemaProperties = {
   },
   webhookUrl: { type: 'string', minLength: 1, maxLength: 2048, format: 'uri', description: 'an http(s) URL that receives this call\'s signed webhooks (needs MEDIABOT_WEBHOOK_SECRET)' },
   metadata: { type: 'object', description: `free-form JSON echoed in every webhook of the call (at most ${METADATA_MAX_BYTES} bytes as JSON)` },
+  consent: {
+    type: 'object',
+    description: 'The consent announcement played when media starts and when people join (default MEDIABOT_CONSENT_ANNOUNCEMENT; docs/consent.md)',
+    properties: {
+      announcement: { type: 'string', minLength: 1, maxLength: CONSENT_TEXT_MAX, description: 'the text spoken into the call, or off for none' },
+    },
+  },
   fetchMeetingArtifacts: { type: 'boolean', description: 'after the meeting, fetch Teams\' attendance report and transcript into the call\'s folder (default MEDIABOT_FETCH_MEETING_ARTIFACTS; needs a long joinWebUrl)' },
 } as const;
 
@@ -96,6 +106,7 @@ export class CallSettingsPolicy {
       if (cfg.webhooks.secret === undefined) throw badRequest('webhookUrl needs MEDIABOT_WEBHOOK_SECRET on this worker (webhooks are always signed)');
       this.o.checkWebhookUrl?.(s.webhookUrl);
     }
+    if (s.consent !== undefined) consentOverride(s.consent);
     if (s.fetchMeetingArtifacts !== undefined && typeof s.fetchMeetingArtifacts !== 'boolean') throw badRequest('fetchMeetingArtifacts must be true or false');
     if (s.metadata !== undefined) {
       if (s.metadata === null || typeof s.metadata !== 'object' || Array.isArray(s.metadata)) throw badRequest('metadata must be a JSON object');
@@ -184,6 +195,7 @@ export function callSettingsPort(o: {
     validate: (s, mode) => {
       o.policy.validate(s);
       if (mode === 'service' && o.policy.changesMedia(s)) throw badRequest('transcription and recording settings need app-hosted media (media "app")');
+      if (mode === 'service' && s.consent !== undefined) throw badRequest('consent needs app-hosted media (media "app"): with service-hosted media mediabot records nothing');
     },
     beforeMedia: (mediaId, s) => {
       if (o.policy.changesMedia(s)) o.overrides.set(mediaId, o.policy.hooks(o.baseHooks, s));
@@ -207,4 +219,18 @@ export function refuseUnknownKeys(value: unknown, known: readonly string[], wher
 export function refuseUnknownSettings(s: Record<string, unknown>): void {
   refuseUnknownKeys(s['transcription'], Object.keys(callSettingsSchemaProperties.transcription.properties), 'transcription.');
   refuseUnknownKeys(s['recording'], Object.keys(callSettingsSchemaProperties.recording.properties), 'recording.');
+  refuseUnknownKeys(s['consent'], Object.keys(callSettingsSchemaProperties.consent.properties), 'consent.');
+}
+
+/**
+ * A call's own consent announcement from its settings: null when it has none (the worker's
+ * applies), `off`, or a text. Throws MEDIABOT_BAD_REQUEST for anything else.
+ */
+export function consentOverride(consent: unknown): ConsentAnnouncement | null {
+  if (consent === undefined) return null;
+  if (consent === null || typeof consent !== 'object' || Array.isArray(consent)) throw badRequest('consent must be an object such as {"announcement": "off"}');
+  const a = (consent as { announcement?: unknown }).announcement;
+  if (a === undefined) return null;
+  if (typeof a !== 'string' || a.trim() === '' || a.length > CONSENT_TEXT_MAX) throw badRequest(`consent.announcement must be "off" or a text of 1-${CONSENT_TEXT_MAX} characters`);
+  return a.trim() === 'off' ? { kind: 'off' } : { kind: 'text', text: a.trim() };
 }

@@ -22,7 +22,7 @@ export class CallTable {
     const k = key(callId);
     let m = this.calls.get(k);
     if (!m) {
-      m = { callId, mediaId: null, mode: 'service', speakers: new Map(), promptSources: new Set(), transcript: [], dominant: null, lastMediaTimeMs: 0, finalizing: null, artifacts: null, ingressOnly: false, rtpMedia: false, sourceMap: new Map() };
+      m = { callId, mediaId: null, mode: 'service', speakers: new Map(), promptSources: new Set(), transcript: [], dominant: null, lastMediaTimeMs: 0, finalizing: null, artifacts: null, ingressOnly: false, rtpMedia: false, sourceMap: new Map(), recordingPauses: [] };
       this.calls.set(k, m);
     }
     return m;

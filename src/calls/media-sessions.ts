@@ -138,6 +138,16 @@ export class RtpMediaSessions implements MediaSessionProvider {
     return this.o.pool.playPcm(mediaId, samples, rate, { sourceId });
   }
 
+  /** Pauses or resumes the recording and transcription of the media of `mediaId` (RTP or ingress alike). */
+  setRecordingPaused(mediaId: string, paused: boolean): Promise<{ mediaTimeMs: number }> {
+    return this.o.pool.setRecordingPaused(mediaId, paused);
+  }
+
+  /** The media of `mediaId`, once created (RTP or ingress alike), starts with its recording paused. */
+  holdRecordingAtStart(mediaId: string): void {
+    this.o.pool.holdRecordingAtStart(mediaId);
+  }
+
   /** Ends the media call (flushing hooks) and frees its port; its final stats. */
   async close(mediaId: string): Promise<CallMediaStats | null> {
     const s = this.sessions.get(mediaId);

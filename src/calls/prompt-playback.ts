@@ -51,20 +51,11 @@ export class PromptPlayback {
     }
     const t0 = Date.now();
     if (m.mode === 'app' && m.mediaId !== null) {
-      // RTP and ingress calls alike: the prompt is a playback source of the call's media session,
-      // mixed into what everyone hears and recorded under its own source id.
-      if (!this.o.media.running(m.mediaId)) {
-        const known = m.rtpMedia || this.o.ingress?.scratchDir(m.mediaId) !== undefined;
-        throw new MediabotError(known ? 'MEDIABOT_CALL_TERMINATED' : 'MEDIABOT_PROMPT_FAILED', known ? `the media of call ${callId} has ended` : `call ${callId} has no media mediabot can play a prompt into`);
-      }
+      this.requireMedia(callId, m);
       let downloaded: string | null = null;
       if (file === null) downloaded = file = await this.o.prompts.download(promptUrl);
       try {
-        const samples = await load48k(file);
-        // Known before the source appears, so it is labelled the moment it does.
-        const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
-        m.promptSources.add(sourceId);
-        await this.o.media.playPcm(m.mediaId, sourceId, samples, 48_000);
+        await this.intoMedia(m, m.mediaId, file);
       } finally {
         if (downloaded !== null) await rm(downloaded, { force: true });
       }
@@ -72,5 +63,37 @@ export class PromptPlayback {
     }
     await this.o.signaling.operations.playPrompt(call.id, [mediaPrompt(promptUrl)], { timeoutMs: 120_000 });
     return { via: 'graph', promptUrl, durationMs: Date.now() - t0 };
+  }
+
+  /**
+   * Plays a local audio file (the consent announcement) into an established call's app-hosted media;
+   * `started` gets its source id as it starts; resolves once it was played out.
+   */
+  async playFile(callId: string, file: string, started?: (sourceId: string) => void): Promise<void> {
+    const call = this.requireActive(callId);
+    const m = this.state(call.id);
+    if (call.state !== 'established' || m.mode !== 'app' || m.mediaId === null) throw new MediabotError('MEDIABOT_CALL_NOT_ESTABLISHED', `call ${callId} has no established app-hosted media`, { httpStatus: 409 });
+    this.requireMedia(callId, m);
+    await this.intoMedia(m, m.mediaId, file, started);
+  }
+
+  private requireMedia(callId: string, m: CallMedia): void {
+    if (m.mediaId !== null && this.o.media.running(m.mediaId)) return;
+    const known = m.mediaId !== null && (m.rtpMedia || this.o.ingress?.scratchDir(m.mediaId) !== undefined);
+    throw new MediabotError(known ? 'MEDIABOT_CALL_TERMINATED' : 'MEDIABOT_PROMPT_FAILED', known ? `the media of call ${callId} has ended` : `call ${callId} has no media mediabot can play a prompt into`);
+  }
+
+  /**
+   * RTP and ingress calls alike: the prompt is a playback source of the call's media session, mixed
+   * into what everyone hears and recorded under its own source id.
+   */
+  private async intoMedia(m: CallMedia, mediaId: string, file: string, started?: (sourceId: string) => void): Promise<void> {
+    const samples = await load48k(file);
+    // Known before the source appears, so it is labelled the moment it does.
+    const sourceId = `prompt-${randomUUID().slice(0, 8)}`;
+    m.promptSources.add(sourceId);
+    const played = this.o.media.playPcm(mediaId, sourceId, samples, 48_000);
+    started?.(sourceId);
+    await played;
   }
 }

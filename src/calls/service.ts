@@ -24,6 +24,11 @@ import { PromptPlayback } from './prompt-playback.js';
 import { CallQueries } from './queries.js';
 import { Speakers } from './speakers.js';
 import { Transcripts } from './transcripts.js';
+import { consentOverride } from './call-settings.js';
+import { ConsentAnnouncer } from './consent/announcer.js';
+import { RecordingControl, type RecordingView } from './consent/recording-control.js';
+import type { ConsentAnnouncement } from '../config/consent-settings.js';
+import type { RecordingState } from '../events/live.js';
 import type { CallArtifacts, CallServiceOptions, JoinCallInput, MediaMode, OperatorParticipant, PlaceCallInput, RecordingEntry, SpeakerInfo } from './types.js';
 
 export type * from './types.js';
@@ -42,10 +47,18 @@ export class CallService {
   private readonly leave: LeaveWatcher;
   private readonly teams: MeetingArtifactsFetcher;
   private readonly registry: CallServiceOptions['signaling']['registry'];
+  private readonly log: CallServiceOptions['logger'];
+  private readonly promptStore: CallServiceOptions['prompts'];
+  private readonly recording: RecordingControl;
+  private readonly announcer: ConsentAnnouncer;
+  /** Rendered announcement texts (prompt files), so each is synthesized once. */
+  private readonly spoken = new Map<string, string>();
 
   constructor(o: CallServiceOptions) {
     this.admission = o.admission ?? { admit: (place) => place() };
     const log = o.logger;
+    this.log = log;
+    this.promptStore = o.prompts;
     const registry = (this.registry = o.signaling.registry);
     const table = (this.table = new CallTable(registry));
     this.workerEvents = new Emitter((err) => log.warn({ err }, 'worker event listener failed'));
@@ -78,6 +91,43 @@ export class CallService {
       if (call.state === 'terminated') void this.files.finalize(call.id).catch((err: unknown) => log.error({ err, callId: call.id }, 'finalizing the call failed'));
     });
     o.bus.on(trackLiveState(table, this.speakerMap));
+    this.recording = new RecordingControl({
+      table,
+      media: o.media,
+      operations: o.signaling.operations,
+      isPolicyBased: (callId) => registry.get(callId)?.compliance === true,
+      emit,
+      onPolicyConfirmed: (callId) => this.announcer.released(callId),
+      logger: log.child({ component: 'recording' }),
+    });
+    const consent = o.consent;
+    this.announcer = new ConsentAnnouncer({
+      announcement: consent?.settings.announcement ?? { kind: 'off' },
+      repeatMs: (consent?.settings.repeatS ?? 30) * 1000,
+      ...(consent?.settleMs !== undefined ? { settleMs: consent.settleMs } : {}),
+      isSelf: (kind, id) => this.speakerMap.isBot(kind, id),
+      keepsMedia: (callId) => {
+        const m = table.find(callId);
+        return m?.mode === 'app' && m.mediaId !== null && (consent?.keepsMedia(m.mediaId) ?? false);
+      },
+      held: (callId) => this.recording.heldByPolicy(callId),
+      play: (callId, a, started) => this.playAnnouncement(callId, a, started),
+      view: (callId) => registry.get(callId),
+      emit,
+      logger: log.child({ component: 'consent' }),
+    });
+    registry.onStateChange((call) => {
+      if (call.state === 'established' && table.find(call.id)?.mode === 'app') this.announcer.mediaStarted(call.id);
+      if (call.state === 'terminated') {
+        this.announcer.forget(call.id);
+        this.recording.forget(call.id);
+      }
+    });
+    registry.use((item) => {
+      if (item.kind !== 'roster' || item.callId === null) return;
+      const view = registry.get(item.callId);
+      if (view) this.announcer.rosterChanged(view);
+    });
     this.leave = new LeaveWatcher({
       registry,
       bus: o.bus,
@@ -106,7 +156,9 @@ export class CallService {
   async join(input: JoinCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
     checkMeetingArtifactsSetting(input ?? {});
+    const consent = consentOverride(input?.settings?.consent);
     const view = await this.admission.admit(() => this.control.join(input));
+    this.announcer.configure(view.id, consent);
     this.teams.joinedMeeting(view.id, input);
     // A call that ended before join() returned already has its artifacts.
     const written = this.files.artifacts(view.id);
@@ -118,7 +170,9 @@ export class CallService {
   async place(input: PlaceCallInput): Promise<CallView> {
     const leave = parseLeaveOverride(input?.leave);
     checkMeetingArtifactsSetting({ ...(input?.settings !== undefined ? { settings: input.settings } : {}) });
+    const consent = consentOverride(input?.settings?.consent);
     const view = await this.admission.admit(() => this.control.place(input));
+    this.announcer.configure(view.id, consent);
     this.leave.watch(view.id, leave);
     return view;
   }
@@ -128,12 +182,43 @@ export class CallService {
     return this.leave.settingsOf(callId) ?? null;
   }
 
+  /** Incoming calls' media; a policy-based recording call's starts paused until Graph accepts its recording status. */
   answerMedia(callId: string): Promise<{ blob: string }> {
+    if (this.registry.get(callId)?.compliance === true) this.recording.holdForPolicy(callId, callId);
     return this.control.answerMedia(callId);
+  }
+
+  /** How reporting `recording` to Graph went for a policy-based recording call (the incoming-call handler). */
+  recordingStatusReported(callId: string, ok: boolean): void {
+    void this.recording.policyOutcome(callId, ok).catch((err: unknown) => this.log.warn({ err, callId }, 'applying the recording status failed'));
+  }
+
+  /** Pauses or resumes the call's recording and transcription (POST /v1/calls/:id/recording; docs/consent.md). */
+  setRecording(callId: string, state: RecordingState): Promise<RecordingView> {
+    return this.recording.set(callId, state);
+  }
+
+  /** Whether the call's recording and transcription run, and what holds them. */
+  recordingState(callId: string): RecordingView {
+    const call = this.table.requireCall(callId);
+    return this.recording.stateOf(call.id);
+  }
+
+  private async playAnnouncement(callId: string, a: Exclude<ConsentAnnouncement, { kind: 'off' }>, started: (sourceId: string) => void): Promise<void> {
+    let file = a.kind === 'file' ? a.path : this.spoken.get(a.text);
+    if (file === undefined && a.kind === 'text') {
+      file = this.promptStore.path(await this.promptStore.speak(a.text));
+      // A few texts at most (the worker's and calls' own); bounded all the same.
+      if (this.spoken.size >= 100) this.spoken.clear();
+      this.spoken.set(a.text, file);
+    }
+    await this.prompts.playFile(callId, file!, started);
   }
 
   ingressCallStarted(info: { callId: string; adapter: string }): void {
     this.control.ingressCallStarted(info);
+    // An ACS stream is a call established with its media at once (its state change came before its media mode was known).
+    if (this.registry.get(info.callId)?.state === 'established' && this.table.find(info.callId)?.mode === 'app') this.announcer.mediaStarted(info.callId);
   }
 
   /** The media sidecar said which roster participant each media source (MSI) of a call is. */
@@ -250,6 +335,7 @@ export class CallService {
   /** Ends every call's media (shutdown). */
   async closeAll(): Promise<void> {
     this.leave.close();
+    this.announcer.close();
     await Promise.all([this.files.closeAll(), this.teams.close()]);
   }
 }

@@ -15,6 +15,7 @@ import type { IngressMediaPort } from './ingress.js';
 import type { RtpMediaSessions } from './media-sessions.js';
 import type { PromptStore } from './prompts.js';
 import type { CallSettings, CallSettingsPort } from './call-settings.js';
+import type { ConsentSettings } from '../config/consent-settings.js';
 
 export type { SpeakerRef } from '../events/live.js';
 export type { LiveEvent, WorkerEvent } from '../events/live.js';
@@ -105,6 +106,15 @@ export interface CallMedia {
   rtpMedia: boolean;
   /** Who is behind each media source, as the media sidecar reported it (bridge sourceMap). */
   sourceMap: Map<string, { participantId: string; displayName: string | null }>;
+  /** Stretches of call media time when nothing was recorded or transcribed (toMs null: to the end); in call.json. */
+  recordingPauses: RecordingPause[];
+}
+
+export interface RecordingPause {
+  fromMs: number;
+  toMs: number | null;
+  /** The operator paused, or the policy-based recording status was awaited or refused. */
+  reason: 'operator' | 'policy';
 }
 
 export interface CallServiceOptions {
@@ -136,6 +146,16 @@ export interface CallServiceOptions {
   leave?: LeaveSettings;
   /** Per-call settings: validated before anything is created, applied to the call's media hooks, stored with the call. */
   callSettings?: CallSettingsPort;
+  /**
+   * The consent announcement (config `consent`) and whether a call's media keeps audio (its hooks
+   * record or transcribe); absent: no announcement (docs/consent.md).
+   */
+  consent?: {
+    settings: ConsentSettings;
+    keepsMedia: (mediaId: string) => boolean;
+    /** Quiet time after the last join before announcing (default 1000 ms). */
+    settleMs?: number;
+  };
   /** Teams' attendance report and transcript after a meeting (meeting-artifacts.ts); absent: off. */
   meetingArtifacts?: {
     /** MEDIABOT_FETCH_MEETING_ARTIFACTS: for every meeting call unless its settings say otherwise. */

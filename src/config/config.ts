@@ -6,6 +6,7 @@ import { checkExposure, commaList, isLoopbackHost } from './exposure.js';
 import { parseFetchAllowlist } from '../net/allowlist.js';
 import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
 import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
+import { consentSettingsFromEnv, type ConsentSettings } from './consent-settings.js';
 import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
 import { parseStorageSettings, type StorageSettings } from './storage.js';
@@ -96,6 +97,8 @@ export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'pub
   fetchMeetingArtifacts: boolean;
   /** When a bot leaves a call by itself (MEDIABOT_LEAVE_*, MEDIABOT_LOBBY_TIMEOUT_S; docs/leave-rules.md). */
   leave: LeaveSettings;
+  /** The consent announcement of recorded and transcribed calls (MEDIABOT_CONSENT_*; docs/consent.md). */
+  consent: ConsentSettings;
   /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
   webhooks: WebhookSettings;
   /** Where call artifacts go after the call (MEDIABOT_STORAGE_URL, MEDIABOT_STORAGE_*; docs/storage.md). */
@@ -281,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     notificationKeys,
     fetchMeetingArtifacts: parseOnOff('MEDIABOT_FETCH_MEETING_ARTIFACTS', get('MEDIABOT_FETCH_MEETING_ARTIFACTS')),
     leave: leaveSettingsFromEnv(get),
+    consent: consentSettingsFromEnv(get),
     webhooks: parseWebhookSettings(get),
     storage: parseStorageSettings(get),
     retention: parseRetentionSettings(get),

@@ -19,7 +19,18 @@ export type WorkerEvent =
   | { type: 'call.speakers'; callId: string; speakers: SpeakerRef[]; at: string }
   | { type: 'call.artifacts'; callId: string; dir: string; files: string[]; at: string }
   /** Teams' attendance report and transcript of a meeting call, stored beside its artifacts (attendanceRecords: null without the report). */
-  | { type: 'call.meetingArtifacts'; callId: string; meetingId: string; files: string[]; attendanceRecords: number | null; at: string };
+  | { type: 'call.meetingArtifacts'; callId: string; meetingId: string; files: string[]; attendanceRecords: number | null; at: string }
+  /**
+   * The call's recording and transcription paused or resumed (docs/consent.md). `reason`: the
+   * operator asked, or the policy-based recording status is awaited, confirmed or refused (`code`
+   * then says why); `mediaTimeMs`: where it took effect in the call's media (null without media).
+   */
+  | { type: 'call.recording'; callId: string; state: RecordingState; reason: RecordingChangeReason; code?: string; mediaTimeMs: number | null; at: string }
+  /** A consent announcement started playing into the call (as the media source `sourceId`): at media start, or for people who joined. */
+  | { type: 'call.consent'; callId: string; reason: 'media-start' | 'joined'; announcement: 'text' | 'file'; sourceId: string; at: string };
+
+export type RecordingState = 'paused' | 'recording';
+export type RecordingChangeReason = 'operator' | 'policy-pending' | 'policy-confirmed' | 'policy-refused';
 
 /** Why a call's data was deleted: asked for (the operator API or code), or MEDIABOT_RETENTION_DAYS. */
 export type DeletionReason = 'request' | 'retention';

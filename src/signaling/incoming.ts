@@ -51,6 +51,8 @@ export interface IncomingCallHandlerOptions {
   operations?: AwaitableCallOperations;
   bus?: EventBus;
   logger?: Logger;
+  /** How reporting `recording` for a compliance call went (the call service keeps nothing until it succeeded). */
+  onRecordingStatus?: (callId: string, outcome: { ok: true } | { ok: false; error: unknown }) => void;
 }
 
 /**
@@ -120,6 +122,9 @@ export class IncomingCallHandler {
       else await this.o.port.updateRecordingStatus(call.id, { clientContext: `recording-${call.id}`, status: 'recording' });
     } catch (err) {
       this.log.error({ err, callId: call.id }, 'updateRecordingStatus(recording) failed');
+      this.o.onRecordingStatus?.(call.id, { ok: false, error: err });
+      return;
     }
+    this.o.onRecordingStatus?.(call.id, { ok: true });
   }
 }

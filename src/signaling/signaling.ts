@@ -27,6 +27,8 @@ export interface SignalingOptions {
   unestablishedTimeoutMs?: number;
   /** A `terminated` callback Graph did not confirm (the call is still alive there): dropped, reported here. */
   onTerminationUnconfirmed?: (callId: string) => void;
+  /** How reporting `recording` for a policy-based (compliance) recording call went. */
+  onRecordingStatus?: (callId: string, outcome: { ok: true } | { ok: false; error: unknown }) => void;
   /** Waits between asking Graph again about a `terminated` callback (default 1 s, 3 s). */
   confirmRetryDelaysMs?: readonly number[];
 }
@@ -75,6 +77,7 @@ export function createSignaling(o: SignalingOptions): Signaling {
     ...(o.acceptsIncoming ? { acceptsIncoming: o.acceptsIncoming } : {}),
     ...(o.appMediaConfig ? { appMediaConfig: o.appMediaConfig } : {}),
     ...(o.bus ? { bus: o.bus } : {}),
+    ...(o.onRecordingStatus ? { onRecordingStatus: o.onRecordingStatus } : {}),
   });
 
   registry.use(async (item, _call, changed) => {

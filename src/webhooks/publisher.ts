@@ -23,6 +23,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'recording.ready',
   'meeting_artifacts.stored',
   'call.join_failed',
+  'recording.state',
+  'consent.announced',
   'data.deleted',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -122,6 +124,12 @@ export class WebhookPublisher {
         }
         return;
       }
+      case 'call.recording':
+        this.publish(e.callId, 'recording.state', { state: e.state, reason: e.reason, ...(e.code !== undefined ? { code: e.code } : {}), mediaTimeMs: e.mediaTimeMs, at: e.at });
+        return;
+      case 'call.consent':
+        this.publish(e.callId, 'consent.announced', { reason: e.reason, announcement: e.announcement, at: e.at });
+        return;
       case 'call.meetingArtifacts':
         this.publish(e.callId, 'meeting_artifacts.stored', { meetingId: e.meetingId, files: e.files, attendanceRecords: e.attendanceRecords, url: `/v1/calls/${encodeURIComponent(e.callId)}/meeting-artifacts`, at: e.at });
         return;

@@ -73,6 +73,8 @@ describe('dashboard: ended calls', () => {
         MEDIABOT_WEBHOOK_URL: `${receiver.url}/hooks`,
         MEDIABOT_WEBHOOK_SECRET: secret,
         MEDIABOT_FETCH_ALLOWLIST: '127.0.0.1',
+        // One prompt of mediabot's (the one played below), so one prompt lane: no consent announcement.
+        MEDIABOT_CONSENT_ANNOUNCEMENT: 'off',
       }),
       { logger: silentLogger },
     );

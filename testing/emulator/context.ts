@@ -26,6 +26,12 @@ export interface EmulatorTiming {
   joinStaggerMs: number;
   /** How long a simulated participant stays after their last sentence. */
   stayAfterScriptMs: number;
+  /** Silence between the last simulated join and the first sentence. */
+  speechLeadInMs: number;
+  /** Silence before every other turn (the turns that do not overlap). */
+  turnGapMs: number;
+  /** How far every other turn overlaps the previous one (negative: a silence that long instead). */
+  turnOverlapMs: number;
 }
 
 export const DEFAULT_TIMING: EmulatorTiming = {
@@ -39,6 +45,9 @@ export const DEFAULT_TIMING: EmulatorTiming = {
   ringTimeoutMs: 60_000,
   joinStaggerMs: 400,
   stayAfterScriptMs: 8_000,
+  speechLeadInMs: 500,
+  turnGapMs: 250,
+  turnOverlapMs: 600,
 };
 
 /** What every emulator module shares. */

@@ -69,7 +69,13 @@ export class SimulatedPeople {
       },
       // People stay a while after their last sentence, as they do in a meeting, so a bot that
       // talks or hangs up at the end still has an audience.
-      { joinStaggerMs: call.kind === 'peerToPeer' ? 0 : this.ctx.timing.joinStaggerMs, tailMs: this.ctx.timing.stayAfterScriptMs },
+      {
+        joinStaggerMs: call.kind === 'peerToPeer' ? 0 : this.ctx.timing.joinStaggerMs,
+        tailMs: this.ctx.timing.stayAfterScriptMs,
+        leadInMs: this.ctx.timing.speechLeadInMs,
+        gapMs: this.ctx.timing.turnGapMs,
+        overlapMs: this.ctx.timing.turnOverlapMs,
+      },
     );
     const endpoint = call.appHostedMedia ? parseMediaBlob(call.mediaConfig['blob']) : undefined;
     const bridgeBlob = call.appHostedMedia && !endpoint ? parseBridgeBlob(call.mediaConfig['blob']) : undefined;

@@ -61,6 +61,11 @@ export type MediaEvent =
   | { type: 'level'; callId: string; mediaTimeMs: number; levels: Record<string, number> }
   | { type: 'hook.error'; callId: string; sourceId: null; hook: string; message: string; mediaTimeMs: number }
   | { type: 'recording.file'; callId: string; sourceId: string | null; path: string; format: 'ogg' | 'wav'; mediaTimeMs: number }
+  /**
+   * The call's recording and transcription were paused or resumed (HookRunner.setRecordingPaused).
+   * Fed to the call's hooks only, in order with its frames; the call service reports it as `call.recording`.
+   */
+  | { type: 'recording.state'; callId: string; sourceId: null; state: 'paused' | 'recording'; mediaTimeMs: number }
   /** The analytics hook's figures (CallAnalytics, src/media/hooks/builtin/analytics.ts), emitted when the call's hooks stop. */
   | { type: 'analytics.snapshot'; callId: string; sourceId: null; mediaTimeMs: number; analytics: Record<string, unknown> }
   /**
@@ -83,6 +88,11 @@ export interface InlineHook {
   readonly name: string;
   /** Per-tick time budget in microseconds; overruns log a warning and count a metric. Default 500. */
   readonly budgetUs?: number;
+  /**
+   * True for a hook that keeps or sends away the call's audio (a recorder, an uploader): while the
+   * call's recording is paused it gets no frames (it still gets events, `recording.state` among them).
+   */
+  readonly keepsMedia?: boolean;
   /** Called once when attached to a call. */
   start?(ctx: HookContext): void;
   /** Called every tick with views of the frames. Must be synchronous and must not keep the views. */
@@ -112,6 +122,8 @@ export interface AsyncHook {
   readonly queueSize?: number;
   /** Whether the hook wants frames (true) or only events (false). Default true. */
   readonly wantsFrames?: boolean;
+  /** True for a hook that keeps or sends away the call's audio (a transcriber): no frames while the recording is paused. */
+  readonly keepsMedia?: boolean;
   /** How long stop() waits for run() to finish after the items end (e.g. a transcriber flushing). Default: the runner's (5 s). */
   readonly stopTimeoutMs?: number;
   /** Consumes items until the iterable ends (the call ended). */

@@ -25,6 +25,8 @@ export interface HookRunnerOptions {
   now?: () => bigint;
   maxConsecutiveErrors?: number;
   stopTimeoutMs?: number;
+  /** Start with the recording paused: hooks that keep media get no frames until it is resumed. */
+  recordingPaused?: boolean;
 }
 
 export interface HookStats {
@@ -61,6 +63,8 @@ interface Slot {
   readonly timings: Float64Array;
   timingCount: number;
   lastWarnMs: number;
+  /** The hook keeps or sends away audio: skipped while the recording is paused. */
+  readonly keepsMedia: boolean;
 }
 
 interface InlineSlot extends Slot {
@@ -103,6 +107,9 @@ export class HookRunner {
   private stopping: Promise<void> | null = null;
   private dispatchDepth = 0;
   private lastMediaTimeMs = 0;
+  /** Media time of the next tick's frame: where a pause or resume takes effect. */
+  private nextMediaTimeMs = 0;
+  private recordingPaused = false;
 
   constructor(opts: HookRunnerOptions) {
     this.callId = opts.callId;
@@ -133,6 +140,7 @@ export class HookRunner {
         timings: new Float64Array(TIMING_WINDOW),
         timingCount: 0,
         lastWarnMs: -Infinity,
+        keepsMedia: hook.keepsMedia === true,
       };
       if (isAsyncHook(hook)) {
         const size = positiveInt(hook.queueSize) ?? DEFAULT_QUEUE_SIZE;
@@ -157,15 +165,35 @@ export class HookRunner {
       }
     }
     for (const slot of this.async) slot.done = this.startAsync(slot);
+    if (opts.recordingPaused === true) this.setRecordingPaused(true);
+  }
+
+  /**
+   * Pauses or resumes the call's recording and transcription: hooks marked `keepsMedia` get no
+   * frames while paused, and every hook is told with a `recording.state` event (in order with the
+   * frames queued for async hooks). Returns the media time of the first frame it applies to.
+   */
+  setRecordingPaused(paused: boolean): number {
+    if (paused !== this.recordingPaused && !this.stopped) {
+      this.recordingPaused = paused;
+      this.dispatch({ type: 'recording.state', callId: this.callId, sourceId: null, state: paused ? 'paused' : 'recording', mediaTimeMs: this.nextMediaTimeMs }, -1);
+    }
+    return this.nextMediaTimeMs;
+  }
+
+  get isRecordingPaused(): boolean {
+    return this.recordingPaused;
   }
 
   /** One tick: inline hooks with views, then copies enqueued for async hooks. Never throws. */
   onTick(frame: TickFrame): void {
     if (this.stopped) return;
     this.lastMediaTimeMs = frame.mediaTimeMs;
+    this.nextMediaTimeMs = frame.mediaTimeMs + 20;
+    const paused = this.recordingPaused;
     for (let i = 0; i < this.inline.length; i++) {
       const slot = this.inline[i]!;
-      if (slot.disabled) continue;
+      if (slot.disabled || (paused && slot.keepsMedia)) continue;
       const t0 = this.now();
       try {
         slot.hook.onFrame(frame, slot.ctx);
@@ -184,7 +212,7 @@ export class HookRunner {
     }
     for (let i = 0; i < this.async.length; i++) {
       const slot = this.async[i]!;
-      if (slot.disabled || !slot.wantsFrames) continue;
+      if (slot.disabled || !slot.wantsFrames || (paused && slot.keepsMedia)) continue;
       const t0 = this.now();
       slot.queue.pushFrame(frame);
       record(slot, Number(this.now() - t0) / 1000);

@@ -34,7 +34,7 @@ export async function openMediaSession(spec: CallSpec, ctx: SessionContext): Pro
   checkSpec(spec);
   const hooks = await loadHooks(spec.hooks ?? [], spec.callId);
   // Transcribers finish the last utterances after the call ends: give hooks time to drain.
-  const runner = hooks.length > 0 ? new HookRunner({ callId: spec.callId, hooks, emit: ctx.emit, stopTimeoutMs: spec.hookStopTimeoutMs ?? 30_000 }) : null;
+  const runner = hooks.length > 0 ? new HookRunner({ callId: spec.callId, hooks, emit: ctx.emit, stopTimeoutMs: spec.hookStopTimeoutMs ?? 30_000, recordingPaused: spec.recordingPaused === true }) : null;
   const encoder = spec.encoder ?? {};
   const pipeline = new CallPipeline({
     callId: spec.callId,

@@ -95,6 +95,11 @@ export interface MediaSession {
    * the recorder and hooks see it under `sourceId`). Resolves when it has been played out.
    */
   playPcm(request: PlaybackRequest): Promise<PlaybackResult>;
+  /**
+   * Pauses or resumes recording and transcription (hooks marked `keepsMedia` get no frames while
+   * paused); returns the media time it takes effect at.
+   */
+  setRecordingPaused(paused: boolean): number;
   /** This tick's outbound frame (16 kHz, 320 samples, a reused buffer), or null. */
   outbound(): Int16Array | null;
   stats(): SessionStats;

@@ -37,6 +37,11 @@ export class PipelineSession implements MediaSession {
     return this.playbacks.start(request);
   }
 
+  setRecordingPaused(paused: boolean): number {
+    // Without hooks nothing is kept: there is nothing to pause.
+    return this.runner ? this.runner.setRecordingPaused(paused) : this.pipeline.mediaTimeMs;
+  }
+
   outbound(): Int16Array | null {
     return null;
   }

@@ -32,6 +32,8 @@ export interface CallSpec {
    */
   speechOnly?: boolean | undefined;
   sourceIdleMs?: number | undefined;
+  /** Start with the call's recording and transcription paused (HookRunner.setRecordingPaused); default false. */
+  recordingPaused?: boolean | undefined;
   /** How long ending the call waits for hooks (transcribers) to drain. Default 30 s. */
   hookStopTimeoutMs?: number | undefined;
   /** PCM ingress (ACS, media bridge): sources fed by MediaThreadPool.pushPcm, and the way back. */

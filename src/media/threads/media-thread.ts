@@ -147,6 +147,7 @@ const handlers: Handlers = {
   end: ({ callId }) => endCall(callId),
   stats: async ({ callId }) => withThread(sessionOf(callId).stats()),
   play: async ({ callId, sourceId, rate, samples }) => sessionOf(callId).playPcm({ sourceId, rate, samples }),
+  recording: async ({ callId, paused }) => ({ mediaTimeMs: sessionOf(callId).setRecordingPaused(paused) }),
   async shutdown() {
     for (const id of [...sessions.keys()]) await endCall(id);
     clock.stop();

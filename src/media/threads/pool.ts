@@ -61,6 +61,8 @@ export class MediaThreadPool {
   private pcmBatches = new Map<string, PcmFrameMessage[]>();
   private pcmFlushScheduled = false;
   private readonly outboundListeners = new Map<string, Emitter<OutboundFrame>>();
+  /** Calls to create with their recording paused (holdRecordingAtStart). */
+  private readonly heldAtStart = new Set<string>();
 
   /** Socket I/O of RTP calls whose spec does not choose (MEDIABOT_RTP_IO through the config). */
   private readonly rtpIo: RtpIoMode;
@@ -130,8 +132,10 @@ export class MediaThreadPool {
     if (!t) throw new MediabotError('MEDIABOT_MEDIA_THREAD_FAILED', 'no healthy media thread');
     this.callThread.set(spec.callId, t);
     t.calls.add(spec.callId);
+    const held = this.heldAtStart.delete(spec.callId);
     try {
-      return await this.request(t, { type: 'create', spec: spec.rtp && spec.rtpIo === undefined ? { ...spec, rtpIo: this.rtpIo } : spec });
+      const withIo = spec.rtp && spec.rtpIo === undefined ? { ...spec, rtpIo: this.rtpIo } : spec;
+      return await this.request(t, { type: 'create', spec: held ? { ...withIo, recordingPaused: true } : withIo });
     } catch (err) {
       this.callThread.delete(spec.callId);
       t.calls.delete(spec.callId);
@@ -225,6 +229,24 @@ export class MediaThreadPool {
     const copy = samples.slice();
     const sourceId = opts.sourceId ?? `playback-${this.nextId}`;
     return this.request(t, { type: 'play', callId, sourceId, rate, samples: copy }, [copy.buffer]);
+  }
+
+  /**
+   * Pauses or resumes a call's recording and transcription (the recorder writes silence, transcribers
+   * get nothing); resolves with the media time it took effect at.
+   */
+  async setRecordingPaused(callId: string, paused: boolean): Promise<{ mediaTimeMs: number }> {
+    return this.request(this.threadOf(callId), { type: 'recording', callId, paused });
+  }
+
+  /**
+   * The call `callId`, once created, starts with its recording paused (it stays paused until
+   * setRecordingPaused(false)): nothing is kept before the caller allows it, not even its first frame.
+   */
+  holdRecordingAtStart(callId: string): void {
+    this.heldAtStart.add(callId);
+    // Ids held for calls that never came: bounded.
+    if (this.heldAtStart.size > 10_000) this.heldAtStart.delete(this.heldAtStart.values().next().value!);
   }
 
   hasCall(callId: string): boolean {

@@ -21,6 +21,8 @@ export interface MediaRequests {
   stats: { request: { callId: string }; result: CallMediaStats };
   /** Plays audio into a call (the samples' buffer is transferred); replies once it has been played. */
   play: { request: { callId: string; sourceId: string; rate: number; samples: Int16Array }; result: PlaybackResult };
+  /** Pauses or resumes the call's recording and transcription; the media time it takes effect at. */
+  recording: { request: { callId: string; paused: boolean }; result: { mediaTimeMs: number } };
   shutdown: { request: Record<never, never>; result: { ok: true } };
 }
 

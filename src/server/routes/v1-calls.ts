@@ -97,7 +97,7 @@ export const v1CallsRoutes: FastifyPluginAsync<V1CallsRoutesOptions> = async (ap
 
 /**
  * The per-call settings POST /v1/calls takes beside joinWebUrl/targets (JSON schema, shown in the
- * OpenAPI document): transcription, recording, webhookUrl, metadata, fetchMeetingArtifacts, dedupKey, joinAt.
+ * OpenAPI document): transcription, recording, webhookUrl, metadata, fetchMeetingArtifacts, consent, dedupKey, joinAt.
  */
 export const callCreateSettingsProperties = {
   ...callSettingsSchemaProperties,
@@ -111,6 +111,7 @@ export interface CallCreateSettingsBody {
   webhookUrl?: string;
   metadata?: Record<string, unknown>;
   fetchMeetingArtifacts?: boolean;
+  consent?: CallSettings['consent'];
   dedupKey?: string;
   joinAt?: string;
 }
@@ -130,6 +131,7 @@ export function callRequestSettings(body: CallCreateSettingsBody & Record<string
     ...(body.webhookUrl !== undefined ? { webhookUrl: body.webhookUrl } : {}),
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
     ...(body.fetchMeetingArtifacts !== undefined ? { fetchMeetingArtifacts: body.fetchMeetingArtifacts } : {}),
+    ...(body.consent !== undefined ? { consent: body.consent } : {}),
   };
   return {
     ...(Object.keys(settings).length > 0 ? { settings } : {}),

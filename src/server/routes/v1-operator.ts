@@ -138,6 +138,35 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     async (request) => calls.play(request.params.id, request.body ?? {}),
   );
 
+  const recordingView = {
+    type: 'object',
+    properties: {
+      state: { type: 'string', enum: ['paused', 'recording'] },
+      operatorPaused: { type: 'boolean', description: 'paused by a request to this route' },
+      policy: { type: 'string', enum: ['none', 'pending', 'confirmed', 'refused'], description: "Graph's recording status of a policy-based recording call (none for any other call)" },
+      mediaTimeMs: { type: ['number', 'null'], description: "where the change took effect in the call's media (its recordings' timeline)" },
+    },
+  } as const;
+  app.post<{ Params: { id: string }; Body: { state: 'paused' | 'recording' } }>(
+    '/calls/:id/recording',
+    {
+      schema: {
+        tags: ['calls'],
+        summary: 'Pause or resume the recording and transcription of a call (docs/consent.md)',
+        params: idParams,
+        body: { type: 'object', properties: { state: { type: 'string', enum: ['paused', 'recording'] } }, required: ['state'], additionalProperties: false },
+        response: { 200: recordingView, 400: errorSchema, 404: errorSchema, 409: errorSchema, 502: errorSchema },
+      },
+    },
+    async (request) => calls.setRecording(request.params.id, request.body.state),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/calls/:id/recording',
+    { schema: { tags: ['calls'], summary: 'Whether the recording and transcription of a call run', params: idParams, response: { 200: recordingView, 404: errorSchema } } },
+    async (request) => calls.recordingState(request.params.id),
+  );
+
   for (const [path, muted] of [['/calls/:id/mute', true], ['/calls/:id/unmute', false]] as const) {
     app.post<{ Params: { id: string } }>(
       path,

@@ -223,7 +223,9 @@ describe('webhooks across a kill -9 of mediabot', () => {
     expect(await bad({ webhookUrl: 'http://127.0.0.2/hook' })).toMatch(/refused/);
     expect(await bad({ metadata: { blob: 'x'.repeat(5000) } })).toMatch(/at most 4096/);
     expect(await bad({ metadata: ['not', 'an', 'object'] })).toMatch(/metadata/);
-    expect(await bad({ consent: 'off' })).toMatch(/consent is not a known setting/);
+    expect(await bad({ captions: 'off' })).toMatch(/captions is not a known setting/);
+    expect(await bad({ consent: 'off' })).toMatch(/consent must be object/);
+    expect(await bad({ consent: { announcement: 'off', voice: 'en' } })).toMatch(/consent\.voice is not a known setting/);
     expect(await bad({ joinAt: 'tomorrow' })).toMatch(/joinAt/);
     expect(await bad({ joinAt: new Date(Date.now() - 3_600_000).toISOString() })).toMatch(/in the past/);
     expect(await bad({ joinAt: new Date(Date.now() + 8 * 86_400_000).toISOString() })).toMatch(/7 days/);

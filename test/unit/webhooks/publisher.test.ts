@@ -74,4 +74,16 @@ describe('webhook settings (MEDIABOT_WEBHOOK_*)', () => {
     expect(() => parseWebhookSettings(env({ MEDIABOT_WEBHOOK_URL: 'https://u:p@x.example/', MEDIABOT_WEBHOOK_SECRET: SECRET }))).toThrow(/without credentials/);
     expect(parseWebhookSettings(env({}))).toEqual({ url: undefined, secret: undefined });
   });
+
+  it('sends recording pauses and resumes and consent announcements', () => {
+    const { publisher, rows } = setup();
+    publisher.onEvent({ type: 'call.recording', callId: 'c1', state: 'paused', reason: 'policy-refused', code: 'MEDIABOT_RECORDING_STATUS_FAILED', mediaTimeMs: null, at });
+    publisher.onEvent({ type: 'call.recording', callId: 'c1', state: 'recording', reason: 'operator', mediaTimeMs: 61_240, at });
+    publisher.onEvent({ type: 'call.consent', callId: 'c1', reason: 'joined', announcement: 'text', sourceId: 'prompt-1', at });
+    expect(rows().map((r) => [r.type, r.body.data])).toEqual([
+      ['recording.state', { callId: 'c1', state: 'paused', reason: 'policy-refused', code: 'MEDIABOT_RECORDING_STATUS_FAILED', mediaTimeMs: null, at, metadata: null }],
+      ['recording.state', { callId: 'c1', state: 'recording', reason: 'operator', mediaTimeMs: 61_240, at, metadata: null }],
+      ['consent.announced', { callId: 'c1', reason: 'joined', announcement: 'text', at, metadata: null }],
+    ]);
+  });
 });

@@ -9,6 +9,9 @@
  *   file time + startMediaTimeMs = call media time.
  * - Files open lazily at a source's first frame and are flushed with synchronous
  *   writes on a staggered schedule (one file per tick slot), every `flushEveryMs`.
+ * - While the call's recording is paused (a `recording.state` event), no audio is written: open
+ *   files get silence for every paused tick, so the pause is a silent gap in the file's own timeline
+ *   and file time + startMediaTimeMs stays call media time; no new file opens until it resumes.
  * - Errors never escape onFrame: a failing file is closed, reported as a
  *   `hook.error` event and dropped; the call and the other files go on.
  */
@@ -104,6 +107,8 @@ interface CallState {
   closedInfos: RecordingInfo[];
   badPackets: number;
   lastMediaTimeMs: number;
+  /** The call's recording is paused: ticks are written as silence, no file opens. */
+  paused: boolean;
 }
 
 export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
@@ -133,6 +138,9 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
   const log = opts.logger ?? silentLogger;
   const silence = wantOgg ? silenceOpusPacket() : new Uint8Array(0);
   const calls = new Map<string, CallState>();
+  // What a paused tick writes (never modified).
+  const silent16 = new Int16Array(320);
+  const silent48 = new Int16Array(FRAME_48K);
 
   const notify = (info: RecordingInfo): void => {
     if (!opts.onFile) return;
@@ -146,7 +154,7 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
   const stateFor = (callId: string): CallState => {
     let st = calls.get(callId);
     if (!st) {
-      st = { callId, tracks: new Map(), order: [], mix: null, usedNames: new Set(), closedInfos: [], badPackets: 0, lastMediaTimeMs: 0 };
+      st = { callId, tracks: new Map(), order: [], mix: null, usedNames: new Set(), closedInfos: [], badPackets: 0, lastMediaTimeMs: 0, paused: false };
       calls.set(callId, st);
     }
     return st;
@@ -416,27 +424,20 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
     onFrame(frame: TickFrame, ctx: HookContext): void {
       const st = stateFor(frame.callId);
       st.lastMediaTimeMs = frame.mediaTimeMs;
-      if (recordMix) {
-        const mix = st.mix ?? (st.mix = openTrack(st, null, frame, ctx));
-        writeTrack(st, mix, frame.tick, frame.mixOpus, frame.mix16, frame.mix48, ctx, frame.mediaTimeMs);
-      }
-      if (recordSources) {
-        const sources = frame.sources;
-        for (let i = 0; i < sources.length; i++) {
-          const s = sources[i]!;
-          let track = st.tracks.get(s.sourceId);
-          if (!track) {
-            track = openTrack(st, s.sourceId, frame, ctx);
-            st.tracks.set(s.sourceId, track);
-          }
-          writeTrack(st, track, frame.tick, s.opus, s.pcm16, s.pcm48, ctx, frame.mediaTimeMs);
-        }
+      if (st.paused) {
+        // Silence keeps every open file on the call's timeline without a catch-up burst at resume.
+        for (let i = 0; i < st.order.length; i++) writeTrack(st, st.order[i]!, frame.tick, null, silent16, silent48, ctx, frame.mediaTimeMs);
+      } else {
+        writeFrame(st, frame, ctx);
       }
       // Staggered flush: track i is written out on ticks where tick % flushTicks == i % flushTicks.
       const order = st.order;
       for (let i = frame.tick % flushTicks; i < order.length; i += flushTicks) {
         flushTrack(st, order[i]!, ctx, frame.mediaTimeMs);
       }
+    },
+    onEvent(event: MediaEvent, ctx: HookContext): void {
+      if (event.type === 'recording.state') stateFor(ctx.callId).paused = event.state === 'paused';
     },
     /** Ends the call's files (EOS pages, sizes, close); resolves once they are complete on disk. */
     async stop(ctx: HookContext): Promise<void> {
@@ -453,6 +454,26 @@ export function createRecorderHook(opts: RecorderHookOptions): RecorderHook {
       return [...calls.values()].flatMap(snapshot);
     },
   };
+
+  /** One tick's audio: the mix and every present source, each into its own files. */
+  function writeFrame(st: CallState, frame: TickFrame, ctx: HookContext): void {
+    if (recordMix) {
+      const mix = st.mix ?? (st.mix = openTrack(st, null, frame, ctx));
+      writeTrack(st, mix, frame.tick, frame.mixOpus, frame.mix16, frame.mix48, ctx, frame.mediaTimeMs);
+    }
+    if (recordSources) {
+      const sources = frame.sources;
+      for (let i = 0; i < sources.length; i++) {
+        const s = sources[i]!;
+        let track = st.tracks.get(s.sourceId);
+        if (!track) {
+          track = openTrack(st, s.sourceId, frame, ctx);
+          st.tracks.set(s.sourceId, track);
+        }
+        writeTrack(st, track, frame.tick, s.opus, s.pcm16, s.pcm48, ctx, frame.mediaTimeMs);
+      }
+    }
+  }
 }
 
 function errMessage(err: unknown): string {

@@ -34,6 +34,8 @@ export function createTranscriptionHook(t: Transcriber, opts: TranscriptionHookO
     queueSize: opts.queueSize ?? 1500,
     stopTimeoutMs: opts.stopTimeoutMs ?? TRANSCRIBE_STOP_TIMEOUT_MS,
     wantsFrames: true,
+    // While the call's recording is paused no audio reaches the engine.
+    keepsMedia: true,
     async run(items: AsyncIterable<AsyncHookItem>, ctx: HookContext): Promise<void> {
       const streams = new Map<string, Open>();
       const endings: Array<Promise<void>> = [];
@@ -80,6 +82,8 @@ export function createTranscriptionHook(t: Transcriber, opts: TranscriptionHookO
       for await (const item of items) {
         if (item.kind === 'event') {
           if (item.event.type === 'source.removed') close(item.event.sourceId);
+          // A pause ends every stream (the engine flushes what it heard before); a resume opens new ones.
+          if (item.event.type === 'recording.state' && item.event.state === 'paused') for (const id of [...streams.keys()]) close(id);
           continue;
         }
         lastMs = item.mediaTimeMs;
