@@ -73,8 +73,6 @@ describe('dashboard: ended calls', () => {
         MEDIABOT_WEBHOOK_URL: `${receiver.url}/hooks`,
         MEDIABOT_WEBHOOK_SECRET: secret,
         MEDIABOT_FETCH_ALLOWLIST: '127.0.0.1',
-        // One prompt of mediabot's (the one played below), so one prompt lane: no consent announcement.
-        MEDIABOT_CONSENT_ANNOUNCEMENT: 'off',
       }),
       { logger: silentLogger },
     );
@@ -94,7 +92,7 @@ describe('dashboard: ended calls', () => {
     const id = (await bot.calls.join({ joinWebUrl: meeting.joinWebUrl })).id;
     await until('three people talked', () => (new Set(bot!.store.speech.getTalkSegments(id).map((s) => s.sourceId)).size >= 3 ? true : undefined), 90_000, 250);
     if (transcribe) await until('transcript lines', () => (bot!.store.speech.getTranscript(id).length >= 3 ? true : undefined), 60_000, 250);
-    // mediabot speaks too: its prompt is a lane of its own.
+    // mediabot speaks too: its prompts (the consent announcement and the one played below) share a lane of their own.
     await bot.calls.play(id, { text: 'This meeting was recorded by mediabot. Goodbye.' });
     await bot.calls.hangUp(id);
     await bot.calls.whenFinalized(id, 60_000);

@@ -94,7 +94,10 @@ const TICK_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
 function renderTimeline(c, colors) {
   const box = $('#timeline');
-  const lanes = c.speakers.filter((s) => s.talkMs > 0 || c.segments.some((g) => g.sourceId === s.sourceId));
+  // A lane per person; every prompt mediabot played (each its own media source) shares one lane.
+  const laneKey = (s) => (s.prompt ? 'prompt' : s.sourceId);
+  const heard = c.speakers.filter((s) => s.talkMs > 0 || c.segments.some((g) => g.sourceId === s.sourceId));
+  const lanes = heard.filter((s, i) => heard.findIndex((o) => laneKey(o) === laneKey(s)) === i);
   if (lanes.length === 0) {
     box.replaceChildren(el('p', { class: 'muted' }, 'Nobody was heard in this call.'));
     return;
@@ -107,7 +110,7 @@ function renderTimeline(c, colors) {
   const totalMs = Math.max(1000, c.mediaEndMs);
   const step = (TICK_STEPS_S.find((s) => (totalMs / 1000) / s <= 12) ?? 3600) * 1000;
   const x = (ms) => LABEL + ((W - LABEL - 12) * ms) / totalMs;
-  const laneOf = new Map(lanes.map((s, i) => [s.sourceId, i]));
+  const laneOf = new Map(heard.map((s) => [s.sourceId, lanes.findIndex((l) => laneKey(l) === laneKey(s))]));
   const y = (i) => TOP + i * LANE;
   const overlapMs = c.overlaps.reduce((a, o) => a + o.endMs - o.startMs, 0);
   $('#overlap-total').textContent = c.overlaps.length > 0 ? `(${c.overlaps.length === 1 ? 'once' : `${c.overlaps.length} times`}, ${secs(overlapMs)} in all)` : '(none)';
@@ -116,7 +119,7 @@ function renderTimeline(c, colors) {
     viewBox: `0 0 ${W} ${H}`,
     width: '100%',
     role: 'img',
-    'aria-label': `Speaker timeline over ${clock(totalMs)}: ${lanes.map((s) => `${s.name} ${c.segments.filter((g) => g.sourceId === s.sourceId).length} turns`).join(', ')}; ${c.overlaps.length} overlaps`,
+    'aria-label': `Speaker timeline over ${clock(totalMs)}: ${lanes.map((s, i) => `${s.name} ${c.segments.filter((g) => laneOf.get(g.sourceId) === i).length} turns`).join(', ')}; ${c.overlaps.length} overlaps`,
   });
   root.append(
     svg('defs', {}, svg('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' }, svg('rect', { width: 3, height: 6, fill: 'rgba(255,107,107,0.85)' }))),
