@@ -2,7 +2,8 @@
  * Draining: how an instance stops without dropping meetings. It turns unready and takes no new
  * calls at once (Admission, Readiness), lets the live calls go on until they end, hangs up what is
  * still live when the drain timeout passes (or when `hurry()` is called: a second signal), waits
- * for every call's artifacts to be written, and only then closes.
+ * for every call's artifacts to be written and (with object storage) uploaded, bounded, and only
+ * then closes. Uploads not done by then resume at the next start from the data folder.
  */
 import type { Logger } from '../logger.js';
 import type { Admission } from './admission.js';
@@ -11,6 +12,8 @@ import { MEDIA_END_WAIT_MS } from '../calls/ingress.js';
 /** How long the artifacts of a call that ended may take: its media's end (hooks flushing) plus a margin for writing them. */
 export const FINALIZE_WAIT_MS = MEDIA_END_WAIT_MS + 15_000;
 const POLL_MS = 500;
+/** How long a drain waits for object storage uploads once every call's artifacts are written. */
+export const UPLOAD_WAIT_MS = 120_000;
 
 export interface DrainDeps {
   admission: Admission;
@@ -22,9 +25,13 @@ export interface DrainDeps {
   unfinalizedCallIds(): string[];
   hangUp(callId: string): Promise<void>;
   whenFinalized(callId: string, timeoutMs: number): Promise<unknown>;
+  /** Resolves once no upload to object storage is pending, or after `timeoutMs` (false then). */
+  whenUploaded?(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
   logger: Logger;
   finalizeWaitMs?: number;
+  /** How long to wait for the uploads after the artifacts (default UPLOAD_WAIT_MS). */
+  uploadWaitMs?: number;
 }
 
 export interface DrainResult {
@@ -81,6 +88,7 @@ export class Drainer {
     await Promise.all(left.map((id) => this.d.hangUp(id).catch((err: unknown) => log.warn({ err, callId: id }, 'draining: hang-up failed'))));
     const wait = this.d.finalizeWaitMs ?? FINALIZE_WAIT_MS;
     await Promise.all(this.d.unfinalizedCallIds().map((id) => this.d.whenFinalized(id, wait).catch((err: unknown) => log.warn({ err, callId: id }, 'draining: the call\'s artifacts were not written in time'))));
+    if (this.d.whenUploaded && !this.hurried && !(await this.d.whenUploaded(this.d.uploadWaitMs ?? UPLOAD_WAIT_MS))) log.warn('draining: uploads to object storage still pending; they resume at the next start');
     const result: DrainResult = { endedOnTheirOwn: Math.max(0, initial.length - left.length), hungUp: left.length, cutShort };
     log.info(result, 'drained; closing');
     await this.d.close();

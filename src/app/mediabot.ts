@@ -521,6 +521,7 @@ async function assemble(
     unfinalizedCallIds: () => service.unfinalizedCallIds(),
     hangUp: (id) => service.hangUp(id),
     whenFinalized: (id, ms) => service.whenFinalized(id, ms),
+    whenUploaded: (ms) => storage.whenIdle(ms),
     close,
     logger: log.child({ component: 'drain' }),
   });

@@ -56,13 +56,13 @@ export function uploadArtifactsOf(service: CallService, storage: StorageService,
   service.onWorkerEvent((e) => {
     if (e.type !== 'call.artifacts') return;
     const artifacts = service.artifacts(e.callId);
-    void (async () => {
+    storage.queuing(async () => {
       const recordings = [];
       for (const entry of artifacts?.recordings ?? []) {
         const path = await service.recordingPath(e.callId, entry.file).catch(() => null);
         if (path !== null) recordings.push({ entry, path });
       }
       storage.enqueueCall({ callId: e.callId, files: e.files, recordings });
-    })().catch((err: unknown) => log.warn({ err, callId: e.callId }, 'queuing the call files for storage failed'));
+    }).catch((err: unknown) => log.warn({ err, callId: e.callId }, 'queuing the call files for storage failed'));
   });
 }

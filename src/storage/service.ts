@@ -45,6 +45,7 @@ export class StorageService implements MediabotStorage {
   readonly kind: MediabotStorage['kind'];
   readonly location: string;
   private readonly uploader: Uploader | null;
+  private readonly beingQueued = new Set<Promise<void>>();
 
   constructor(private readonly o: StorageServiceOptions) {
     this.kind = o.storage?.kind ?? 'local';
@@ -111,6 +112,34 @@ export class StorageService implements MediabotStorage {
       },
       timeoutMs,
     );
+  }
+
+  /** Runs `work` that ends by queuing a call's files; `whenIdle` waits for it too. */
+  queuing(work: () => Promise<void>): Promise<void> {
+    const p = work().finally(() => this.beingQueued.delete(p));
+    this.beingQueued.add(p);
+    return p;
+  }
+
+  /** Resolves true once no upload is pending, in flight or being queued (at once for local storage), false after `timeoutMs`. */
+  async whenIdle(timeoutMs: number): Promise<boolean> {
+    const uploader = this.uploader;
+    if (!uploader) return true;
+    await Promise.allSettled([...this.beingQueued]);
+    const idle = (): boolean => this.o.store.count('pending') === 0 && this.o.store.count('uploading') === 0;
+    if (idle()) return true;
+    return new Promise((resolve) => {
+      const finish = (done: boolean): void => {
+        off();
+        clearTimeout(t);
+        resolve(done);
+      };
+      const off = uploader.onChange(() => {
+        if (idle()) finish(true);
+      });
+      const t = setTimeout(() => finish(false), timeoutMs);
+      t.unref();
+    });
   }
 
   /** `kind` narrows to recordings or to the call's other files (their names never collide today, but may). */
