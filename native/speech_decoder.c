@@ -50,9 +50,8 @@ static void speech_decoder_free(SpeechDecoder* d) {
 static SpeechDecoder* speech_decoder_create(void) {
   SpeechDecoder* d = calloc(1, sizeof(SpeechDecoder));
   if (d == NULL) return NULL;
-  int err, size = 0;
-  d->full = opus_decoder_create(RATE, 1, &err);
-  if (err != OPUS_OK || silk_Get_Decoder_Size(&size) != 0 || (d->silk = malloc((size_t)size)) == NULL || silk_InitDecoder(d->silk) != 0) {
+  int size = 0;
+  if (silk_Get_Decoder_Size(&size) != 0 || (d->silk = malloc((size_t)size)) == NULL || silk_InitDecoder(d->silk) != 0) {
     speech_decoder_free(d);
     return NULL;
   }
@@ -77,13 +76,20 @@ static int silk_rate(const unsigned char* pkt, int len) {
   return 0; /* CELT-only */
 }
 
-static void switch_path(SpeechDecoder* d, int path) {
-  if (d->path == path) return;
-  if (d->path != PATH_NONE) {
+/* Moves the stream to `path`, resetting the decoder that takes over; 0, or an opus error. */
+static int switch_path(SpeechDecoder* d, int path) {
+  if (d->path == path) return 0;
+  if (path == PATH_FULL && d->full == NULL) {
+    /* Created on first use: most speech never needs it (18 KB, against 8.6 KB of SILK state). */
+    int err;
+    d->full = opus_decoder_create(RATE, 1, &err);
+    if (d->full == NULL) return err != OPUS_OK ? err : OPUS_ALLOC_FAIL;
+  } else if (d->path != PATH_NONE) {
     if (path == PATH_SILK) silk_InitDecoder(d->silk);
     else opus_decoder_ctl(d->full, OPUS_RESET_STATE);
   }
   d->path = path;
+  return 0;
 }
 
 /* One 20 ms frame into out (FRAME samples): a packet (fec: its LBRR copy of the frame before), or concealment (pkt NULL). */
@@ -91,8 +97,8 @@ static int speech_decode(SpeechDecoder* d, const unsigned char* pkt, int len, in
   int rate = pkt ? silk_rate(pkt, len) : 0;
   int silk = rate != 0 || (pkt == NULL && d->path == PATH_SILK);
   if (!silk) {
-    switch_path(d, PATH_FULL);
-    return opus_decode(d->full, pkt, pkt ? len : 0, out, FRAME, fec);
+    int rc = switch_path(d, PATH_FULL);
+    return rc != 0 ? rc : opus_decode(d->full, pkt, pkt ? len : 0, out, FRAME, fec);
   }
   switch_path(d, PATH_SILK);
   ec_dec dec;
@@ -154,7 +160,7 @@ static napi_value reset(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_external(env, argv[0], (void**)&d) != napi_ok || d == NULL)
     FAIL("speechDecoderReset(decoder)");
   silk_InitDecoder(d->silk);
-  opus_decoder_ctl(d->full, OPUS_RESET_STATE);
+  if (d->full) opus_decoder_ctl(d->full, OPUS_RESET_STATE);
   d->path = PATH_NONE;
   return NULL;
 }
