@@ -21,6 +21,7 @@
  * streams on the media threads for S seconds (default 60), each talking F of the time (default 1)
  * and sending DTX frames the rest, and reports the late ticks. `--libopus-16k` decodes with
  * libopus's own 16 kHz decode instead of the SILK-layer speech decoder (the before of that change).
+ * `--calls-only` runs the codec floor and the calls (tick times, overhead against bare libopus) alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -57,6 +58,7 @@ const holdStreams = argValue('--capacity');
 const talkFraction = argValue('--talk-fraction') ?? 1;
 /** Capacity with libopus's full 16 kHz decode (CELT layer included) rather than the SILK-layer speech decoder. */
 const fullDecode = process.argv.includes('--libopus-16k');
+const callsOnly = process.argv.includes('--calls-only');
 
 /** Each speech track as a conversation: TURN_FRAMES of speech, then DTX frames for the rest of its share. */
 function conversational(tracks: Tracks, fraction: number): Tracks {
@@ -468,6 +470,10 @@ async function main(): Promise<void> {
     const r = await benchCall(tracks, participants, talkers, ticks);
     progress(`  tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms (bare codec work p50 ${r.codec_tick_p50_ms}, p99 ${r.codec_tick_p99_ms} ms), encodes/tick ${r.encodes_per_tick}, overhead ${r.overhead_ratio}, late ${r.late_ticks}`);
     calls.push(r);
+  }
+  if (callsOnly) {
+    process.stdout.write(`${JSON.stringify({ mode: quick ? 'quick' : 'full', codec_backend: codecBackend, codec_floor_us: floor, calls }, null, 2)}\n`);
+    return;
   }
   const latency = await latencyCases(quick);
   const hooksCase = await hookCosts(tracks, ticks);
