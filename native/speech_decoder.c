@@ -65,7 +65,7 @@ static SpeechDecoder* speech_decoder_create(void) {
 
 /* The SILK internal rate of a packet the SILK path takes, or 0 for one it leaves to libopus. */
 static int silk_rate(const unsigned char* pkt, int len) {
-  if (len < 2) return 0;
+  if (len < 2 || len > 1276) return 0; /* libopus validates (and refuses) a longer frame */
   int toc = pkt[0], config = toc >> 3;
   if ((toc & 4) != 0 || (toc & 3) != 0) return 0; /* stereo, or more than one frame */
   if (config < 12) {

@@ -108,6 +108,26 @@ describe.skipIf(codecBackend !== 'native')('the 16 kHz speech decoder (SILK laye
     expect(maxDiff(r.speech.subarray(0, third * SAMPLES_16K), r.libopus.subarray(0, third * SAMPLES_16K))).toBe(0);
   });
 
+  it('decodes garbage behind a SILK or hybrid TOC without crashing, and refuses an oversized frame as libopus does', () => {
+    const speechDec = createOpusDecoder(16_000);
+    const fullDec = createOpusDecoder(16_000, { fullDecode: true });
+    const out = new Int16Array(SAMPLES_16K);
+    let seed = 99;
+    for (let i = 0; i < 300; i++) {
+      const p = new Uint8Array(2 + (i % 120));
+      for (let k = 0; k < p.length; k++) p[k] = (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) >>> 24;
+      p[0] = ([1, 5, 9, 13, 15][i % 5]! << 3) | 0; // 20 ms SILK NB/MB/WB, hybrid SWB/FB, mono, one frame
+      expect(speechDec.decode(p, out)).toBe(SAMPLES_16K);
+    }
+    const huge = new Uint8Array(1400);
+    huge[0] = 15 << 3;
+    expect(() => speechDec.decode(huge, out)).toThrow(expect.objectContaining({ code: 'MEDIABOT_CODEC_FAILED' }));
+    expect(() => fullDec.decode(huge, out)).toThrow(expect.objectContaining({ code: 'MEDIABOT_CODEC_FAILED' }));
+    // Still decodes real speech afterwards.
+    const packets = encode({});
+    for (const p of packets.slice(0, 20)) expect(speechDec.decode(p, out)).toBe(SAMPLES_16K);
+  });
+
   it('treats a TOC byte alone (DTX) and a reset like libopus', () => {
     const packets = encode({});
     const speechDec = createOpusDecoder(16_000);
