@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   MEDIABOT_BODY_TOO_LARGE: { http: 413, doc: 'The request body is larger than allowed' },
   MEDIABOT_UNAUTHORIZED: { http: 401, doc: 'Missing or invalid credentials' },
   MEDIABOT_NOT_FOUND: { http: 404, doc: 'No such resource' },
+  MEDIABOT_RANGE_NOT_SATISFIABLE: { http: 416, doc: 'A file download asked for a byte range that starts past the end of the file' },
   MEDIABOT_INTERNAL: { http: 500, doc: 'An unexpected internal error' },
   // worker, operator API, demo
   MEDIABOT_CALL_NOT_ESTABLISHED: { http: 409, doc: 'The call is not established yet, and the action needs an established call' },
@@ -85,6 +86,8 @@ export const ERROR_CODES = {
   MEDIABOT_ORIGIN_REFUSED: { http: 403, doc: 'A request carried an Origin or Host header that is not the worker\'s own or an allowed one' },
   MEDIABOT_CALLBACK_REPLAYED: { http: 401, doc: 'A Graph callback reused a token already seen for that call, or named a tenant other than the token\'s or the configured ones' },
   MEDIABOT_RTP_PORTS_EXHAUSTED: { http: 503, doc: 'No free UDP port is left in MEDIABOT_RTP_PORTS for a call' },
+  MEDIABOT_CALL_NOT_ENDED: { http: 409, doc: 'The call has not ended yet: its history (GET /v1/history/:id) exists once it ended and its artifacts were written' },
+  MEDIABOT_LINK_EXPIRED: { http: 403, doc: 'A signed file link (from the call history) has expired or its signature does not match' },
   MEDIABOT_DEMO_FAILED: { doc: 'A stage of `mediabot demo` failed (the message names the stage)' },
   // deployment
   MEDIABOT_DRAINING: { http: 503, doc: 'The instance is shutting down (draining) and takes no new calls; its live calls go on until they end' },
@@ -100,6 +103,12 @@ export const ERROR_CODES = {
   MEDIABOT_FLEET_UNAVAILABLE: { http: 503, doc: 'The call is not this instance\'s and the fleet registry (Redis) cannot be reached to find its owner' },
   MEDIABOT_FLEET_FULL: { http: 503, doc: 'Every instance of the fleet is at MEDIABOT_MAX_CALLS or draining' },
   MEDIABOT_WORKER_LOST: { http: 503, doc: 'The instance that owned the call stopped without hanging up; another instance hung the call up (a call end reason, and the answer for such a call\'s routes)' },
+  // object storage (MEDIABOT_STORAGE_URL)
+  MEDIABOT_STORAGE_FAILED: { http: 502, doc: 'The object storage (Azure Blob Storage, S3) refused or did not answer an upload, listing, signed URL or deletion' },
+  MEDIABOT_STORAGE_MISMATCH: { http: 502, doc: 'An uploaded object is missing or differs in size or MD5 from the local file; the upload is retried and the local file kept' },
+  // retention and deletion (docs/retention.md)
+  MEDIABOT_CALL_ACTIVE: { http: 409, doc: 'The call is live, or has ended and its artifacts are still being written: its data cannot be deleted yet' },
+  MEDIABOT_DELETION_INCOMPLETE: { http: 500, doc: 'Deleting a call\'s data failed partway (files, database rows or object storage); the deletion log records what was removed, and repeating the request removes the rest' },
 } as const satisfies Record<`MEDIABOT_${string}`, ErrorCodeInfo>;
 
 export type MediabotErrorCode = keyof typeof ERROR_CODES;

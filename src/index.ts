@@ -26,9 +26,14 @@ export const createMediabot: (config: MediabotConfig, options?: MediabotOptions)
 export type { Mediabot, DrainResult } from './app/api.js';
 export type { MediabotOptions } from './app/mediabot.js';
 export type { CallInfo, CallStateFilter, JoinInput, MediabotCalls, ParticipantInfo, PlaceInput, PlayResult, PromptInput, Transcript } from './app/calls-api.js';
+export type { CallSummaryView, DeliveryInfo, EndedCall, HistoryDeliveries, HistoryFile, HistoryOverlap, HistoryPage, HistoryQuery, HistoryRecording, HistorySpeaker, SignedLink } from './calls/history.js';
 export type { MediabotEvents, LiveEventOf, LiveEventType } from './app/events-api.js';
 export type { MediabotWebhooks, WebhookDelivery, WebhookEventType } from './webhooks/api.js';
 export type { CallSettings } from './calls/call-settings.js';
+export type { MediabotStorage, StorageUpload, StoredRecording, SignedUrl, UploadKind, UploadStatus } from './storage/api.js';
+export type { StorageSettings, StorageTarget } from './config/storage.js';
+export type { DeletionResult, RemoteCallStore } from './retention/call-data.js';
+export type { DeletionFilter, DeletionRecord } from './retention/deletion-log.js';
 
 // The fastify app on its own (it never listens), e.g. to mount mediabot's routes in tests with inject().
 export { buildApp, type AppDeps } from './server/app.js';
@@ -39,7 +44,7 @@ export { MediabotError, isMediabotError, ERROR_CODES, type MediabotErrorCode } f
 export { createLogger, silentLogger, type Logger } from './logger.js';
 
 // Events.
-export type { LiveEvent, SpeakerRef, WorkerEvent as CallServiceEvent } from './events/live.js';
+export type { LiveEvent, SpeakerRef, WorkerEvent as CallServiceEvent, DataDeletedEvent, DeletedCounts, DeletionReason } from './events/live.js';
 export type { CallArtifacts, MediaMode, RecordingEntry, SpeakerInfo, TargetInput } from './calls/service.js';
 export type { MediabotEvent, SignalingEvent } from './events/bus.js';
 export type { MediaEvent, MediaEventType } from './media/hooks/api.js';

@@ -18,6 +18,10 @@ export const REDACT_PATHS = [
   '*.clientSecret',
   '*.apiToken',
   '*.bridgeToken',
+  // Object storage credentials (config.storage.target).
+  '*.accountKey',
+  '*.connectionString',
+  '*.secretAccessKey',
 ];
 
 /** Top-level string fields of a log object that may hold a URL or a message with one. */

@@ -8,6 +8,7 @@ import type { DrainResult } from './drain.js';
 
 export type { DrainResult } from './drain.js';
 import type { MediabotWebhooks } from '../webhooks/api.js';
+import type { MediabotStorage } from '../storage/api.js';
 
 export interface Mediabot {
   /** The effective config (with the emulator's URLs and credentials when emulated, and the chosen port). */
@@ -24,6 +25,8 @@ export interface Mediabot {
   readonly events: MediabotEvents;
   /** Signed webhook deliveries: list, replay, wait until none is pending, publish (src/webhooks/api.ts). */
   readonly webhooks: MediabotWebhooks;
+  /** Where call artifacts go after the call (MEDIABOT_STORAGE_URL): uploads, waiting for them, signed download URLs, deleting a call's objects. */
+  readonly storage: MediabotStorage;
   /** The embedded Graph emulator when the config has no Graph credentials, else null. */
   readonly emulator: Emulator | null;
   /** The token media sidecars present on /media/bridge (a random one when none is configured). */

@@ -12,6 +12,9 @@
  *   GET /v1/calls/:id/recordings(/:f)   recordings(), recordingPath()
  *   GET /v1/calls/:id/analytics         analytics()
  *   GET /v1/calls/:id/meeting-artifacts meetingArtifacts()
+ *   GET /v1/history, /v1/history/:id   history(), summary()
+ *   DELETE /v1/calls/:id/data           deleteData()
+ *   GET /v1/deletions                   deletions()
  *   GET /v1/events                      Mediabot.events
  *
  * plus what only code needs: the live speaker list and the artifacts once a call is finalized.
@@ -23,6 +26,9 @@ import type { MeetingArtifactsView } from '../calls/meeting-artifacts.js';
 import { MediabotError } from '../errors.js';
 import { callJson, type CallJson } from '../server/routes/v1-calls.js';
 import type { CallRegistry } from '../signaling/registry.js';
+import type { CallHistory, CallSummaryView, HistoryPage, HistoryQuery } from '../calls/history.js';
+import type { CallDataDeleter, DeletionResult } from '../retention/call-data.js';
+import type { DeletionFilter, DeletionRecord } from '../retention/deletion-log.js';
 
 /** A call as GET /v1/calls/:id shows it, with how its media is hosted (null before it is known). */
 export interface CallInfo extends CallJson {
@@ -95,9 +101,30 @@ export interface MediabotCalls {
   meetingArtifacts(callId: string): Promise<MeetingArtifactsView>;
   /** Resolves with the call's artifacts (recordings, transcript, analytics) once it ended and they were written. */
   whenFinalized(callId: string, timeoutMs?: number): Promise<CallArtifacts>;
+  /** Ended calls from what is stored (survives restarts), the most recently ended first; page with `before: page.next`. */
+  history(query?: HistoryQuery): HistoryPage;
+  /**
+   * One ended call: end reason, speakers with talk time, talk segments and overlaps, transcript,
+   * recordings and files (with signed links), webhook deliveries. MEDIABOT_CALL_NOT_ENDED while it
+   * is live, MEDIABOT_CALL_NOT_FOUND when nothing is stored for it.
+   */
+  summary(callId: string): Promise<CallSummaryView>;
+  /**
+   * Deletes an ended call's data everywhere (recordings, transcript, analytics, stored rows, objects
+   * in storage), logs counts of what was removed and emits `data.deleted` (docs/retention.md).
+   * MEDIABOT_CALL_ACTIVE while the call is live or its artifacts are being written; once nothing is
+   * left, resolves with the earlier record (`alreadyDeleted: true`); MEDIABOT_CALL_NOT_FOUND for a
+   * call that never had data stored.
+   */
+  deleteData(callId: string): Promise<DeletionResult>;
+  /** The deletion log, newest first. */
+  deletions(filter?: DeletionFilter): DeletionRecord[];
 }
 
-export function callsApi(service: CallService, registry: CallRegistry): MediabotCalls {
+export function callsApi(service: CallService, registry: CallRegistry, deleter: CallDataDeleter, history?: CallHistory): MediabotCalls {
+  const noHistory = (): never => {
+    throw new MediabotError('MEDIABOT_NOT_FOUND', 'this mediabot keeps no call history');
+  };
   const info = (view: Parameters<typeof callJson>[0]): CallInfo => ({ ...callJson(view), media: service.mediaMode(view.id) });
   return {
     list: (filter = {}) =>
@@ -125,5 +152,9 @@ export function callsApi(service: CallService, registry: CallRegistry): Mediabot
     analytics: (callId) => service.analytics(callId),
     meetingArtifacts: (callId) => service.meetingArtifacts(callId),
     whenFinalized: (callId, timeoutMs) => service.whenFinalized(callId, timeoutMs),
+    deleteData: (callId) => deleter.delete(callId, 'request'),
+    deletions: (filter) => deleter.deletions(filter),
+    history: (query) => (history ? history.list(query) : noHistory()),
+    summary: async (callId) => (history ? history.summary(callId) : noHistory()),
   };
 }

@@ -64,7 +64,15 @@ import { composeCallSettings, composeWebhooks } from './webhooks.js';
 import { v1WebhooksRoutes } from '../server/routes/v1-webhooks.js';
 import { v1CallRequestsRoutes } from '../server/routes/v1-call-requests.js';
 import { Fleet } from '../cluster/fleet.js';
+import { composeStorage, uploadArtifactsOf } from './storage.js';
+import type { StorageService } from '../storage/service.js';
+import type { RetryPolicy } from '../storage/uploader.js';
 import { clusterSettings } from '../cluster/settings.js';
+import { composeHistory, recordEndings, type HistoryParts } from './history.js';
+import { historyFileRoutes, v1HistoryRoutes } from '../server/routes/v1-history.js';
+import { composeRetention, type Retention } from './retention.js';
+import type { RemoteCallStore } from '../retention/call-data.js';
+import { v1RetentionRoutes } from '../server/routes/v1-retention.js';
 
 export interface MediabotOptions {
   logger?: Logger;
@@ -80,6 +88,10 @@ export interface MediabotOptions {
   subscribeCallRecords?: boolean;
   /** Fetching Teams' meeting artifacts (MEDIABOT_FETCH_MEETING_ARTIFACTS): how long to keep asking Graph after a meeting, and between attempts (defaults 30 min, 30 s). */
   meetingArtifacts?: { waitMs?: number; pollMs?: number };
+  /** Object storage uploads (MEDIABOT_STORAGE_URL): delays between attempts and attempts before giving up (defaults 2 s doubling to 5 min, 12). */
+  storageRetry?: Partial<RetryPolicy>;
+  /** Object storage holding calls' data (uploaded recordings, artifacts): deleting a call's data deletes its objects there too (default: the MEDIABOT_STORAGE_URL storage, when one is set). */
+  remoteCallData?: RemoteCallStore;
 }
 
 /** A composed mediabot with its parts, for the CLI and tests; the public API narrows it to `Mediabot`. */
@@ -88,6 +100,8 @@ export interface ComposedMediabot extends Mediabot {
   signaling: Signaling;
   graph: GraphBundle;
   store: { db: Database; callRecords: CallRecordStore; speech: SpeechStore };
+  /** The ended-call history, its `call_endings` table and the signed file links it hands out. */
+  history: HistoryParts;
   bus: EventBus;
   /** The call service behind `calls` (every method of it, for the CLI and tests). */
   service: CallService;
@@ -96,6 +110,10 @@ export interface ComposedMediabot extends Mediabot {
   caPem: string | undefined;
   /** The WebSocket media ingresses on the main port: /media/acs and /media/bridge. */
   ingress: WorkerIngress;
+  /** Object storage (MEDIABOT_STORAGE_URL): uploads, signed URLs, `deleteCall`. */
+  storage: StorageService;
+  /** Deleting calls' data, the deletion log and the MEDIABOT_RETENTION_DAYS sweep (`retention.sweeper.sweep(at)`). */
+  retention: Retention;
 }
 
 async function freePort(host: string): Promise<number> {
@@ -330,6 +348,8 @@ async function assemble(
     meetingArtifacts: { defaultOn: cfg.fetchMeetingArtifacts, callTenant: (id) => graph.callTenants.tenantOf(id), ...opts.meetingArtifacts },
   });
   const service = calls;
+  // Each call's end reason, times and speakers, stored when its artifacts are written (first listener: see recordEndings).
+  const endings = recordEndings({ db, speech, service, registry: signaling.registry, logger: log.child({ component: 'history' }) });
   // Many instances (MEDIABOT_REDIS_URL): created below; leaves the fleet after the calls closed.
   let fleet: Fleet | null = null;
   cleanups.push(() => fleet?.close());
@@ -376,9 +396,21 @@ async function assemble(
   events.feedFrom(bus);
   service.onWorkerEvent((e) => events.emit(e));
 
+  // Call artifacts to object storage (MEDIABOT_STORAGE_URL): queued when written, uploaded with retries.
+  let publishWebhook: ((callId: string, recordings: Array<Record<string, unknown>>) => void) | null = null;
+  const storage = await composeStorage({ cfg, db, registry: metrics.registry, logger: log, ...(opts.storageRetry !== undefined ? { retry: opts.storageRetry } : {}), publish: (callId, recordings) => publishWebhook?.(callId, recordings) });
+  cleanups.push(() => storage.stop());
+  uploadArtifactsOf(service, storage, log);
+
   // Signed webhooks (durable outbox, per-call order) and call requests (dedupKey, joinAt).
-  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log });
+  const webhooks = composeWebhooks({ cfg, db, perCall, service, registry: signaling.registry, metrics: metrics.registry, subscribe: (l) => events.on((e) => l(publicEvent(e))), logger: log, recordingReadyAfterUpload: storage.remote });
+  publishWebhook = (callId, recordings) => void webhooks.api.publish(callId, 'recording.ready', { recordings, at: new Date().toISOString() });
   cleanups.push(() => webhooks.stop());
+  // DELETE /v1/calls/:id/data, the deletion log, MEDIABOT_RETENTION_DAYS; `data.deleted` to events and webhooks.
+  const retention = composeRetention({ cfg, db, speech, perCall, service, events, webhooks, remote: opts.remoteCallData ?? (storage.remote ? storage : undefined), logger: log });
+  cleanups.push(() => retention.stop());
+  // Ended calls from what is stored, for GET /v1/history and the dashboard.
+  const history = composeHistory({ cfg, db, speech, endings, registry: signaling.registry, webhooks: webhooks.api });
   const cluster = clusterSettings(cfg);
   fleet = cluster
     ? new Fleet({
@@ -414,6 +446,11 @@ async function assemble(
     },
   };
 
+  // History files whose local copy went after its upload are redirected to a signed storage URL.
+  const historyRemote = storage.remote
+    ? { remoteUrl: async (callId: string, kind: 'files' | 'recordings', name: string) => (await storage.downloadUrl(callId, name, kind === 'recordings' ? 'recording' : 'artifact'))?.url ?? null }
+    : {};
+
   // In a fleet, requests forwarded by the other instances name this one by its internal URL's host.
   const originPolicy = { listenHost: listenHost, publicUrl: cfg.publicUrl, allowedOrigins: cluster ? [...cfg.allowedOrigins, new URL(cluster.internalUrl).origin] : cfg.allowedOrigins };
   const app = await buildApp({
@@ -435,9 +472,11 @@ async function assemble(
     ],
     v1PreHandlers: inFleet ? [inFleet.preHandler] : [],
     v1Plugins: [
-      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests } },
+      { plugin: v1OperatorRoutes as FastifyPluginAsync<never>, options: { calls: service, recordingsRoot: join(cfg.dataDir, 'recordings'), requests: webhooks.requests, storage } },
       { plugin: v1WebhooksRoutes as FastifyPluginAsync<never>, options: { webhooks: webhooks.api } },
       { plugin: v1CallRequestsRoutes as FastifyPluginAsync<never>, options: { requests: webhooks.requests } },
+      { plugin: v1HistoryRoutes as FastifyPluginAsync<never>, options: { history: history.history, ...historyRemote } },
+      { plugin: v1RetentionRoutes as FastifyPluginAsync<never>, options: { deleter: retention.deleter } },
     ],
     plugins: [
       {
@@ -454,6 +493,7 @@ async function assemble(
         },
       },
       { plugin: promptMediaRoutes as FastifyPluginAsync<never>, options: { prompts } },
+      { plugin: historyFileRoutes as FastifyPluginAsync<never>, options: { history: history.history, links: history.links, ...historyRemote } },
       { plugin: dashboardRoutes as FastifyPluginAsync<never> },
       ...ingress.plugins(),
     ],
@@ -487,6 +527,9 @@ async function assemble(
       void validator.warm();
       // Pending webhooks and scheduled joins left by an earlier run resume once callbacks can arrive.
       webhooks.start();
+      // Uploads an earlier run left (interrupted ones are redone) resume, as new ones start.
+      storage.start();
+      retention.start();
       inFleet?.start();
       if (subscription) {
         await subscription.start();
@@ -502,7 +545,7 @@ async function assemble(
     app,
     url,
     callbackUri,
-    calls: callsApi(service, signaling.registry),
+    calls: callsApi(service, signaling.registry, retention.deleter, history.history),
     events,
     webhooks: webhooks.api,
     emulator,
@@ -517,10 +560,13 @@ async function assemble(
     signaling,
     graph,
     store: { db, callRecords, speech },
+    history,
     bus,
     service,
     metrics,
     caPem,
     ingress,
+    storage,
+    retention,
   };
 }

@@ -21,7 +21,7 @@ import { WebhookOutbox } from '../store/webhook-outbox.js';
 import { webhooksApi, type MediabotWebhooks } from '../webhooks/api.js';
 import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { checkWebhookUrl } from '../webhooks/post.js';
-import { WebhookPublisher } from '../webhooks/publisher.js';
+import { WebhookPublisher, type WebhookEventType } from '../webhooks/publisher.js';
 
 export interface PerCallSettings {
   store: CallSettingsStore;
@@ -31,6 +31,8 @@ export interface PerCallSettings {
   hooksFor: (mediaId: string, base: HookSpec[]) => HookSpec[];
   /** Called with a call's id when its settings were stored (the publisher forgets its cache). */
   onSaved: (listener: (callId: string) => void) => void;
+  /** Tells the onSaved listeners a call's settings changed outside `save` (they were deleted). */
+  changed: (callId: string) => void;
 }
 
 export function composeCallSettings(cfg: MediabotConfig, db: Database, baseHooks: readonly HookSpec[]): PerCallSettings {
@@ -49,12 +51,17 @@ export function composeCallSettings(cfg: MediabotConfig, db: Database, baseHooks
     port: callSettingsPort({ policy, overrides, baseHooks, save }),
     hooksFor: (mediaId, base) => overrides.hooksFor(mediaId, base),
     onSaved: (l) => listeners.push(l),
+    changed: (callId) => {
+      for (const l of listeners) l(callId);
+    },
   };
 }
 
 export interface Webhooks {
   api: MediabotWebhooks;
   requests: CallRequests;
+  /** Publishes one message with an extra target URL and metadata of the caller's choosing (a deleted call's notice); 0 when webhooks are off. */
+  publishWith: (callId: string | null, type: WebhookEventType, data: Record<string, unknown>, extra: { url?: string; metadata?: Record<string, unknown> | null }) => number;
   /** Adds the call's metadata to a live event of a call that has some (the events WebSocket). */
   withMetadata: (e: LiveEvent) => LiveEvent;
   start(): void;
@@ -70,6 +77,8 @@ export function composeWebhooks(o: {
   metrics: Registry;
   subscribe: (listener: (e: LiveEvent) => void) => () => void;
   logger: Logger;
+  /** Files go to an object storage: it publishes recording.ready once they are uploaded. */
+  recordingReadyAfterUpload?: boolean;
 }): Webhooks {
   const log = o.logger.child({ component: 'webhooks' });
   const secret = o.cfg.webhooks.secret;
@@ -83,6 +92,7 @@ export function composeWebhooks(o: {
           settings: (callId) => o.perCall.store.settings(callId),
           speakerName: (callId, sourceId) => o.service.speakers(callId).find((s) => s.sourceId === sourceId)?.displayName ?? null,
           recordings: (callId) => o.service.artifacts(callId)?.recordings ?? [],
+          recordingReadyAfterUpload: o.recordingReadyAfterUpload === true,
           logger: log,
         });
   if (publisher) {
@@ -123,6 +133,7 @@ export function composeWebhooks(o: {
   };
   return {
     api: webhooksApi(dispatcher, publisher),
+    publishWith: (callId, type, data, extra) => publisher?.publish(callId, type, data, extra) ?? 0,
     requests,
     withMetadata,
     start: () => {

@@ -26,6 +26,8 @@ export class CallArtifactsWriter {
   private readonly log: Logger;
   /** Every call's artifacts, once written. */
   private readonly finished: Emitter<CallArtifacts>;
+  /** Calls whose finalize failed (they have no artifacts, and nothing is being written). */
+  private readonly failed = new WeakSet<CallMedia>();
 
   constructor(
     private readonly o: CallServiceOptions,
@@ -49,8 +51,17 @@ export class CallArtifactsWriter {
   /** Ends the call's media and writes its artifacts, once. */
   finalize(callId: string): Promise<CallArtifacts> {
     const m = this.table.state(callId);
-    if (!m.finalizing) m.finalizing = this.doFinalize(m);
+    if (!m.finalizing) {
+      m.finalizing = this.doFinalize(m);
+      m.finalizing.catch(() => this.failed.add(m));
+    }
     return m.finalizing;
+  }
+
+  /** True while the call's artifacts are being written (its finalize started and has not settled). */
+  writing(callId: string): boolean {
+    const m = this.table.find(callId);
+    return m !== undefined && m.finalizing !== null && m.artifacts === null && !this.failed.has(m);
   }
 
   private async doFinalize(m: CallMedia): Promise<CallArtifacts> {

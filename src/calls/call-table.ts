@@ -47,6 +47,13 @@ export class CallTable {
     return dropped;
   }
 
+  /** Drops one call's media state (its data was deleted); returns what was dropped. */
+  forget(callId: string): CallMedia | undefined {
+    const m = this.calls.get(key(callId));
+    this.calls.delete(key(callId));
+    return m;
+  }
+
   requireCall(callId: string): CallView {
     if (typeof callId !== 'string' || callId.length === 0 || callId.length > 200) throw new MediabotError('MEDIABOT_CALL_NOT_FOUND', 'no such call');
     const call = this.registry.get(callId);

@@ -181,6 +181,19 @@ export class MeetingArtifactsFetcher {
     }
   }
 
+  /** Forgets a call (its data is being deleted): aborts its fetch and waits for it at most `waitMs`; true when there was one. */
+  async cancel(callId: string, waitMs = MEETING_ARTIFACTS_CLOSE_WAIT_MS): Promise<boolean> {
+    const k = key(callId);
+    const had = this.joined.delete(k);
+    const r = this.running.get(k);
+    if (!r) return had;
+    r.abort.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([r.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    return true;
+  }
+
   /** Aborts every fetch and waits for them at most `waitMs`. */
   async close(waitMs = MEETING_ARTIFACTS_CLOSE_WAIT_MS): Promise<void> {
     this.closed = true;

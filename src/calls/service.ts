@@ -211,6 +211,37 @@ export class CallService {
     return this.files.whenFinalized(callId, timeoutMs);
   }
 
+  /** For deleting a call's data: `live` while it is up, `writing` while its artifacts are being written, else null. */
+  dataActivity(callId: string): 'live' | 'writing' | null {
+    const view = this.registry.get(callId);
+    if (view !== undefined && view.state !== 'terminated') return 'live';
+    if (this.files.writing(callId)) return 'writing';
+    // Ended, with artifacts not written yet and no finalize started: about to be written.
+    const m = this.table.find(callId);
+    if (view !== undefined && m !== undefined && m.artifacts === null && m.finalizing === null) return 'writing';
+    return null;
+  }
+
+  /** The media ids the service knows for a call (they name its recordings folders). */
+  mediaIdsOf(callId: string): string[] {
+    const m = this.table.find(callId);
+    return m?.mediaId ? [m.mediaId] : [];
+  }
+
+  /**
+   * Forgets an ended call whose data is being deleted: its fetch of Teams' artifacts is stopped,
+   * its media state, speaker mapping and registry entry dropped (it is then unknown: 404).
+   * True when anything was held.
+   */
+  async forgetCall(callId: string): Promise<boolean> {
+    const fetching = await this.teams.cancel(callId);
+    const m = this.table.forget(callId);
+    if (m?.mediaId) this.links.unlink(m.mediaId);
+    this.speakerMap.forget(callId);
+    const listed = this.registry.forget(callId);
+    return fetching || m !== undefined || listed;
+  }
+
   /** Calls whose artifacts are not written yet (live, or ending): what a drain waits for. */
   unfinalizedCallIds(): string[] {
     return [...this.table.all()].filter((m) => m.artifacts === null).map((m) => m.callId);

@@ -334,11 +334,18 @@ export async function runDemo(o: DemoOptions, env?: NodeJS.ProcessEnv): Promise<
       out(`WER against the emulator's script: ${(score.wer * 100).toFixed(1)}% (${score.edits} edits / ${score.referenceWords} words in the sentences finished before hang-up; pocketsphinx on synthetic speech)`);
     }
     out('files written:');
-    const recDir = artifacts.recordings.length > 0 ? await w.calls.recordingPath(callId, artifacts.recordings[0]!.file).then((p) => dirname(p)) : null;
+    // With object storage the local copies may already be gone (uploaded and verified).
+    const recDir = artifacts.recordings.length > 0 ? await w.calls.recordingPath(callId, artifacts.recordings[0]!.file).then((p) => dirname(p), () => null) : null;
     if (recDir !== null) out(`  recordings in ${recDir}/:`);
     for (const r of artifacts.recordings) out(`    ${r.file.padEnd(24)} ${(r.speaker ?? r.sourceId).padEnd(20)} ${String(r.bytes).padStart(8)} bytes`);
     for (const f of artifacts.files) out(`  ${f}`);
     out(`  call record ${recordId} in ${join(w.config.dataDir, DATABASE_FILE)} (table call_records)`);
+    if (w.storage.kind !== 'local') {
+      // Bounded like the webhooks: what is left is uploaded by the next start.
+      const uploads = await w.storage.whenUploaded(callId, DEMO_WEBHOOK_WAIT_MS).catch(() => w.storage.uploads({ callId, limit: 1000 }));
+      const done = uploads.filter((u) => u.status === 'done').length;
+      out(`storage: ${done} of ${uploads.length} files uploaded to ${w.storage.location}${w.config.storage.keepLocal ? '' : ' (local copies removed)'}`);
+    }
     if (w.webhooks.enabled && w.config.webhooks.url !== undefined) {
       // Bounded: what is still pending then is sent by the next start (it stays in the outbox).
       const left = await w.webhooks.whenIdle(DEMO_WEBHOOK_WAIT_MS, callId);

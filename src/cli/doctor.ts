@@ -1,8 +1,8 @@
 /**
  * `mediabot doctor`: checks the configuration, acquires a Graph token, lists per feature the
  * application permissions it needs and which the token lacks, checks that MEDIABOT_PUBLIC_URL is
- * https and that the callback route answers. With no credentials it runs against a started
- * embedded emulator (and a worker on an ephemeral port). Exit codes: 0 pass, 1 fail, 2 bad config
+ * https and that the callback route answers, and that the object storage (MEDIABOT_STORAGE_URL)
+ * answers. With no credentials it runs against a started embedded emulator (and a worker on an ephemeral port). Exit codes: 0 pass, 1 fail, 2 bad config
  * (loadConfig throws MEDIABOT_CONFIG_INVALID, which the CLI maps to 2).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { createGraphFromConfig } from '../graph/from-config.js';
 import { silentLogger } from '../logger.js';
 import { CallbackTokenValidator } from '../signaling/jwt.js';
 import { startMediabot, type ComposedMediabot, type MediabotOptions } from '../app/mediabot.js';
+import { checkStorage } from '../storage/check.js';
 
 /** Application permissions per feature (names from the Graph permissions reference). */
 export const FEATURES: ReadonlyArray<{ feature: string; what: string; allOf?: string[]; anyOf?: string[]; required: boolean }> = [
@@ -144,6 +145,7 @@ export async function runDoctor(config: MediabotConfig, emulatorOptions: Mediabo
       callbackUrl = `${cfg.publicUrl}/api/calling`;
     }
     if (callbackUrl !== null) checks.push(await callbackAnswers(callbackUrl));
+    checks.push({ name: 'object storage', ...(await checkStorage(config.storage.target, config.dataDir)) });
   } catch (err) {
     checks.push({ name: 'doctor', ok: false, detail: isMediabotError(err) ? `${err.code}: ${err.message}` : String(err) });
   } finally {

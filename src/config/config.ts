@@ -8,6 +8,8 @@ import { loadDeploymentConfig, type DeploymentConfig } from './deployment.js';
 import { leaveSettingsFromEnv, type LeaveSettings } from './leave-settings.js';
 import { parseWebhookSettings, type WebhookSettings } from './webhooks.js';
 import { readFleetConfig, type FleetConfig } from './fleet.js';
+import { parseStorageSettings, type StorageSettings } from './storage.js';
+import { parseRetentionSettings, type RetentionSettings } from './retention.js';
 
 /** The speech-to-text engines MEDIABOT_TRANSCRIBER can name (`none`: no transcription). */
 export const TRANSCRIBER_NAMES = ['none', 'pocketsphinx', 'azure', 'ws'] as const;
@@ -96,6 +98,10 @@ export interface MediabotConfig extends FleetConfig, Omit<DeploymentConfig, 'pub
   leave: LeaveSettings;
   /** Signed outbound webhooks (MEDIABOT_WEBHOOK_URL, MEDIABOT_WEBHOOK_SECRET). */
   webhooks: WebhookSettings;
+  /** Where call artifacts go after the call (MEDIABOT_STORAGE_URL, MEDIABOT_STORAGE_*; docs/storage.md). */
+  storage: StorageSettings;
+  /** How long a call's data is kept after it ended (MEDIABOT_RETENTION_DAYS; 0: forever). */
+  retention: RetentionSettings;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -276,6 +282,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     fetchMeetingArtifacts: parseOnOff('MEDIABOT_FETCH_MEETING_ARTIFACTS', get('MEDIABOT_FETCH_MEETING_ARTIFACTS')),
     leave: leaveSettingsFromEnv(get),
     webhooks: parseWebhookSettings(get),
+    storage: parseStorageSettings(get),
+    retention: parseRetentionSettings(get),
     ...fleet,
   };
 }

@@ -21,7 +21,40 @@ export type WorkerEvent =
   /** Teams' attendance report and transcript of a meeting call, stored beside its artifacts (attendanceRecords: null without the report). */
   | { type: 'call.meetingArtifacts'; callId: string; meetingId: string; files: string[]; attendanceRecords: number | null; at: string };
 
-export type LiveEvent = MediabotEvent | WorkerEvent;
+/** Why a call's data was deleted: asked for (the operator API or code), or MEDIABOT_RETENTION_DAYS. */
+export type DeletionReason = 'request' | 'retention';
+
+/** What one deletion removed, as counts. */
+export interface DeletedCounts {
+  /** Local files removed (the call's folder, its recordings, a leftover scratch folder). */
+  files: number;
+  /** Their total size. */
+  bytes: number;
+  /** Files per kind: transcript, analytics, timeline, call, meeting_artifacts, recording, other. */
+  fileKinds: Record<string, number>;
+  /** Rows removed per SQLite table. */
+  rows: Record<string, number>;
+  /** Objects removed from object storage. */
+  objects: number;
+  /** True when the call was still held in memory (listed by GET /v1/calls) and was forgotten. */
+  inMemory: boolean;
+}
+
+/**
+ * A call's data was deleted (DELETE /v1/calls/:id/data, `calls.deleteData`, or the retention sweep):
+ * what was removed, as counts (docs/retention.md). Also sent as the `data.deleted` webhook.
+ */
+export interface DataDeletedEvent {
+  type: 'data.deleted';
+  callId: string;
+  /** The deletion log record's id. */
+  deletionId: string;
+  reason: DeletionReason;
+  deleted: DeletedCounts;
+  at: string;
+}
+
+export type LiveEvent = MediabotEvent | WorkerEvent | DataDeletedEvent;
 
 /** One listener set of every live event, fed by the bus and the call service. */
 export class LiveEvents extends Emitter<LiveEvent> {

@@ -178,6 +178,16 @@ export class CallRegistry {
     return ended;
   }
 
+  /** Forgets an ended call (its data was deleted): no longer listed, and remembered as ended. False for a live or unknown call. */
+  forget(callId: string): boolean {
+    const k = callKey(callId);
+    const e = this.calls.get(k);
+    if (!e || e.view.state !== 'terminated') return false;
+    this.calls.delete(k);
+    this.tombstones.add(k);
+    return true;
+  }
+
   /** Registers a call mediabot placed itself (POST /communications/calls) before its first notification. */
   track(callId: string, init: { direction?: string; state?: CallState } = {}): CallView {
     const k = callKey(callId);

@@ -129,6 +129,19 @@ export class CallSettingsStore {
     return r.changes === 1;
   }
 
+  /** Deletes a call's settings and the requests that created it; returns the rows removed per table. */
+  deleteCall(callId: string): { call_settings: number; call_requests: number } {
+    return this.db.transaction(() => ({
+      call_settings: this.db.prepare('DELETE FROM call_settings WHERE call_id = ?').run(callId).changes,
+      call_requests: this.db.prepare('DELETE FROM call_requests WHERE call_id = ? COLLATE NOCASE').run(callId).changes,
+    }))();
+  }
+
+  /** Calls whose settings were stored before `beforeMs` (the retention sweep's candidates). */
+  callsCreatedBefore(beforeMs: number): Array<{ callId: string; createdAt: number }> {
+    return (this.db.prepare('SELECT call_id, created_at FROM call_settings WHERE created_at < ? ORDER BY created_at').all(beforeMs) as Array<{ call_id: string; created_at: number }>).map((r) => ({ callId: r.call_id, createdAt: r.created_at }));
+  }
+
   /** Forgets a request whose call could not be created, so its dedupKey can be used again. */
   deleteRequest(id: string): void {
     this.db.prepare('DELETE FROM call_requests WHERE id = ?').run(id);

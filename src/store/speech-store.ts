@@ -122,6 +122,10 @@ CREATE TABLE IF NOT EXISTS analytics (
 );
 `;
 
+/** The speech store's tables, in the order a call's rows are deleted (the calls row last). */
+export const SPEECH_TABLES = ['participants', 'talk_segments', 'transcript_lines', 'recordings', 'analytics', 'calls'] as const;
+export type SpeechTable = (typeof SPEECH_TABLES)[number];
+
 const STORED_TYPES = new Set<string>(['source.added', 'source.removed', 'talk.start', 'talk.stop', 'transcript.final', 'recording.file', 'analytics.snapshot', 'call.state', 'call.roster']);
 type StoredEvent = Extract<MediabotEvent, { type: 'source.added' | 'source.removed' | 'talk.start' | 'talk.stop' | 'transcript.partial' | 'transcript.final' | 'recording.file' | 'analytics.snapshot' | 'call.state' | 'call.roster' }>;
 
@@ -291,6 +295,35 @@ export class SpeechStore {
       transcriptLines: r.lines,
       recordings: r.recordings,
     }));
+  }
+
+  /**
+   * Deletes every row of one call (ids compare case-insensitively, as Graph's do), after writing
+   * what was pending; returns how many rows each table lost. The recordings' paths are returned
+   * too, so the caller can delete the files they name.
+   */
+  deleteCall(callId: string): { rows: Record<SpeechTable, number>; recordingPaths: string[] } {
+    this.assertOpen();
+    this.flush();
+    return this.db.transaction(() => {
+      const recordingPaths = (this.db.prepare('SELECT path FROM recordings WHERE call_id = ? COLLATE NOCASE').all(callId) as Array<{ path: string }>).map((r) => r.path);
+      const rows = {} as Record<SpeechTable, number>;
+      // Children before the call row (the foreign keys would cascade, but counts are wanted per table).
+      for (const table of SPEECH_TABLES) rows[table] = this.db.prepare(`DELETE FROM ${table} WHERE call_id = ? COLLATE NOCASE`).run(callId).changes;
+      return { rows, recordingPaths };
+    })();
+  }
+
+  /** Calls whose last stored change is older than `beforeIso` (the retention sweep's candidates). */
+  callsUpdatedBefore(beforeIso: string): Array<{ callId: string; updatedAt: string }> {
+    this.flush();
+    return (this.db.prepare('SELECT call_id, updated_at FROM calls WHERE updated_at < ? ORDER BY updated_at').all(beforeIso) as Array<{ call_id: string; updated_at: string }>).map((r) => ({ callId: r.call_id, updatedAt: r.updated_at }));
+  }
+
+  /** When the call's rows last changed (ISO), or null when none is stored. */
+  callUpdatedAt(callId: string): string | null {
+    this.flush();
+    return (this.db.prepare('SELECT max(updated_at) AS at FROM calls WHERE call_id = ? COLLATE NOCASE').get(callId) as { at: string | null }).at;
   }
 
   /** Flushes; closes the database if the store opened it. */

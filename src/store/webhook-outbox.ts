@@ -163,6 +163,28 @@ export class WebhookOutbox {
     return this.db.prepare(`DELETE FROM webhook_outbox WHERE status != 'pending' AND COALESCE(delivered_at, last_attempt_at, created_at) < ?`).run(before).changes;
   }
 
+  /**
+   * Deletes a call's messages (their bodies carry transcript text and metadata), pending or not,
+   * except the `data.deleted` notices themselves (counts only); returns how many.
+   */
+  deleteCall(callId: string): number {
+    return this.db.prepare(`DELETE FROM webhook_outbox WHERE call_id = ? COLLATE NOCASE AND type != 'data.deleted'`).run(callId).changes;
+  }
+
+  /** Calls whose newest message (other than `data.deleted`) was created before `beforeMs`. */
+  callsIdleBefore(beforeMs: number): Array<{ callId: string; lastAt: number }> {
+    return (
+      this.db
+        .prepare(`SELECT call_id, MAX(created_at) AS last_at FROM webhook_outbox WHERE call_id IS NOT NULL AND type != 'data.deleted' GROUP BY call_id HAVING MAX(created_at) < ? ORDER BY last_at`)
+        .all(beforeMs) as Array<{ call_id: string; last_at: number }>
+    ).map((r) => ({ callId: r.call_id, lastAt: r.last_at }));
+  }
+
+  /** When the call's newest message (other than `data.deleted`) was created, or null. */
+  callLastAt(callId: string): number | null {
+    return (this.db.prepare(`SELECT MAX(created_at) AS at FROM webhook_outbox WHERE call_id = ? COLLATE NOCASE AND type != 'data.deleted'`).get(callId) as { at: number | null }).at;
+  }
+
   /** Puts a row back in its lane to be sent again now, with the same webhook-id; false when unknown. */
   requeue(id: string, at: number): OutboxRow | undefined {
     const r = this.db.prepare(`UPDATE webhook_outbox SET status = 'pending', next_attempt_at = ?, created_at = created_at WHERE id = ? RETURNING *`).get(at, id) as RawRow | undefined;

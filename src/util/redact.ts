@@ -5,7 +5,7 @@
  */
 
 /** Query parameters whose values are secrets (compared case-insensitively). */
-export const SECRET_QUERY_PARAMS = ['token', 'access_token', 'id_token', 'refresh_token', 'code', 'validationtoken', 'client_secret', 'sig', 'signature', 'key', 'apikey', 'api_key', 'password', 'secret'] as const;
+export const SECRET_QUERY_PARAMS = ['token', 'access_token', 'id_token', 'refresh_token', 'code', 'validationtoken', 'client_secret', 'sig', 'signature', 'key', 'apikey', 'api_key', 'password', 'secret', 'x-amz-signature', 'x-amz-credential', 'x-amz-security-token'] as const;
 
 export const REDACTED = '[redacted]';
 

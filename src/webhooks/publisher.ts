@@ -43,6 +43,8 @@ export interface WebhookPublisherOptions {
   speakerName?: (callId: string, sourceId: string) => string | null;
   /** A finalized call's recordings. */
   recordings?: (callId: string) => Array<{ file: string; sourceId: string; speaker: string | null; format: string; bytes: number }>;
+  /** Files go to an object storage: recording.ready is published by the storage once uploaded (signed URLs), not when artifacts are written. */
+  recordingReadyAfterUpload?: boolean;
   logger: Logger;
 }
 
@@ -114,7 +116,7 @@ export class WebhookPublisher {
       case 'call.artifacts': {
         this.publish(e.callId, 'artifacts.written', { files: e.files, at: e.at });
         const recordings = this.o.recordings?.(e.callId) ?? [];
-        if (recordings.length > 0) {
+        if (recordings.length > 0 && this.o.recordingReadyAfterUpload !== true) {
           const base = `/v1/calls/${encodeURIComponent(e.callId)}/recordings/`;
           this.publish(e.callId, 'recording.ready', { recordings: recordings.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) })), at: e.at });
         }

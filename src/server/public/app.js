@@ -1,15 +1,13 @@
 // mediabot live dashboard: calls, rosters with level meters and talking indicators, the dominant
 // speaker, live captions and end reasons. Fed by GET /v1/calls and the /v1/events WebSocket.
+// Below them, the ended calls (GET /v1/history), each linking to its page (call.html).
+import { $, askToken as askTokenForm, authHeaders, clock, duration, el, getJson, getToken, secs, when } from './dom.js';
 
-const $ = (sel, root = document) => root.querySelector(sel);
 const callsEl = $('#calls');
 const emptyEl = $('#empty');
 const statusEl = $('#status');
 const statusText = $('#status-text');
 
-const params = new URLSearchParams(location.search);
-let token = params.get('token') ?? sessionStorage.getItem('mediabot-token') ?? '';
-if (params.get('token')) sessionStorage.setItem('mediabot-token', token);
 
 /** callId (lower case) -> call state kept by the page. */
 const calls = new Map();
@@ -86,6 +84,10 @@ function apply(e) {
     case 'level':
       for (const [id, db] of Object.entries(e.levels)) c.levels.set(id, db);
       break;
+    case 'call.artifacts':
+      // Its recordings, transcript and analytics are written: the call's own page has them.
+      c.artifacts = true;
+      break;
     case 'transcript.final':
       if (e.text && e.text.trim()) {
         c.captions.push({ sourceId: e.sourceId, text: e.text.trim(), startMs: e.startMs });
@@ -99,22 +101,6 @@ function apply(e) {
 
 const initials = (name) => (name ?? '?').split(/\s+/).filter((w) => /^\p{L}/u.test(w)).slice(0, 2).map((w) => w[0].toUpperCase()).join('') || '?';
 const pct = (db) => (db === undefined || db === null ? 0 : Math.max(0, Math.min(1, (db + 60) / 60)) * 100);
-const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
-const clock = (ms) => {
-  const s = Math.floor(ms / 1000);
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-};
-
-function el(tag, attrs = {}, ...children) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') n.className = v;
-    else if (k === 'style') n.setAttribute('style', v);
-    else if (v !== undefined && v !== null) n.setAttribute(k, String(v));
-  }
-  for (const ch of children) if (ch !== null && ch !== undefined) n.append(ch instanceof Node ? ch : document.createTextNode(String(ch)));
-  return n;
-}
 
 /** Rows: one per roster participant (with its audio sources), plus sources no participant claims. */
 function rows(c) {
@@ -184,6 +170,7 @@ function renderCall(c) {
         t.hint ? el('p', { class: 'hint' }, t.hint) : null,
         t.reasonCode ? el('p', { class: 'code reason-code' }, t.reasonCode) : null,
         t.code !== null && t.code !== undefined ? el('p', { class: 'code' }, `code ${t.code}${t.subcode !== null && t.subcode !== undefined ? ` / ${t.subcode}` : ''}`) : null,
+        c.artifacts ? el('p', {}, el('a', { href: `/call.html?id=${encodeURIComponent(c.id)}`, class: 'call-page-link' }, 'Timeline, transcript and recording →')) : null,
       ),
     );
   }
@@ -203,19 +190,11 @@ function render() {
 }
 
 function askToken() {
-  const form = $('#token-form').content.firstElementChild.cloneNode(true);
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    token = new FormData(form).get('token');
-    sessionStorage.setItem('mediabot-token', token);
-    form.remove();
-    start();
-  });
-  $('main').prepend(form);
+  askTokenForm(start);
 }
 
 async function loadCalls() {
-  const res = await fetch('/v1/calls', { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch('/v1/calls', { headers: authHeaders() });
   if (res.status === 401) return false;
   if (res.ok) for (const j of (await res.json()).calls ?? []) applyCallJson(j);
   render();
@@ -226,7 +205,7 @@ let retry = 500;
 function connect() {
   const url = new URL('/v1/events', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  if (token) url.searchParams.set('token', token);
+  if (getToken()) url.searchParams.set('token', getToken());
   const ws = new WebSocket(url);
   ws.onopen = () => {
     retry = 500;
@@ -234,8 +213,11 @@ function connect() {
   };
   ws.onmessage = (m) => {
     try {
-      apply(JSON.parse(m.data));
+      const e = JSON.parse(m.data);
+      apply(e);
       render();
+      // A call's artifacts were written: it is in the history now.
+      if (e.type === 'call.artifacts') loadHistory();
     } catch (err) {
       console.warn('bad event', err);
     }
@@ -254,10 +236,76 @@ async function start() {
       askToken();
       return;
     }
+    await loadHistory();
   } catch {
     setStatus('down', 'server unreachable');
   }
   connect();
 }
+
+// ----- ended calls
+
+const historyEl = $('#history-list');
+const historyEmpty = $('#history-empty');
+
+/** One line for why a call ended: the reason code mediabot gave, or Graph's explained reason. */
+function endReasonText(r) {
+  if (!r) return 'Unknown';
+  return r.explanation ?? r.message ?? 'The call ended.';
+}
+
+function historyRow(c) {
+  const link = el('a', { href: `/call.html?id=${encodeURIComponent(c.id)}`, class: 'open', 'aria-label': `Open the call that ended ${when(c.endedAt)}` }, when(c.endedAt));
+  return el(
+    'tr',
+    { 'data-call-id': c.id },
+    el('td', {}, link),
+    el('td', { class: 'num' }, duration(c.durationMs)),
+    el('td', {}, c.people.length > 0 ? c.people.join(', ') : el('span', { class: 'muted' }, 'nobody spoke')),
+    el('td', { class: 'reason' }, endReasonText(c.endReason), c.endReason?.reasonCode ? el('span', { class: 'code' }, ` ${c.endReason.reasonCode}`) : null),
+    el('td', { class: 'num' }, c.talkMs > 0 ? secs(c.talkMs) : '–'),
+    el('td', { class: 'num' }, String(c.transcriptLines)),
+  );
+}
+
+const HISTORY_PAGE = 50;
+const moreButton = $('#history-more');
+/** The `before` of the next page of ended calls, or null when all are shown. */
+let historyNext = null;
+
+function showHistoryPage(json, append) {
+  const rows = json.calls.map(historyRow);
+  if (append) historyEl.append(...rows);
+  else historyEl.replaceChildren(...rows);
+  historyNext = json.next;
+  historyEmpty.hidden = historyEl.children.length > 0;
+  $('#history-table').hidden = historyEl.children.length === 0;
+  moreButton.hidden = historyNext === null;
+}
+
+let historyLoading = null;
+/** The newest page of ended calls (again, when a call ended). */
+async function loadHistory() {
+  historyLoading ??= (async () => {
+    try {
+      const { status, json } = await getJson(`/v1/history?limit=${HISTORY_PAGE}`);
+      if (status === 200) showHistoryPage(json, false);
+    } finally {
+      historyLoading = null;
+    }
+  })();
+  return historyLoading;
+}
+
+moreButton.addEventListener('click', async () => {
+  if (historyNext === null) return;
+  moreButton.disabled = true;
+  try {
+    const { status, json } = await getJson(`/v1/history?limit=${HISTORY_PAGE}&before=${encodeURIComponent(historyNext)}`);
+    if (status === 200) showHistoryPage(json, true);
+  } finally {
+    moreButton.disabled = false;
+  }
+});
 
 start();

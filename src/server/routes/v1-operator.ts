@@ -6,12 +6,14 @@
  */
 import { dirname } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { MediabotError } from '../../errors.js';
+import { MediabotError, isMediabotError } from '../../errors.js';
 import type { CallService, TargetInput } from '../../calls/service.js';
 import type { PromptStore } from '../../calls/prompts.js';
 import { LEAVE_SCHEMA, type LeaveOverride } from '../../calls/leave/input.js';
 import { isServableFile, openRegularFileUnder } from '../../util/safe-path.js';
+import { sendFile } from '../file-reply.js';
 import type { CallRequests } from '../../calls/call-requests.js';
+import type { RecordingEntry } from '../../calls/types.js';
 import { callCreateSettingsProperties, callJson, callRequestSettings, type CallCreateSettingsBody } from './v1-calls.js';
 
 export interface V1OperatorRoutesOptions {
@@ -20,6 +22,8 @@ export interface V1OperatorRoutesOptions {
   recordingsRoot?: string;
   /** dedupKey and joinAt (call-requests.ts); without it, requests carrying them are refused. */
   requests?: CallRequests;
+  /** Object storage: uploaded recordings are listed with signed URLs, and downloaded by a redirect once the local copy is gone. */
+  storage?: { recordings(callId: string): Promise<Array<RecordingEntry & { url: string; expiresAt: string }>> };
 }
 
 const errorSchema = {
@@ -176,7 +180,12 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
         if (path !== null && (await isServableFile(opts.recordingsRoot ?? dirname(dirname(path)), path))) list.push(r);
       }
       const base = `/v1/calls/${encodeURIComponent(request.params.id)}/recordings/`;
-      return { recordings: list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) })) };
+      const local: Array<Record<string, unknown> & { file: string }> = list.map((r) => ({ ...r, url: base + encodeURIComponent(r.file) }));
+      if (!opts.storage) return { recordings: local };
+      // Uploaded ones carry their signed URL (and are listed even once the local copy is gone).
+      const uploaded = new Map((await opts.storage.recordings(request.params.id)).map((r) => [r.file, r]));
+      const merged = [...local.map((r) => uploaded.get(r.file) ?? r), ...[...uploaded.values()].filter((u) => !local.some((r) => r.file === u.file))];
+      return { recordings: merged.sort((a, b) => a.file.localeCompare(b.file)) };
     },
   );
 
@@ -185,21 +194,26 @@ export const v1OperatorRoutes: FastifyPluginAsync<V1OperatorRoutesOptions> = asy
     {
       schema: {
         tags: ['calls'],
-        summary: 'Download one recording',
+        summary: 'Download one recording (supports HTTP Range)',
         params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 }, file: { type: 'string', minLength: 1, maxLength: 300 } }, required: ['id', 'file'] },
-        response: { 404: errorSchema },
+        response: { 404: errorSchema, 416: errorSchema },
       },
     },
     async (request, reply) => {
-      const path = await calls.recordingPath(request.params.id, request.params.file);
+      const path = await calls.recordingPath(request.params.id, request.params.file).catch((err: unknown) => {
+        if (!opts.storage || !isMediabotError(err) || err.code !== 'MEDIABOT_NOT_FOUND') throw err;
+        return null;
+      });
+      if (path === null) {
+        // The local copy was removed after its upload: a redirect to a signed, time-limited URL.
+        const hit = (await opts.storage!.recordings(request.params.id)).find((r) => r.file === request.params.file);
+        if (!hit) throw new MediabotError('MEDIABOT_NOT_FOUND', `no recording ${request.params.file} for call ${request.params.id}`);
+        return reply.header('cache-control', 'no-store').redirect(hit.url, 302);
+      }
       // lstat/realpath/O_NOFOLLOW: a symlink placed in the folder is never followed.
-      const { handle, size } = await openRegularFileUnder(opts.recordingsRoot ?? dirname(dirname(path)), path);
-      const type = path.endsWith('.wav') ? 'audio/wav' : 'audio/ogg';
-      return reply
-        .type(type)
-        .header('content-length', size)
-        .header('content-disposition', `attachment; filename="${request.params.file.replace(/[^A-Za-z0-9_.-]/g, '_')}"`)
-        .send(handle.createReadStream());
+      const file = await openRegularFileUnder(opts.recordingsRoot ?? dirname(dirname(path)), path);
+      // HTTP Range (206) so a player can seek.
+      return sendFile(request, reply, file, { type: path.endsWith('.wav') ? 'audio/wav' : 'audio/ogg', attachmentName: request.params.file });
     },
   );
 

@@ -1,6 +1,7 @@
 /**
  * A production `mediabot start` (Graph credentials set) loads neither the emulator nor any other
- * testing/ module, nor the Azure Speech SDK when Azure transcription is not configured: not in the
+ * testing/ module, nor the Azure Speech SDK when Azure transcription is not configured, nor a storage
+ * SDK without MEDIABOT_STORAGE_URL: not in the
  * main thread, not in the media threads. Black-box: the CLI runs in a child process against an
  * emulator this test runs, with a preload that records every module each thread resolves; a call
  * is joined so a media thread really runs a call with its hooks (transcription by pocketsphinx).
@@ -34,6 +35,9 @@ function loaded(log: string): Map<string, string[]> {
 const FORBIDDEN = [
   { what: 'a testing/ module', test: (url: string) => url.startsWith(pathToFileURL(join(realpathSync(REPO), 'testing')).href + '/') },
   { what: 'the Azure Speech SDK', test: (url: string) => url.includes('/microsoft-cognitiveservices-speech-sdk/') },
+  // Object storage SDKs load only with MEDIABOT_STORAGE_URL set (src/storage/open.ts).
+  { what: 'the Azure Blob Storage SDK', test: (url: string) => url.includes('/@azure/storage-blob/') },
+  { what: 'the AWS S3 SDK', test: (url: string) => url.includes('/@aws-sdk/') },
 ];
 
 describe('a production worker (mediabot start with credentials)', () => {

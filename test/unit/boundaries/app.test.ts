@@ -2,6 +2,6 @@
 import { describeBoundary } from './boundary.js';
 
 describeBoundary('app', {
-  mayImport: ['graph', 'signaling', 'media', 'ingress', 'calls', 'events', 'store', 'server', 'config', 'util', 'testing', 'net', 'cluster', 'webhooks'],
+  mayImport: ['graph', 'signaling', 'media', 'ingress', 'calls', 'events', 'store', 'server', 'config', 'util', 'testing', 'net', 'cluster', 'webhooks', 'retention', 'storage'],
   never: ['cli'],
 });

@@ -2,5 +2,5 @@
 import { describeBoundary } from './boundary.js';
 
 describeBoundary('cli', {
-  mayImport: ['app', 'graph', 'signaling', 'media', 'ingress', 'calls', 'events', 'store', 'server', 'config', 'util', 'testing', 'net'],
+  mayImport: ['app', 'graph', 'signaling', 'media', 'ingress', 'calls', 'events', 'store', 'server', 'config', 'util', 'testing', 'net', 'storage'],
 });

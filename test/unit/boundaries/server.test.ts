@@ -2,6 +2,6 @@
 import { describeBoundary } from './boundary.js';
 
 describeBoundary('server', {
-  mayImport: ['calls', 'events', 'signaling', 'store', 'graph', 'config', 'util', 'net', 'webhooks'],
+  mayImport: ['calls', 'events', 'signaling', 'store', 'graph', 'config', 'util', 'net', 'webhooks', 'retention'],
   never: ['app', 'cli', 'testing'],
 });
