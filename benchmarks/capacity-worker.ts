@@ -2,11 +2,12 @@
  * One media thread of the capacity benchmark: receive-only calls (decode,
  * talk detection, 16 kHz tap; no mixing) fed from pre-encoded speech packets,
  * ticking on the real drift-corrected clock for a fixed time. The calls are
- * speech-only: Opus decodes straight to the 16 kHz tap.
+ * speech-only: Opus decodes straight to the 16 kHz tap (the SILK-layer speech
+ * decoder; `fullDecode`: libopus's own 16 kHz decode, to compare).
  *
- * With `floor` set, the same streams' packets are only decoded (libopus to
- * 16 kHz, nothing else) on the same clock: the pure codec cost the pipeline is
- * compared with, measured under the same load on every thread at once.
+ * With `floor` set, the same streams' packets are only decoded (the same
+ * decoder, to 16 kHz, nothing else) on the same clock: the pure codec cost the
+ * pipeline is compared with, measured under the same load on every thread at once.
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -25,6 +26,7 @@ interface Job {
   tracks: { speech: Uint8Array[][]; noise: Uint8Array[] };
   threadIndex: number;
   floor?: boolean;
+  fullDecode?: boolean;
   /** Talker i starts i × talkerStride packets into its track (conversational streams take turns independently). */
   talkerStride?: number;
 }
@@ -35,13 +37,13 @@ for (let made = 0, c = 0; made < job.streams; c++) {
   const n = Math.min(job.streamsPerCall, job.streams - made);
   const pipeline = new CallPipeline({ callId: `cap-${job.threadIndex}-${c}`, mixing: false, speechOnly: true, sourceIdleMs: 3_600_000 });
   // Every stream carries speech (a third of them talking at once is typical; decoding cost is the same).
-  const feeds = addFeeds(pipeline, job.tracks, n, n, (job.threadIndex << 20) + c * 1000, job.talkerStride ?? 0);
+  const feeds = addFeeds(pipeline, job.tracks, n, n, (job.threadIndex << 20) + c * 1000, job.talkerStride ?? 0, job.fullDecode ?? false);
   calls.push({ pipeline, feeds });
   made += n;
 }
 
 // Floor mode: one bare decoder per stream, fed the packets its feed would push.
-const floorDecoders: FrameDecoder[] = job.floor ? calls.flatMap((c) => c.feeds.map(() => createOpusDecoder(16_000))) : [];
+const floorDecoders: FrameDecoder[] = job.floor ? calls.flatMap((c) => c.feeds.map(() => createOpusDecoder(16_000, { fullDecode: job.fullDecode ?? false }))) : [];
 const floorOut = new Int16Array(SAMPLES_16K);
 const floorFeeds = calls.flatMap((c) => c.feeds);
 

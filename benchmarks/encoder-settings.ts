@@ -79,7 +79,9 @@ async function main(): Promise<void> {
   const settings: Array<Partial<EncoderSettings>> = [];
   // FEC on, planned for 0 % loss (the default until a receiver reports loss), across complexities and bitrates;
   // then what planning for reported loss costs, and FEC off.
-  for (const complexity of [0, 2, 5, 8, 10]) settings.push({ complexity, bitrate: 32_000, expectedLossPct: 0 });
+  for (const complexity of [0, 2, 3, 4, 5, 8, 10]) settings.push({ complexity, bitrate: 32_000, expectedLossPct: 0 });
+  // The other Opus modes at the same rate: 'audio' (CELT-only at 32 kbit/s for most frames) and 'lowdelay' (CELT only).
+  for (const application of ['audio', 'lowdelay'] as const) settings.push({ application, complexity: 5, bitrate: 32_000, expectedLossPct: 0 });
   for (const bitrate of [16_000, 24_000, 48_000]) settings.push({ complexity: 5, bitrate, expectedLossPct: 0 });
   for (const expectedLossPct of [5, 10, 20]) settings.push({ complexity: 5, bitrate: 32_000, expectedLossPct });
   settings.push({ complexity: 5, bitrate: 32_000, inbandFec: false });

@@ -14,9 +14,13 @@
  * cpu_ms_per_participant_s = CPU ms of the mixer / (participants × seconds).
  * ratio = mediabot's median over rounds / Janus' median over rounds.
  * With --no-janus only mediabot is run (no ratio). --mediabot-arg X passes X to `mediabot rtp`.
+ * `--warmup S` (default 10 s, quick 2 s): how long every peer runs before its CPU is measured, the same
+ * for Janus and mediabot: V8 is still compiling the media path's hot functions for several seconds,
+ * and a mixer runs for hours, so the window measures the steady state.
  * `mediabot` is `mediabot rtp` on node:dgram (MEDIABOT_RTP_IO=dgram); when the native part is built,
  * a third peer runs in the same rotation, `mediabot rtp` on the batched socket I/O
- * (MEDIABOT_RTP_IO=batched), reported as mediabot_batched_* and batched_ratio (--no-batched: not run).
+ * (MEDIABOT_RTP_IO=batched), reported as mediabot_batched_* and batched_ratio (--no-batched: not run;
+ * --no-dgram: only the batched peer runs for mediabot, reported as both).
  * Prints one JSON object on stdout; progress goes to stderr.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +38,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     'no-janus': { type: 'boolean', default: false },
     'no-batched': { type: 'boolean', default: false },
+    'no-dgram': { type: 'boolean', default: false },
+    warmup: { type: 'string' },
     'mediabot-arg': { type: 'string', multiple: true, default: [] },
     rooms: { type: 'string' },
   },
@@ -43,7 +49,7 @@ const quick = args.quick;
 const batched = !args['no-batched'] && batchedRtpAvailable();
 const rounds = Number(args.rounds ?? (quick ? 1 : 3));
 const measureS = Number(args.seconds ?? (quick ? 8 : 20));
-const WARMUP_S = quick ? 2 : 3;
+const WARMUP_S = Number(args.warmup ?? (quick ? 2 : 10));
 const ROOMS: Array<{ participants: number; talkers: number }> = (args.rooms ?? '10x2,20x3').split(',').map((r) => {
   const [p, t] = r.split('x').map(Number);
   return { participants: p!, talkers: t! };
@@ -52,7 +58,8 @@ const ROOMS: Array<{ participants: number; talkers: number }> = (args.rooms ?? '
 type RoundResult = RoomResult & { peer: PeerName };
 
 async function main(): Promise<void> {
-  const peers: PeerName[] = [...(args['no-janus'] ? [] : ['janus' as const]), 'mediabot', ...(batched ? ['mediabot-batched' as const] : [])];
+  const dgram = !(args['no-dgram'] && batched);
+  const peers: PeerName[] = [...(args['no-janus'] ? [] : ['janus' as const]), ...(dgram ? ['mediabot' as const] : []), ...(batched ? ['mediabot-batched' as const] : [])];
   const dir = mkdtempSync(join(tmpdir(), 'mediabot-peer-'));
   const maxP = Math.max(...ROOMS.map((r) => r.participants));
   const maxT = Math.max(...ROOMS.map((r) => r.talkers));
@@ -74,7 +81,7 @@ async function main(): Promise<void> {
         }
       }
       const per = (peer: PeerName): number => median(results.filter((x) => x.peer === peer).map((x) => x.cpu_ms_per_participant_s));
-      const mediabot = per('mediabot');
+      const mediabot = per(dgram ? 'mediabot' : 'mediabot-batched');
       const janus = args['no-janus'] ? null : per('janus');
       rooms.push({
         participants: room.participants,
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
   const result = {
     mode: quick ? 'quick' : 'full',
     measure_s: measureS,
+    warmup_s: WARMUP_S,
     mediabot_args: args['mediabot-arg'],
     native: process.env['MEDIABOT_NATIVE'] !== 'off',
     rooms,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile [-- --seconds N --participants P --talkers T]`: where
+ * `npm run bench:profile [-- --seconds N --warmup S --participants P --talkers T]`: where
  * the CPU of a `mediabot rtp` room goes, the whole process. The room of
  * bench:peer (ffmpeg Opus/RTP senders through relays) is run three times:
  *
@@ -32,6 +32,8 @@ const run = promisify(execFile);
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '20' },
+    /** Seconds the room runs before each window (as bench:peer's --warmup). */
+    warmup: { type: 'string', default: '10' },
     participants: { type: 'string', default: '10' },
     talkers: { type: 'string', default: '2' },
     'mediabot-arg': { type: 'string', multiple: true, default: [] },
@@ -45,7 +47,7 @@ const rtpIo = args['rtp-io'] ?? (batchedRtpAvailable() ? 'batched' : 'dgram');
 if (rtpIo !== 'batched' && rtpIo !== 'dgram') throw new Error('--rtp-io must be batched or dgram');
 const participants = Number(args.participants);
 const talkers = Number(args.talkers);
-const WARMUP_S = 3;
+const WARMUP_S = Number(args.warmup);
 
 type Role = 'main' | 'media worker' | 'helper (V8 GC/compiler, libuv pool)';
 

@@ -17,9 +17,11 @@
  *    native batched UDP (recvmmsg/sendmmsg) and through node:dgram, and the ratio.
  *  - gc (full mode): the same streams with V8's memory reducer on and off.
  *
- * `--capacity N [--seconds S] [--talk-fraction F]` runs only a capacity hold: N streams on the
- * media threads for S seconds (default 60), each talking F of the time (default 1) and sending DTX
- * frames the rest, and reports the late ticks.
+ * `--capacity N [--seconds S] [--talk-fraction F] [--libopus-16k]` runs only a capacity hold: N
+ * streams on the media threads for S seconds (default 60), each talking F of the time (default 1)
+ * and sending DTX frames the rest, and reports the late ticks. `--libopus-16k` decodes with
+ * libopus's own 16 kHz decode instead of the SILK-layer speech decoder (the before of that change).
+ * `--calls-only` runs the codec floor and the calls (tick times, overhead against bare libopus) alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -54,6 +56,9 @@ const holdStreams = argValue('--capacity');
  * DTX frames (a TOC byte, as a sender with Opus DTX does) the rest; default 1: speech throughout.
  */
 const talkFraction = argValue('--talk-fraction') ?? 1;
+/** Capacity with libopus's full 16 kHz decode (CELT layer included) rather than the SILK-layer speech decoder. */
+const fullDecode = process.argv.includes('--libopus-16k');
+const callsOnly = process.argv.includes('--calls-only');
 
 /** Each speech track as a conversation: TURN_FRAMES of speech, then DTX frames for the rest of its share. */
 function conversational(tracks: Tracks, fraction: number): Tracks {
@@ -77,7 +82,7 @@ const CAPACITY_HOLD_S = 60;
 /** The bench's packet tracks; `talkerStride` staggers the talkers' starting points (conversational streams). */
 type Tracks = Awaited<ReturnType<typeof packetTracks>> & { talkerStride?: number };
 
-function codecFloor(tracks: Tracks): { decode: number; decode_16k: number; encode: number } {
+function codecFloor(tracks: Tracks): { decode: number; decode_16k: number; decode_16k_libopus: number; encode: number } {
   const packets = tracks.speech[0]!.slice(0, 400);
   const pcm = tracks.speechPcm[1]!;
   const out = new Int16Array(SAMPLES_48K);
@@ -85,6 +90,7 @@ function codecFloor(tracks: Tracks): { decode: number; decode_16k: number; encod
   const buf = new Uint8Array(1276);
   const dec: number[] = [];
   const dec16: number[] = [];
+  const dec16Full: number[] = [];
   const enc: number[] = [];
   for (let rep = 0; rep < 5; rep++) {
     const d = createOpusDecoder();
@@ -95,13 +101,17 @@ function codecFloor(tracks: Tracks): { decode: number; decode_16k: number; encod
     t = nowUs();
     for (const p of packets) d16.decode(p, out16);
     dec16.push((nowUs() - t) / packets.length);
+    const d16Full = createOpusDecoder(16_000, { fullDecode: true });
+    t = nowUs();
+    for (const p of packets) d16Full.decode(p, out16);
+    dec16Full.push((nowUs() - t) / packets.length);
     const e = createOpusEncoder();
     const frames = Math.min(400, Math.floor(pcm.length / SAMPLES_48K));
     t = nowUs();
     for (let f = 0; f < frames; f++) e.encode(pcm.subarray(f * SAMPLES_48K, (f + 1) * SAMPLES_48K), buf);
     enc.push((nowUs() - t) / frames);
   }
-  return { decode: round(median(dec), 2), decode_16k: round(median(dec16), 2), encode: round(median(enc), 2) };
+  return { decode: round(median(dec), 2), decode_16k: round(median(dec16), 2), decode_16k_libopus: round(median(dec16Full), 2), encode: round(median(enc), 2) };
 }
 
 /**
@@ -283,7 +293,7 @@ interface CapacityThreadResult {
 
 function runCapacityThread(tracks: Tracks, streams: number, seconds: number, threadIndex: number, floor = false): Promise<CapacityThreadResult> {
   const url = new URL('./capacity-worker.js', import.meta.url);
-  const worker = new Worker(url, { workerData: { streams, streamsPerCall: 50, seconds, tracks: { speech: tracks.speech, noise: tracks.noise }, threadIndex, floor, talkerStride: tracks.talkerStride ?? 0 } });
+  const worker = new Worker(url, { workerData: { streams, streamsPerCall: 50, seconds, tracks: { speech: tracks.speech, noise: tracks.noise }, threadIndex, floor, fullDecode, talkerStride: tracks.talkerStride ?? 0 } });
   return new Promise((resolve, reject) => {
     worker.once('message', (m) => {
       void worker.terminate();
@@ -301,7 +311,7 @@ function runCapacityThread(tracks: Tracks, streams: number, seconds: number, thr
  *
  * Two figures put the result in context, from the same run: the late ticks of
  * the clocks alone with no stream (what the machine itself costs), and the CPU
- * per stream and tick against the bare libopus 16 kHz decode of the same
+ * per stream and tick against the bare 16 kHz decode of the same
  * packets, both measured with 500 streams loading every thread at once.
  */
 interface CapacityStep {
@@ -380,10 +390,10 @@ async function capacity(tracks: Tracks): Promise<Record<string, unknown>> {
     const r = await capacityStep(tracks, n, costSeconds, floor);
     return (r.tickP50Ms * 1000) / r.perThread;
   };
-  progress(`capacity: cost per stream, ${n} streams, bare libopus decode to 16 kHz, then the pipeline (${costSeconds} s each)`);
+  progress(`capacity: cost per stream, ${n} streams, bare 16 kHz decode (the same speech decoder), then the pipeline (${costSeconds} s each)`);
   const floorUs = await usPerStream(true);
   const pipelineUs = await usPerStream(false);
-  progress(`  ${round(pipelineUs, 1)} µs per stream and tick, libopus alone ${round(floorUs, 1)} µs`);
+  progress(`  ${round(pipelineUs, 1)} µs per stream and tick, decode alone ${round(floorUs, 1)} µs`);
   return {
     streams: best?.streams ?? 0,
     threads,
@@ -439,7 +449,7 @@ async function main(): Promise<void> {
     disableMemoryReducer();
     const tracks = conversational(await packetTracks(), talkFraction);
     const hold = await capacityHold(tracks, holdStreams, argValue('--seconds') ?? CAPACITY_HOLD_S);
-    process.stdout.write(`${JSON.stringify({ mode: 'capacity-hold', codec_backend: codecBackend, talk_fraction: talkFraction, capacity: hold }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ mode: 'capacity-hold', codec_backend: codecBackend, speech_decoder: fullDecode ? 'libopus-16k' : 'silk-layer', talk_fraction: talkFraction, capacity: hold }, null, 2)}\n`);
     return;
   }
   // As the worker's media threads run (see gc-tuning.ts); also covers the capacity threads.
@@ -448,7 +458,7 @@ async function main(): Promise<void> {
   progress('preparing real speech packets (espeak-ng, cached)');
   const tracks = await packetTracks();
   const floor = codecFloor(tracks);
-  progress(`codec floor: decode ${floor.decode} µs (to 16 kHz ${floor.decode_16k} µs), encode ${floor.encode} µs per frame`);
+  progress(`codec floor: decode ${floor.decode} µs (to 16 kHz ${floor.decode_16k} µs, libopus's own 16 kHz decode ${floor.decode_16k_libopus} µs), encode ${floor.encode} µs per frame`);
   const ticks = quick ? 100 : 1500;
   const calls: CallResult[] = [];
   for (const [participants, talkers] of [
@@ -460,6 +470,10 @@ async function main(): Promise<void> {
     const r = await benchCall(tracks, participants, talkers, ticks);
     progress(`  tick p50 ${r.tick_p50_ms} ms, p99 ${r.tick_p99_ms} ms (bare codec work p50 ${r.codec_tick_p50_ms}, p99 ${r.codec_tick_p99_ms} ms), encodes/tick ${r.encodes_per_tick}, overhead ${r.overhead_ratio}, late ${r.late_ticks}`);
     calls.push(r);
+  }
+  if (callsOnly) {
+    process.stdout.write(`${JSON.stringify({ mode: quick ? 'quick' : 'full', codec_backend: codecBackend, codec_floor_us: floor, calls }, null, 2)}\n`);
+    return;
   }
   const latency = await latencyCases(quick);
   const hooksCase = await hookCosts(tracks, ticks);

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <time.h>
+#include "speech_decoder.h"
 #ifdef MEDIABOT_BATCHED_UDP
 #include "batched_udp.h"
 #endif
@@ -233,6 +234,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "stampUs", NULL, stamp_us, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  register_speech_decoder(env, exports);
 #ifdef MEDIABOT_BATCHED_UDP
   register_batched_udp(env, exports);
 #endif

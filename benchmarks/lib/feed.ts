@@ -28,8 +28,10 @@ export class TrackFeed {
     readonly ssrc: number,
     private readonly offset: number,
     sampleRate: DecodeRate = 48_000,
+    /** At 16 kHz: libopus's own full decode rather than the SILK-layer speech decoder (to compare them). */
+    fullDecode = false,
   ) {
-    this.jitter = new JitterBuffer({ createDecoder: createOpusDecoder, sampleRate });
+    this.jitter = new JitterBuffer({ createDecoder: (rate) => createOpusDecoder(rate, { fullDecode }), sampleRate });
     this.packet.ssrc = ssrc;
     this.packet.payloadType = 111;
   }
@@ -46,12 +48,12 @@ export class TrackFeed {
 }
 
 /** `talkerStride`: talker i starts i × talkerStride packets into its track (0: all in step). */
-export function addFeeds(pipeline: CallPipeline, tracks: { speech: Uint8Array[][]; noise: Uint8Array[] }, participants: number, talkers: number, ssrcBase: number, talkerStride = 0): TrackFeed[] {
+export function addFeeds(pipeline: CallPipeline, tracks: { speech: Uint8Array[][]; noise: Uint8Array[] }, participants: number, talkers: number, ssrcBase: number, talkerStride = 0, fullDecode = false): TrackFeed[] {
   const feeds: TrackFeed[] = [];
   for (let i = 0; i < participants; i++) {
     const talker = i < talkers;
     const track = talker ? tracks.speech[i % tracks.speech.length]! : tracks.noise;
-    const feed = new TrackFeed(track, ssrcBase + i, talker ? i * talkerStride : i * 7, pipeline.speechOnly ? 16_000 : 48_000);
+    const feed = new TrackFeed(track, ssrcBase + i, talker ? i * talkerStride : i * 7, pipeline.speechOnly ? 16_000 : 48_000, fullDecode);
     pipeline.addSource(`p${i}`, feed.jitter);
     feeds.push(feed);
   }

@@ -6,6 +6,11 @@ export interface NativeKernels {
   createDecoder(rate: number, channels: number): unknown;
   decode(dec: unknown, packet: Uint8Array | null, out: Int16Array, fec: number): number;
   decoderReset(dec: unknown): void;
+  /** A 16 kHz decoder that decodes the SILK layer alone when that is all a 16 kHz frame holds (native/speech_decoder.c). */
+  createSpeechDecoder(): unknown;
+  /** One 20 ms frame (320 samples) into `out`; null conceals. Samples written, or a negative opus error. */
+  speechDecode(dec: unknown, packet: Uint8Array | null, out: Int16Array, fec: number): number;
+  speechDecoderReset(dec: unknown): void;
   createEncoder(rate: number, channels: number, application: number): unknown;
   encode(enc: unknown, pcm: Int16Array, out: Uint8Array): number;
   encoderCtl(enc: unknown, request: number, value: number): number;

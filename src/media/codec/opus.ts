@@ -102,6 +102,38 @@ class NativeDecoder implements FrameDecoder {
   }
 }
 
+/**
+ * Opus to 16 kHz for the speech tap (native/speech_decoder.c). libopus asked
+ * for 16 kHz still decodes a hybrid packet's CELT layer (everything above
+ * 8 kHz, about half its work) and throws it away; this decoder runs the SILK
+ * layer alone for 20 ms mono SILK and hybrid packets (bit-exact with libopus's
+ * own 16 kHz output) and hands anything else to libopus.
+ */
+class NativeSpeechDecoder implements FrameDecoder {
+  private readonly handle: unknown;
+  constructor(private readonly n: NativeKernels) {
+    this.handle = n.createSpeechDecoder();
+  }
+  decode(packet: Uint8Array, out: Int16Array): number {
+    const rc = this.n.speechDecode(this.handle, packet, out, 0);
+    if (rc < 0) throw codecError('decode', rc);
+    return rc;
+  }
+  decodeFec(nextPacket: Uint8Array, out: Int16Array): number {
+    if (!packetHasFec(nextPacket)) return 0;
+    const rc = this.n.speechDecode(this.handle, nextPacket, out, 1);
+    return rc < 0 ? 0 : rc;
+  }
+  conceal(out: Int16Array): number {
+    const rc = this.n.speechDecode(this.handle, null, out, 0);
+    if (rc < 0) throw codecError('conceal', rc);
+    return rc;
+  }
+  reset(): void {
+    this.n.speechDecoderReset(this.handle);
+  }
+}
+
 class NativeEncoder implements FrameEncoder {
   private readonly handle: unknown;
   constructor(private readonly n: NativeKernels, s: EncoderSettings) {
@@ -205,10 +237,16 @@ export function validateEncoderSettings(s: EncoderSettings): EncoderSettings {
   return s;
 }
 
-/** An Opus decoder producing 20 ms frames at `rate` (libopus decodes straight to 16 kHz more cheaply than to 48). */
-export function createOpusDecoder(rate: DecodeRate = 48_000): FrameDecoder {
+/**
+ * An Opus decoder producing 20 ms frames at `rate`. At 16 kHz (the speech tap of
+ * a speech-only call) the native backend decodes the SILK layer alone when that
+ * is the whole 16 kHz signal; `{ fullDecode: true }` asks for libopus's own
+ * 16 kHz decode instead (the benchmarks compare the two).
+ */
+export function createOpusDecoder(rate: DecodeRate = 48_000, opts: { fullDecode?: boolean } = {}): FrameDecoder {
   if (rate !== 48_000 && rate !== 16_000) throw new MediabotError('MEDIABOT_CONFIG_INVALID', `decode rate must be 48000 or 16000 (got ${String(rate)})`);
-  return native ? new NativeDecoder(native, rate) : new DiscordDecoder(discordOpus(), rate);
+  if (!native) return new DiscordDecoder(discordOpus(), rate);
+  return rate === 16_000 && opts.fullDecode !== true ? new NativeSpeechDecoder(native) : new NativeDecoder(native, rate);
 }
 
 export function createOpusEncoder(settings: Partial<EncoderSettings> = {}): FrameEncoder {

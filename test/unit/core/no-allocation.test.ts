@@ -104,6 +104,44 @@ describe('the hot path does not allocate per tick', () => {
     expect(perTick, `bytes per tick, by site: ${JSON.stringify(Object.fromEntries(sites))}`).toBeLessThan(64);
   });
 
+  it('a speech-only call of 20 sources (the SILK-layer 16 kHz decoder, talk detection, taps) stays under 64 bytes per steady-state tick', async () => {
+    const speech = loadSpeechPackets();
+    const pipeline = new CallPipeline({ callId: 'alloc-speech', mixing: false, speechOnly: true, sourceIdleMs: 3_600_000 });
+    const feeds = Array.from({ length: 20 }, (_, i) => {
+      const jitter = new JitterBuffer({ createDecoder: createOpusDecoder, sampleRate: 16_000, now: () => 0 });
+      pipeline.addSource(`p${i}`, jitter);
+      const packet = emptyRtpPacket();
+      packet.ssrc = 2000 + i;
+      packet.payloadType = 111;
+      return { jitter, packet, offset: i * 13 };
+    });
+    let tick = 0;
+    const step = (): void => {
+      for (const f of feeds) {
+        f.packet.sequence = tick & 0xffff;
+        f.packet.timestamp = (tick * SAMPLES_48K) >>> 0;
+        f.packet.payload = speech[(tick + f.offset) % speech.length]!;
+        f.jitter.push(f.packet, tick * 20);
+      }
+      pipeline.tick();
+      tick++;
+    };
+    for (let i = 0; i < 500; i++) step();
+    const own = new Session();
+    own.connect();
+    await own.post('HeapProfiler.enable');
+    await own.post('HeapProfiler.startSampling', { samplingInterval: 32, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
+    const ticks = 1000;
+    for (let i = 0; i < ticks; i++) step();
+    const { profile } = (await own.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: ProfileNode } };
+    own.disconnect();
+    const sites = mediaAllocations(profile.head);
+    const total = [...sites.values()].reduce((a, b) => a + b, 0);
+    expect(feeds.every((f) => f.jitter.stats.decoded > ticks)).toBe(true); // every source decoded every tick
+    expect(pipeline.listSources().some((s) => s.talking)).toBe(true);
+    expect(total / ticks, `bytes per tick, by site: ${JSON.stringify(Object.fromEntries(sites))}`).toBeLessThan(64);
+  });
+
   it.runIf(batchedRtpAvailable())(
     'the batched RTP session (recvmmsg before the tick, sendmmsg after) adds only the views of the packets it received: nothing per send, nothing per tick',
     async () => {
