@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import type { AzureBlobTarget } from '../config/storage.js';
-import { checkStored, storageError, type ObjectStorage, type PutResult, type StoredObject } from './object-storage.js';
+import { checkStored, deleteEach, storageCall, storageError, type ObjectStorage, type PutResult, type StoredObject } from './object-storage.js';
 
 /** Blocks of 8 MiB: one Put Block each, its MD5 checked by the service on receipt. */
 const BLOCK_BYTES = 8 * 1024 * 1024;
@@ -87,36 +87,19 @@ export function createAzureBlobStorage(t: AzureBlobTarget): ObjectStorage {
     kind: 'azure',
     location: `azure-blob://${t.container}${t.prefix !== '' ? `/${t.prefix}` : ''}`,
     async put(key, file, contentType) {
-      let local: PutResult;
-      try {
+      const local = await storageCall(`uploading ${key}`, async () => {
         await ensureContainer();
-        local = await stageAndCommit(container.getBlockBlobClient(key), file, contentType);
-      } catch (err) {
-        throw storageError(`uploading ${key}`, err);
-      }
+        return stageAndCommit(container.getBlockBlobClient(key), file, contentType);
+      });
       return checkStored(key, local, await head(key));
     },
     head,
-    async signedUrl(key, ttlS) {
-      try {
-        return await container.getBlobClient(key).generateSasUrl({ permissions: BlobSASPermissions.parse('r'), startsOn: new Date(Date.now() - 5 * 60_000), expiresOn: new Date(Date.now() + ttlS * 1000) });
-      } catch (err) {
-        throw storageError(`signing a URL for ${key}`, err);
-      }
-    },
+    signedUrl: (key, ttlS) =>
+      storageCall(`signing a URL for ${key}`, () =>
+        container.getBlobClient(key).generateSasUrl({ permissions: BlobSASPermissions.parse('r'), startsOn: new Date(Date.now() - 5 * 60_000), expiresOn: new Date(Date.now() + ttlS * 1000) }),
+      ),
     list,
-    async deletePrefix(prefix) {
-      const deleted: string[] = [];
-      for (const o of await list(prefix)) {
-        try {
-          await container.getBlobClient(o.key).deleteIfExists({ deleteSnapshots: 'include' });
-        } catch (err) {
-          throw storageError(`deleting ${o.key}`, err);
-        }
-        deleted.push(o.key);
-      }
-      return deleted;
-    },
+    deletePrefix: async (prefix) => deleteEach(await list(prefix), (key) => container.getBlobClient(key).deleteIfExists({ deleteSnapshots: 'include' })),
     close: () => Promise.resolve(),
   };
 }

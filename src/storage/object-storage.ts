@@ -64,3 +64,22 @@ export function storageError(what: string, err: unknown): MediabotError {
   const message = typeof e.message === 'string' ? e.message.split('\n')[0]!.replace(/(sig|Signature|X-Amz-Signature|X-Amz-Credential|AccountKey)=[^&\s;]+/g, '$1=(hidden)').slice(0, 300) : '';
   return new MediabotError('MEDIABOT_STORAGE_FAILED', `${what}: ${code}${status !== undefined ? ` (HTTP ${status})` : ''}${message !== '' ? `: ${message}` : ''}`, { ...(status !== undefined ? { status } : {}), storageCode: code });
 }
+
+/** Runs one storage operation; an SDK error becomes MEDIABOT_STORAGE_FAILED naming `what`. */
+export async function storageCall<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw storageError(what, err);
+  }
+}
+
+/** Deletes the listed objects one by one and returns their keys; a failure names the object. */
+export async function deleteEach(objects: StoredObject[], deleteOne: (key: string) => Promise<unknown>): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const o of objects) {
+    await storageCall(`deleting ${o.key}`, () => deleteOne(o.key));
+    deleted.push(o.key);
+  }
+  return deleted;
+}

@@ -4,7 +4,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Target } from '../config/storage.js';
 import type { Logger } from '../logger.js';
-import { checkStored, fileDigest, storageError, type ObjectStorage, type PutResult, type StoredObject } from './object-storage.js';
+import { checkStored, deleteEach, fileDigest, storageCall, storageError, type ObjectStorage, type PutResult, type StoredObject } from './object-storage.js';
 
 export function createS3Storage(t: S3Target, log?: Logger): ObjectStorage {
   const config: S3ClientConfig = {
@@ -55,35 +55,16 @@ export function createS3Storage(t: S3Target, log?: Logger): ObjectStorage {
     location: `s3://${t.bucket}${t.prefix !== '' ? `/${t.prefix}` : ''}`,
     async put(key, file, contentType) {
       const local = await fileDigest(file);
-      try {
-        // Content-MD5: the server refuses a body that does not match it.
-        await client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: createReadStream(file), ContentLength: local.bytes, ContentType: contentType, ContentMD5: Buffer.from(local.md5, 'hex').toString('base64') }));
-      } catch (err) {
-        throw storageError(`uploading ${key}`, err);
-      }
+      // Content-MD5: the server refuses a body that does not match it.
+      await storageCall(`uploading ${key}`, () =>
+        client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: createReadStream(file), ContentLength: local.bytes, ContentType: contentType, ContentMD5: Buffer.from(local.md5, 'hex').toString('base64') })),
+      );
       return checkStored(key, local, await head(key));
     },
     head,
-    async signedUrl(key, ttlS) {
-      try {
-        return await getSignedUrl(client, new GetObjectCommand({ Bucket: t.bucket, Key: key }), { expiresIn: ttlS });
-      } catch (err) {
-        throw storageError(`signing a URL for ${key}`, err);
-      }
-    },
+    signedUrl: (key, ttlS) => storageCall(`signing a URL for ${key}`, () => getSignedUrl(client, new GetObjectCommand({ Bucket: t.bucket, Key: key }), { expiresIn: ttlS })),
     list,
-    async deletePrefix(prefix) {
-      const deleted: string[] = [];
-      for (const o of await list(prefix)) {
-        try {
-          await client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: o.key }));
-        } catch (err) {
-          throw storageError(`deleting ${o.key}`, err);
-        }
-        deleted.push(o.key);
-      }
-      return deleted;
-    },
+    deletePrefix: async (prefix) => deleteEach(await list(prefix), (key) => client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }))),
     close: () => {
       client.destroy();
       return Promise.resolve();

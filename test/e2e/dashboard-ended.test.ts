@@ -36,6 +36,12 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/** The whole page from its top: scrolled down, the sticky header would be drawn over the middle of a full-page shot. */
+async function shootFromTop(page: Page): Promise<void> {
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.screenshot({ path: join(REPO, 'test-artifacts', 'dashboard-ended.png'), fullPage: true });
+}
+
 const audioState = (page: Page): Promise<{ currentTime: number; paused: boolean }> =>
   page.evaluate(() => {
     const a = document.querySelector('#player') as AudioLike;
@@ -122,20 +128,26 @@ describe('dashboard: ended calls', () => {
     expect(laneNames.filter((n) => n === 'mediabot (prompt)')).toHaveLength(1);
     for (const name of summary.people) expect(laneNames).toContain(name);
 
-    // Talk time per speaker: the API's numbers.
+    // Talk time per speaker: the API's numbers, mediabot's prompts added up in one row.
     const shown = await page.$$eval('.share', (els) =>
       els.map((e) => {
         const li = e as unknown as { getAttribute(n: string): string; querySelector(s: string): { getAttribute(n: string): string; textContent: string } };
-        return { sourceId: li.getAttribute('data-source-id'), talkMs: Number(li.querySelector('.val').getAttribute('data-talk-ms')), text: li.querySelector('.val').textContent };
+        return { voice: li.getAttribute('data-voice'), talkMs: Number(li.querySelector('.val').getAttribute('data-talk-ms')), text: li.querySelector('.val').textContent };
       }),
     );
-    const talkers = summary.speakers.filter((s) => s.talkMs > 0);
-    expect(shown.length).toBe(talkers.length);
-    for (const s of talkers) {
-      const on = shown.find((x) => x.sourceId === s.sourceId)!;
-      expect(on.talkMs).toBe(s.talkMs);
-      expect(on.text).toContain(`${(s.talkMs / 1000).toFixed(1)}s`);
-      expect(on.text).toContain(`${Math.round(s.share * 1000) / 10}%`);
+    const voices = new Map<string, { talkMs: number; share: number }>();
+    for (const s of summary.speakers.filter((x) => x.talkMs > 0)) {
+      const key = s.prompt ? 'prompt' : s.sourceId;
+      const v = voices.get(key) ?? { talkMs: 0, share: 0 };
+      voices.set(key, { talkMs: v.talkMs + s.talkMs, share: v.share + s.share });
+    }
+    expect(voices.has('prompt')).toBe(true);
+    expect(shown.length).toBe(voices.size);
+    for (const [key, v] of voices) {
+      const on = shown.find((x) => x.voice === key)!;
+      expect(on.talkMs).toBe(v.talkMs);
+      expect(on.text).toContain(`${(v.talkMs / 1000).toFixed(1)}s`);
+      expect(on.text).toContain(`${Math.round(v.share * 1000) / 10}%`);
     }
 
     // Why it ended, in words.
@@ -167,7 +179,7 @@ describe('dashboard: ended calls', () => {
       await lines.nth(i).click();
       await expectPlayingFrom(page, (line.startMs - mix.startMediaTimeMs) / 1000);
       await page.waitForSelector('#transcript button.line.current', { timeout: 5_000 });
-      await page.screenshot({ path: join(REPO, 'test-artifacts', 'dashboard-ended.png'), fullPage: true });
+      await shootFromTop(page);
       // The keyboard: the first line, focused and taken with Enter.
       await lines.nth(0).focus();
       await page.keyboard.press('Enter');
@@ -177,7 +189,7 @@ describe('dashboard: ended calls', () => {
       const seg = summary.segments[1] ?? summary.segments[0]!;
       await page.locator('#timeline rect.seg').nth(summary.segments.indexOf(seg)).click();
       await expectPlayingFrom(page, (seg.startMs - mix.startMediaTimeMs) / 1000);
-      await page.screenshot({ path: join(REPO, 'test-artifacts', 'dashboard-ended.png'), fullPage: true });
+      await shootFromTop(page);
     }
   }, 240_000);
 });

@@ -2,8 +2,9 @@
  * A throwaway redis-server on 127.0.0.1 for the fleet tests: a free port, no persistence
  * (`--save '' --appendonly no`), stopped (and restartable on the same port) by the test.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
+import { restartableChild } from './child-server.js';
 
 /** Why the fleet tests cannot run here, or null when redis-server is installed. */
 export function redisMissing(): string | null {
@@ -51,29 +52,15 @@ export interface RedisServer {
 
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
-  let child: ChildProcess | null = null;
-  const start = async (): Promise<void> => {
-    let out = '';
-    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    c.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-    c.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-    child = c;
-    const deadline = Date.now() + 20_000;
-    while (!(await answersPing(port))) {
-      if (c.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on ${port}:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    child = null;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGKILL');
-    await exited;
-  };
-  await start();
-  return { port, url: `redis://127.0.0.1:${port}`, stop, start };
+  const server = restartableChild(
+    `redis-server on ${port}`,
+    () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    () => answersPing(port),
+    20_000,
+    50,
+  );
+  await server.start();
+  return { port, url: `redis://127.0.0.1:${port}`, stop: server.stop, start: server.start };
 }
 
 /** Polls `probe` until it returns something other than undefined, or throws after `timeoutMs`. */

@@ -33,9 +33,9 @@ export function writeWav48(path: string, pcm: Int16Array): string {
   return path;
 }
 
-/** RMS per window of `windowMs` at 48 kHz. */
-export function envelope(pcm: Int16Array, windowMs = 20): Float64Array {
-  const w = Math.round((windowMs * 48_000) / 1000);
+/** RMS per window of `windowMs` of PCM at `rate` (48 kHz unless given). */
+export function envelope(pcm: Int16Array, windowMs = 20, rate = 48_000): Float64Array {
+  const w = Math.round((windowMs * rate) / 1000);
   const n = Math.floor(pcm.length / w);
   const env = new Float64Array(n);
   for (let i = 0; i < n; i++) {

@@ -3,12 +3,13 @@
  * `azurite`, a child process, in memory) and s3rver (npm, in-process, a temporary folder). Both
  * can be stopped and started again on the same port, to test refused uploads.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import S3rver from 's3rver';
+import { restartableChild } from './child-server.js';
 import { freePort } from './redis.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -45,34 +46,21 @@ export interface Azurite extends StorageServer {
 
 export async function startAzurite(): Promise<Azurite> {
   const port = await freePort();
-  let child: ChildProcess | null = null;
-  const start = async (): Promise<void> => {
-    let out = '';
+  const server = restartableChild(
+    `azurite-blob on ${port}`,
     // The SDK speaks a newer API version than this Azurite lists; the blob operations used are the same.
-    const c = spawn(process.execPath, [join(REPO, 'node_modules/azurite/dist/src/blob/main.js'), '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--disableTelemetry', '--silent', '--skipApiVersionCheck'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: tmpdir(),
-    });
-    c.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-    c.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-    child = c;
-    const deadline = Date.now() + 30_000;
-    while (!(await listening(port))) {
-      if (c.exitCode !== null || Date.now() > deadline) throw new Error(`azurite-blob did not start on ${port}:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    child = null;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGKILL');
-    await exited;
-  };
-  await start();
+    () =>
+      spawn(process.execPath, [join(REPO, 'node_modules/azurite/dist/src/blob/main.js'), '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--disableTelemetry', '--silent', '--skipApiVersionCheck'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: tmpdir(),
+      }),
+    () => listening(port),
+    30_000,
+    100,
+  );
+  await server.start();
   const url = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
-  return { port, url, connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${url};`, stop, start };
+  return { port, url, connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${url};`, stop: server.stop, start: server.start };
 }
 
 export interface S3Server extends StorageServer {

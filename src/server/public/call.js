@@ -15,6 +15,8 @@ const FILE_NOTES = {
 const callId = new URLSearchParams(location.search).get('id') ?? '';
 /** A speaker's name; audio mediabot played itself is marked as a prompt (its name may say so already). */
 const label = (s) => (s.prompt && !/prompt/i.test(s.name) ? `${s.name} (prompt)` : s.name);
+/** Every prompt mediabot played is its own media source, but one voice on this page: one colour, lane and talk-time row. */
+const voiceOf = (s) => (s.prompt ? 'prompt' : s.sourceId);
 const player = $('#player');
 /** The recording the player plays, with the media time of its first sample. */
 let playing = null;
@@ -47,7 +49,8 @@ function render(c) {
   document.title = `mediabot · call ended ${when(c.endedAt)}`;
   $('#call-title').textContent = c.people.length > 0 ? `Call with ${c.people.join(', ')}` : 'Call';
   $('#call-id').textContent = c.id;
-  const colors = new Map(c.speakers.map((s, i) => [s.sourceId, PALETTE[i % PALETTE.length]]));
+  const voices = [...new Set(c.speakers.map(voiceOf))];
+  const colors = new Map(c.speakers.map((s) => [s.sourceId, PALETTE[voices.indexOf(voiceOf(s)) % PALETTE.length]]));
   renderFacts(c);
   renderEndReason(c.endReason);
   renderTimeline(c, colors);
@@ -94,10 +97,9 @@ const TICK_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
 function renderTimeline(c, colors) {
   const box = $('#timeline');
-  // A lane per person; every prompt mediabot played (each its own media source) shares one lane.
-  const laneKey = (s) => (s.prompt ? 'prompt' : s.sourceId);
+  // A lane per voice: a person, or all of mediabot's prompts.
   const heard = c.speakers.filter((s) => s.talkMs > 0 || c.segments.some((g) => g.sourceId === s.sourceId));
-  const lanes = heard.filter((s, i) => heard.findIndex((o) => laneKey(o) === laneKey(s)) === i);
+  const lanes = heard.filter((s, i) => heard.findIndex((o) => voiceOf(o) === voiceOf(s)) === i);
   if (lanes.length === 0) {
     box.replaceChildren(el('p', { class: 'muted' }, 'Nobody was heard in this call.'));
     return;
@@ -110,7 +112,7 @@ function renderTimeline(c, colors) {
   const totalMs = Math.max(1000, c.mediaEndMs);
   const step = (TICK_STEPS_S.find((s) => (totalMs / 1000) / s <= 12) ?? 3600) * 1000;
   const x = (ms) => LABEL + ((W - LABEL - 12) * ms) / totalMs;
-  const laneOf = new Map(heard.map((s) => [s.sourceId, lanes.findIndex((l) => laneKey(l) === laneKey(s))]));
+  const laneOf = new Map(heard.map((s) => [s.sourceId, lanes.findIndex((l) => voiceOf(l) === voiceOf(s))]));
   const y = (i) => TOP + i * LANE;
   const overlapMs = c.overlaps.reduce((a, o) => a + o.endMs - o.startMs, 0);
   $('#overlap-total').textContent = c.overlaps.length > 0 ? `(${c.overlaps.length === 1 ? 'once' : `${c.overlaps.length} times`}, ${secs(overlapMs)} in all)` : '(none)';
@@ -177,7 +179,17 @@ function renderTimeline(c, colors) {
 }
 
 function renderTalk(c, colors) {
-  const list = [...c.speakers].filter((s) => s.talkMs > 0).sort((a, b) => b.talkMs - a.talkMs);
+  // One row per voice: the prompts' talk time and share add up.
+  const byVoice = new Map();
+  for (const s of c.speakers) {
+    if (s.talkMs <= 0) continue;
+    const row = byVoice.get(voiceOf(s));
+    if (row) {
+      row.talkMs += s.talkMs;
+      row.share += s.share;
+    } else byVoice.set(voiceOf(s), { ...s });
+  }
+  const list = [...byVoice.values()].sort((a, b) => b.talkMs - a.talkMs);
   if (list.length === 0) {
     $('#talk').replaceChildren(el('li', { class: 'muted' }, 'Nobody talked.'));
     return;
@@ -187,7 +199,7 @@ function renderTalk(c, colors) {
       const pct = Math.round(s.share * 1000) / 10;
       return el(
         'li',
-        { class: 'share', 'data-source-id': s.sourceId },
+        { class: 'share', 'data-voice': voiceOf(s) },
         el('span', { class: 'who' }, label(s)),
         el(
           'div',

@@ -22,6 +22,7 @@ import type { LiveEventOf } from '../../../src/app/events-api.js';
 import { silentLogger } from '../../../src/logger.js';
 import { encodeWavPcm16 } from '../../../src/media/wire/wav.js';
 import { readWav16k } from '../transcribe/audio.js';
+import { bestLaggedCorrelation, envelope } from '../../helpers/speech.js';
 import { testConfig, until } from './helpers.js';
 
 const HAVE_TOOLS = spawnSync('sh', ['-c', 'command -v pocketsphinx_continuous && command -v espeak-ng && command -v sox']).status === 0;
@@ -62,45 +63,6 @@ function peak(samples: Int16Array): number {
   let p = 0;
   for (const v of samples) p = Math.max(p, Math.abs(v));
   return p;
-}
-
-/** RMS per 20 ms window. */
-function envelope(samples: Int16Array): number[] {
-  const out: number[] = [];
-  for (let i = 0; i + 320 <= samples.length; i += 320) {
-    let s = 0;
-    for (let j = i; j < i + 320; j++) s += samples[j]! * samples[j]!;
-    out.push(Math.sqrt(s / 320));
-  }
-  return out;
-}
-
-function bestCorrelation(a: number[], b: number[], maxLag: number): number {
-  let best = -1;
-  for (let lag = 0; lag <= maxLag; lag++) {
-    const n = Math.min(a.length, b.length - lag);
-    if (n < 10) break;
-    let ma = 0;
-    let mb = 0;
-    for (let i = 0; i < n; i++) {
-      ma += a[i]!;
-      mb += b[i + lag]!;
-    }
-    ma /= n;
-    mb /= n;
-    let num = 0;
-    let da = 0;
-    let db = 0;
-    for (let i = 0; i < n; i++) {
-      const x = a[i]! - ma;
-      const y = b[i + lag]! - mb;
-      num += x * y;
-      da += x * x;
-      db += y * y;
-    }
-    if (da > 0 && db > 0) best = Math.max(best, num / Math.sqrt(da * db));
-  }
-  return best;
 }
 
 const sleepUntil = (at: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
@@ -176,7 +138,7 @@ describe.skipIf(!HAVE_TOOLS)('consent announcement and recording pause', () => {
     const announced = render(ANNOUNCEMENT, 'en-us');
     const lengthMs = announced.length / 16;
     const inMix = slice(mix, mixAt(first.mediaTimeMs) - 200, mixAt(first.mediaTimeMs) + lengthMs + 200);
-    expect(bestCorrelation(envelope(announced), envelope(inMix), 20)).toBeGreaterThan(0.8);
+    expect(bestLaggedCorrelation(envelope(announced, 20, 16_000), envelope(inMix, 20, 16_000), 20).corr).toBeGreaterThan(0.8);
     const direct = new Set(hear(announced, 'announcement-direct'));
     const fromMix = hear(inMix, 'announcement-mix');
     const shared = fromMix.filter((w) => direct.has(w));
