@@ -72,15 +72,8 @@ const fromRaw = (r: RawRow): UploadRow => ({
   localRemoved: r.local_removed === 1,
 });
 
-export interface NewUpload {
-  callId: string;
-  kind: UploadKind;
-  file: string;
-  localPath: string;
-  key: string;
-  contentType: string;
-  meta: Record<string, unknown> | null;
-}
+/** What a new upload is given; the rest of its row is the queue's. */
+export type NewUpload = Pick<UploadRow, 'callId' | 'kind' | 'file' | 'localPath' | 'key' | 'contentType' | 'meta'>;
 
 export interface UploadFilter {
   callId?: string;
